@@ -1,0 +1,47 @@
+// Key-value record stores that hold training data (LMDB; LevelDB later).
+#ifndef CORTADO_DB_HPP_
+#define CORTADO_DB_HPP_
+
+#include <memory>
+#include <string>
+
+#include "caffe.pb.h"
+
+namespace cortado {
+
+// Walks records in key order; wraps around with SeekToFirst.
+class DbCursor {
+ public:
+  virtual ~DbCursor() = default;
+  virtual void SeekToFirst() = 0;
+  virtual void Next() = 0;
+  virtual bool valid() const = 0;
+  virtual std::string key() const = 0;
+  virtual std::string value() const = 0;
+};
+
+// Buffers writes and applies them on Commit.
+class DbTransaction {
+ public:
+  virtual ~DbTransaction() = default;
+  virtual void Put(const std::string& key, const std::string& value) = 0;
+  virtual void Commit() = 0;
+};
+
+class Database {
+ public:
+  enum class Mode { kRead, kWrite, kNew };
+  virtual ~Database() = default;
+  virtual std::unique_ptr<DbCursor> NewCursor() = 0;
+  virtual std::unique_ptr<DbTransaction> NewTransaction() = 0;
+  virtual int64_t size() = 0;  // number of records
+};
+
+// Opens a database of the given backend; throws Error naming the path.
+std::unique_ptr<Database> OpenDatabase(caffe::DataParameter::DB backend,
+                                       const std::string& path,
+                                       Database::Mode mode);
+
+}  // namespace cortado
+
+#endif  // CORTADO_DB_HPP_

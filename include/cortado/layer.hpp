@@ -1,0 +1,99 @@
+// Layer: the unit a net is built from. Reads bottom blobs, writes top blobs,
+// and owns its learnable parameter blobs.
+#ifndef CORTADO_LAYER_HPP_
+#define CORTADO_LAYER_HPP_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caffe.pb.h"
+#include "cortado/blob.hpp"
+#include "cortado/common.hpp"
+
+namespace cortado {
+
+using BlobVec = std::vector<Blob*>;
+
+class Layer {
+ public:
+  explicit Layer(const caffe::LayerParameter& param);
+  virtual ~Layer() = default;
+  CORTADO_DISALLOW_COPY(Layer);
+
+  // Checks blob counts, runs LayerSetUp and Reshape, and seeds loss weights.
+  void SetUp(const BlobVec& bottom, const BlobVec& top);
+
+  // One-time set-up: read parameters, create and fill parameter blobs.
+  virtual void LayerSetUp(const BlobVec& bottom, const BlobVec& top) {}
+  // Computes top shapes from bottom shapes; called before every Forward.
+  virtual void Reshape(const BlobVec& bottom, const BlobVec& top) = 0;
+
+  // Returns this layer's weighted loss (0 for non-loss layers).
+  float Forward(const BlobVec& bottom, const BlobVec& top);
+  void Backward(const BlobVec& top, const std::vector<bool>& propagate_down,
+                const BlobVec& bottom);
+
+  virtual const char* type() const = 0;
+  const std::string& name() const { return layer_param_.name(); }
+  const caffe::LayerParameter& layer_param() const { return layer_param_; }
+  caffe::Phase phase() const { return phase_; }
+
+  std::vector<std::unique_ptr<Blob>>& blobs() { return blobs_; }
+  const std::vector<std::unique_ptr<Blob>>& blobs() const { return blobs_; }
+  // Writes the layer's parameter and its blobs (the caffemodel layout).
+  void ToProto(caffe::LayerParameter* param, bool write_diff = false) const;
+
+  float loss(int top_index) const {
+    return top_index < static_cast<int>(loss_.size()) ? loss_[top_index] : 0;
+  }
+  void set_loss(int top_index, float value);
+
+  // Blob-count contracts; -1 means "no constraint".
+  virtual int ExactNumBottomBlobs() const { return -1; }
+  virtual int MinBottomBlobs() const { return -1; }
+  virtual int MaxBottomBlobs() const { return -1; }
+  virtual int ExactNumTopBlobs() const { return -1; }
+  virtual int MinTopBlobs() const { return -1; }
+  virtual int MaxTopBlobs() const { return -1; }
+  virtual bool EqualNumBottomTopBlobs() const { return false; }
+  // Layers that create their tops on demand (data layers) say how many.
+  virtual bool AutoTopBlobs() const { return false; }
+  // Whether force_backward may request a gradient for this bottom (labels: no).
+  virtual bool AllowForceBackward(int bottom_index) const { return true; }
+
+  bool param_propagate_down(int param_id) const {
+    return param_id < static_cast<int>(param_propagate_down_.size())
+               ? param_propagate_down_[param_id]
+               : false;
+  }
+  void set_param_propagate_down(int param_id, bool value);
+
+  // Data layers: how many records they handed out, and a way to resume there.
+  virtual bool IsDataSource() const { return false; }
+  virtual int64_t records_consumed() const { return 0; }
+  virtual void SeekToRecord(int64_t record) {}
+
+ protected:
+  virtual void ForwardImpl(const BlobVec& bottom, const BlobVec& top) = 0;
+  virtual void BackwardImpl(const BlobVec& top,
+                            const std::vector<bool>& propagate_down,
+                            const BlobVec& bottom) {}
+
+  // "Layer 'conv1' (Convolution): " — the prefix of every error it raises.
+  std::string ErrorPrefix() const;
+
+  caffe::LayerParameter layer_param_;
+  caffe::Phase phase_;
+  std::vector<std::unique_ptr<Blob>> blobs_;
+  std::vector<bool> param_propagate_down_;
+  std::vector<float> loss_;
+
+ private:
+  void CheckBlobCounts(const BlobVec& bottom, const BlobVec& top) const;
+  void SetLossWeights(const BlobVec& top);
+};
+
+}  // namespace cortado
+
+#endif  // CORTADO_LAYER_HPP_

@@ -1,0 +1,148 @@
+// Net: a directed graph of layers joined by named blobs, built from a
+// NetParameter after phase/stage filtering and automatic split insertion.
+#ifndef CORTADO_NET_HPP_
+#define CORTADO_NET_HPP_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caffe.pb.h"
+#include "cortado/blob.hpp"
+#include "cortado/layer.hpp"
+
+namespace cortado {
+
+class Net {
+ public:
+  explicit Net(const caffe::NetParameter& param);
+  // Reads a prototxt; phase/level/stages override the file's state.
+  Net(const std::string& prototxt_path, caffe::Phase phase, int level = 0,
+      const std::vector<std::string>& stages = {});
+  CORTADO_DISALLOW_COPY(Net);
+
+  // Runs every layer forward; returns the output blobs.
+  const BlobVec& Forward(float* loss = nullptr);
+  float ForwardFromTo(int start, int end);
+  void Backward();
+  void BackwardFromTo(int start, int end);
+  float ForwardBackward() {
+    float loss;
+    Forward(&loss);
+    Backward();
+    return loss;
+  }
+  // Re-runs shape inference after input blobs changed shape.
+  void Reshape();
+
+  void ClearParamDiffs();
+  // data -= diff for every owned learnable parameter.
+  void Update();
+  // Makes this net's parameters alias other's (test nets follow train nets).
+  void ShareTrainedLayersWith(const Net& other);
+  // Copies parameters from a trained net by layer name; layers of the file
+  // missing here are skipped and logged.
+  void CopyTrainedLayersFrom(const caffe::NetParameter& param);
+  void CopyTrainedLayersFrom(const std::string& caffemodel_path);
+  void ToProto(caffe::NetParameter* param, bool write_diff = false) const;
+
+  const std::string& name() const { return name_; }
+  caffe::Phase phase() const { return phase_; }
+  const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  const std::vector<std::string>& layer_names() const { return layer_names_; }
+  const std::vector<std::string>& blob_names() const { return blob_names_; }
+  const std::vector<std::unique_ptr<Blob>>& blobs() const { return blobs_; }
+  const std::vector<BlobVec>& bottom_vecs() const { return bottom_vecs_; }
+  const std::vector<BlobVec>& top_vecs() const { return top_vecs_; }
+  const std::vector<std::vector<int>>& bottom_ids() const { return bottom_id_vecs_; }
+  const std::vector<std::vector<int>>& top_ids() const { return top_id_vecs_; }
+  const std::vector<std::vector<bool>>& bottom_need_backward() const {
+    return bottom_need_backward_;
+  }
+  const std::vector<bool>& layer_need_backward() const { return layer_need_backward_; }
+  const std::vector<float>& blob_loss_weights() const { return blob_loss_weights_; }
+
+  // Every parameter blob, in layer order; shared ones appear once per user.
+  const std::vector<Blob*>& params() const { return params_; }
+  // Parameters the solver updates: owners only, shared copies excluded.
+  const std::vector<Blob*>& learnable_params() const { return learnable_params_; }
+  const std::vector<float>& params_lr() const { return params_lr_; }
+  const std::vector<float>& params_weight_decay() const { return params_weight_decay_; }
+  // For each entry of params(): -1 if it owns, else the owner's index.
+  const std::vector<int>& param_owners() const { return param_owners_; }
+  const std::vector<std::string>& param_display_names() const {
+    return param_display_names_;
+  }
+
+  const BlobVec& input_blobs() const { return net_input_blobs_; }
+  const BlobVec& output_blobs() const { return net_output_blobs_; }
+  const std::vector<int>& input_blob_indices() const { return net_input_blob_indices_; }
+  const std::vector<int>& output_blob_indices() const { return net_output_blob_indices_; }
+
+  bool has_blob(const std::string& name) const;
+  Blob* blob_by_name(const std::string& name) const;  // nullptr if absent
+  bool has_layer(const std::string& name) const;
+  Layer* layer_by_name(const std::string& name) const;  // nullptr if absent
+
+  void set_debug_info(bool value) { debug_info_ = value; }
+
+  // Keeps the layers whose include/exclude rules match param.state().
+  static void FilterNet(const caffe::NetParameter& param,
+                        caffe::NetParameter* filtered);
+  static bool StateMeetsRule(const caffe::NetState& state,
+                             const caffe::NetStateRule& rule,
+                             const std::string& layer_name);
+  // Inserts Split layers where one top feeds several bottoms.
+  static void InsertSplits(const caffe::NetParameter& param,
+                           caffe::NetParameter* split);
+
+ private:
+  void Init(const caffe::NetParameter& param);
+  void AppendTop(const caffe::NetParameter& param, int layer_id, int top_id,
+                 std::map<std::string, int>* blob_name_to_idx);
+  int AppendBottom(const caffe::NetParameter& param, int layer_id,
+                   int bottom_id, std::map<std::string, int>* available,
+                   std::map<std::string, int>* blob_name_to_idx);
+  void AppendParam(const caffe::NetParameter& param, int layer_id,
+                   int param_id);
+  void ForwardDebugInfo(int layer_id);
+  void BackwardDebugInfo(int layer_id);
+  void UpdateDebugInfo(int param_id);
+
+  std::string name_;
+  caffe::Phase phase_ = caffe::TRAIN;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::string> layer_names_;
+  std::map<std::string, int> layer_names_index_;
+  std::vector<std::unique_ptr<Blob>> blobs_;
+  std::vector<std::string> blob_names_;
+  std::map<std::string, int> blob_names_index_;
+  std::vector<bool> blob_need_backward_;
+  std::vector<BlobVec> bottom_vecs_;
+  std::vector<std::vector<int>> bottom_id_vecs_;
+  std::vector<std::vector<bool>> bottom_need_backward_;
+  std::vector<BlobVec> top_vecs_;
+  std::vector<std::vector<int>> top_id_vecs_;
+  std::vector<bool> layer_need_backward_;
+  std::vector<float> blob_loss_weights_;
+  std::vector<std::vector<int>> param_id_vecs_;
+  std::vector<Blob*> params_;
+  std::vector<Blob*> learnable_params_;
+  std::vector<int> learnable_param_ids_;
+  std::vector<int> param_owners_;
+  std::vector<std::string> param_display_names_;
+  std::vector<std::pair<int, int>> param_layer_indices_;
+  std::map<std::string, int> param_names_index_;
+  std::vector<float> params_lr_;
+  std::vector<float> params_weight_decay_;
+  BlobVec net_input_blobs_;
+  std::vector<int> net_input_blob_indices_;
+  BlobVec net_output_blobs_;
+  std::vector<int> net_output_blob_indices_;
+  bool debug_info_ = false;
+};
+
+}  // namespace cortado
+
+#endif  // CORTADO_NET_HPP_

@@ -1,0 +1,81 @@
+// Solver: owns the train net (and test nets), runs the optimisation loop,
+// learning-rate schedule, testing and snapshots. Update rules live in
+// subclasses, one file each under src/solvers/.
+#ifndef CORTADO_SOLVER_HPP_
+#define CORTADO_SOLVER_HPP_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caffe.pb.h"
+#include "cortado/net.hpp"
+
+namespace cortado {
+
+class Solver {
+ public:
+  explicit Solver(const caffe::SolverParameter& param);
+  virtual ~Solver() = default;
+  CORTADO_DISALLOW_COPY(Solver);
+
+  // Trains to max_iter (resuming from a .solverstate if given).
+  void Solve(const std::string& resume_file = "");
+  void Step(int iterations);
+  // Writes <prefix>_iter_N.caffemodel and .solverstate; returns the model path.
+  std::string Snapshot();
+  void Restore(const std::string& state_file);
+  // Runs every test net; returns their scores (one vector per test net).
+  std::vector<std::vector<float>> TestAll();
+
+  float GetLearningRate() const;
+  const caffe::SolverParameter& param() const { return param_; }
+  Net* net() { return net_.get(); }
+  const std::vector<std::unique_ptr<Net>>& test_nets() const { return test_nets_; }
+  int iter() const { return iter_; }
+  float smoothed_loss() const { return smoothed_loss_; }
+  virtual const char* type() const = 0;
+
+  // Asked between iterations; lets the CLI stop or snapshot on a signal.
+  enum class Action { kNone, kStop, kSnapshot };
+  void set_action_request(std::function<Action()> fn) { action_request_ = std::move(fn); }
+
+ protected:
+  virtual void ApplyUpdate() = 0;
+  virtual void SnapshotSolverState(caffe::SolverState* state) const = 0;
+  virtual void RestoreSolverState(const caffe::SolverState& state) = 0;
+
+  // Shared pieces for update rules.
+  void ClipGradients();
+  // Scales diffs by 1/iter_size.
+  void Normalize(int param_id);
+  // Adds weight decay (L2 or L1) to the diff.
+  void Regularize(int param_id);
+
+  caffe::SolverParameter param_;
+  int iter_ = 0;
+  int current_step_ = 0;
+  std::unique_ptr<Net> net_;
+  std::vector<std::unique_ptr<Net>> test_nets_;
+
+ private:
+  void InitTrainNet();
+  void InitTestNets();
+  std::vector<float> Test(int test_net_id);
+  void UpdateSmoothedLoss(float loss, int start_iter, int average_loss);
+  std::string SnapshotFilename(const std::string& extension) const;
+
+  std::vector<float> losses_;
+  float smoothed_loss_ = 0;
+  std::function<Action()> action_request_;
+  bool requested_early_exit_ = false;
+};
+
+// Builds the solver named by param.type() ("SGD", ...); throws Error for an
+// unknown type.
+std::unique_ptr<Solver> CreateSolver(const caffe::SolverParameter& param);
+
+}  // namespace cortado
+
+#endif  // CORTADO_SOLVER_HPP_

@@ -1,0 +1,41 @@
+// A byte buffer that lives on the host and, in CUDA builds, on the device,
+// copied lazily to whichever side asks for it last.
+#ifndef CORTADO_SYNCED_MEMORY_HPP_
+#define CORTADO_SYNCED_MEMORY_HPP_
+
+#include <cstddef>
+
+#include "cortado/common.hpp"
+
+namespace cortado {
+
+class SyncedMemory {
+ public:
+  enum class Head { kUninitialized, kAtCpu, kAtGpu, kSynced };
+
+  SyncedMemory() = default;
+  explicit SyncedMemory(size_t size) : size_(size) {}
+  ~SyncedMemory();
+  CORTADO_DISALLOW_COPY(SyncedMemory);
+
+  const void* cpu_data();
+  void* mutable_cpu_data();
+  const void* gpu_data();
+  void* mutable_gpu_data();
+
+  size_t size() const { return size_; }
+  Head head() const { return head_; }
+
+ private:
+  void ToCpu();
+  void ToGpu();
+
+  void* cpu_ptr_ = nullptr;
+  void* gpu_ptr_ = nullptr;
+  size_t size_ = 0;
+  Head head_ = Head::kUninitialized;
+};
+
+}  // namespace cortado
+
+#endif  // CORTADO_SYNCED_MEMORY_HPP_

@@ -1,0 +1,195 @@
+// BatchNorm: normalizes each channel to zero mean and unit variance, using
+// the batch's statistics in training and accumulated ones in testing.
+#include <cmath>
+#include <vector>
+
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+
+namespace cortado {
+
+// Caffe-compatible statistics: blobs_ are (sum of decayed means, sum of
+// decayed variances, sum of decay weights); the running estimate is each of
+// the first two divided by the third. They are state, not parameters: the
+// solver never updates them (lr_mult is forced to 0) and no gradient flows
+// into them. There is no scale/shift here; a Scale layer follows in models.
+class BatchNormLayer : public Layer {
+ public:
+  explicit BatchNormLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  const char* type() const override { return "BatchNorm"; }
+  int ExactNumBottomBlobs() const override { return 1; }
+  int ExactNumTopBlobs() const override { return 1; }
+
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override;
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override;
+
+ private:
+  bool use_global_stats_ = false;
+  float moving_average_fraction_ = 0.999f;
+  float eps_ = 1e-5f;
+  int channels_ = 0;
+  int num_ = 0;
+  int64_t spatial_ = 0;
+  std::vector<float> mean_, stddev_;  // per channel, from the last Forward
+  std::vector<float> normalized_;     // the output, kept for Backward (in-place safe)
+};
+
+void BatchNormLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
+  const caffe::BatchNormParameter& p = layer_param_.batch_norm_param();
+  use_global_stats_ = p.has_use_global_stats() ? p.use_global_stats()
+                                               : phase_ == caffe::TEST;
+  moving_average_fraction_ = p.moving_average_fraction();
+  eps_ = p.eps();
+  channels_ = bottom[0]->num_axes() == 1 ? 1 : bottom[0]->shape(1);
+  const std::vector<std::vector<int>> shapes{{channels_}, {channels_}, {1}};
+  if (!blobs_.empty()) {
+    if (blobs_.size() != 3) {
+      ThrowError(ErrorPrefix(), "expects 3 blobs (mean, variance, scale factor), got ",
+                 blobs_.size());
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (blobs_[i]->count() != shapes[i][0]) {
+        ThrowError(ErrorPrefix(), "blob ", i, " has shape ", blobs_[i]->shape_string(),
+                   " but needs ", shapes[i][0], " values for bottom ",
+                   bottom[0]->shape_string());
+      }
+    }
+  } else {
+    for (const auto& shape : shapes) {
+      blobs_.push_back(std::make_unique<Blob>(shape));
+      Set(blobs_.back()->count(), 0.f, blobs_.back()->mutable_cpu_data());
+    }
+  }
+  // The statistics must never be touched by the solver.
+  for (int i = 0; i < 3; ++i) {
+    if (i < layer_param_.param_size()) {
+      if (layer_param_.param(i).lr_mult() != 0) {
+        ThrowError(ErrorPrefix(), "param ", i, " has lr_mult ", layer_param_.param(i).lr_mult(),
+                   "; batch statistics are not learnable, set lr_mult: 0 or omit param");
+      }
+    } else {
+      layer_param_.add_param()->set_lr_mult(0.f);
+    }
+    set_param_propagate_down(i, false);
+  }
+}
+
+void BatchNormLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
+  const Blob& in = *bottom[0];
+  const int channels = in.num_axes() == 1 ? 1 : in.shape(1);
+  if (channels != channels_) {
+    ThrowError(ErrorPrefix(), "bottom ", in.shape_string(), " has ", channels,
+               " channels but the layer was set up for ", channels_);
+  }
+  num_ = in.shape(0);
+  spatial_ = in.count() / (int64_t(num_) * channels_);
+  top[0]->ReshapeLike(in);
+}
+
+void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+  const float* x = bottom[0]->cpu_data();
+  float* y = top[0]->mutable_cpu_data();
+  const int64_t count = bottom[0]->count();
+  mean_.assign(channels_, 0.f);
+  std::vector<float> variance(channels_, 0.f);
+  if (use_global_stats_) {
+    const float weight = blobs_[2]->cpu_data()[0];
+    const float factor = weight == 0 ? 0.f : 1.f / weight;
+    for (int c = 0; c < channels_; ++c) {
+      mean_[c] = factor * blobs_[0]->cpu_data()[c];
+      variance[c] = factor * blobs_[1]->cpu_data()[c];
+    }
+  } else {
+    const double m = double(num_) * spatial_;
+    for (int c = 0; c < channels_; ++c) {
+      double sum = 0, sum_sq = 0;
+      for (int n = 0; n < num_; ++n) {
+        const float* xc = x + (int64_t(n) * channels_ + c) * spatial_;
+        for (int64_t s = 0; s < spatial_; ++s) sum += xc[s];
+      }
+      const double mean = sum / m;
+      for (int n = 0; n < num_; ++n) {
+        const float* xc = x + (int64_t(n) * channels_ + c) * spatial_;
+        for (int64_t s = 0; s < spatial_; ++s) sum_sq += (xc[s] - mean) * (xc[s] - mean);
+      }
+      mean_[c] = static_cast<float>(mean);
+      variance[c] = static_cast<float>(sum_sq / m);
+    }
+    // Fold this batch into the running sums; the variance gets the unbiased
+    // m / (m - 1) correction, as in Caffe.
+    const float maf = moving_average_fraction_;
+    float* stats_weight = blobs_[2]->mutable_cpu_data();
+    stats_weight[0] = stats_weight[0] * maf + 1.f;
+    const float correction = m > 1 ? static_cast<float>(m / (m - 1)) : 1.f;
+    float* mean_sum = blobs_[0]->mutable_cpu_data();
+    float* var_sum = blobs_[1]->mutable_cpu_data();
+    for (int c = 0; c < channels_; ++c) {
+      mean_sum[c] = maf * mean_sum[c] + mean_[c];
+      var_sum[c] = maf * var_sum[c] + correction * variance[c];
+    }
+  }
+  stddev_.resize(channels_);
+  for (int c = 0; c < channels_; ++c) stddev_[c] = std::sqrt(variance[c] + eps_);
+  for (int n = 0; n < num_; ++n) {
+    for (int c = 0; c < channels_; ++c) {
+      const int64_t base = (int64_t(n) * channels_ + c) * spatial_;
+      const float mean = mean_[c], inv = 1.f / stddev_[c];
+      for (int64_t s = 0; s < spatial_; ++s) y[base + s] = (x[base + s] - mean) * inv;
+    }
+  }
+  normalized_.assign(y, y + count);
+}
+
+void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                                  const BlobVec& bottom) {
+  if (!propagate_down[0]) return;
+  const float* dy = top[0]->cpu_diff();
+  float* dx = bottom[0]->mutable_cpu_diff();
+  if (use_global_stats_) {
+    // Fixed statistics make the layer affine: dx = dy / stddev.
+    for (int n = 0; n < num_; ++n) {
+      for (int c = 0; c < channels_; ++c) {
+        const int64_t base = (int64_t(n) * channels_ + c) * spatial_;
+        const float inv = 1.f / stddev_[c];
+        for (int64_t s = 0; s < spatial_; ++s) dx[base + s] = dy[base + s] * inv;
+      }
+    }
+    return;
+  }
+  // With batch statistics, y = (x - mean) / stddev and
+  // dx = (dy - mean(dy) - mean(dy * y) * y) / stddev, means per channel.
+  const float* y = normalized_.data();
+  const double m = double(num_) * spatial_;
+  std::vector<float> mean_dy(channels_), mean_dy_y(channels_);
+  for (int c = 0; c < channels_; ++c) {
+    double sum = 0, sum_y = 0;
+    for (int n = 0; n < num_; ++n) {
+      const int64_t base = (int64_t(n) * channels_ + c) * spatial_;
+      for (int64_t s = 0; s < spatial_; ++s) {
+        sum += dy[base + s];
+        sum_y += double(dy[base + s]) * y[base + s];
+      }
+    }
+    mean_dy[c] = static_cast<float>(sum / m);
+    mean_dy_y[c] = static_cast<float>(sum_y / m);
+  }
+  for (int n = 0; n < num_; ++n) {
+    for (int c = 0; c < channels_; ++c) {
+      const int64_t base = (int64_t(n) * channels_ + c) * spatial_;
+      const float inv = 1.f / stddev_[c];
+      for (int64_t s = 0; s < spatial_; ++s) {
+        dx[base + s] = (dy[base + s] - mean_dy[c] - mean_dy_y[c] * y[base + s]) * inv;
+      }
+    }
+  }
+}
+
+CORTADO_REGISTER_LAYER(BatchNorm, BatchNormLayer)
+
+}  // namespace cortado

@@ -1,0 +1,123 @@
+// Bias: adds a (learned or second-bottom) bias broadcast from `axis`.
+#include <vector>
+
+#include "cortado/filler.hpp"
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+
+namespace cortado {
+
+class BiasLayer : public Layer {
+ public:
+  explicit BiasLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  const char* type() const override { return "Bias"; }
+  int MinBottomBlobs() const override { return 1; }
+  int MaxBottomBlobs() const override { return 2; }
+  int ExactNumTopBlobs() const override { return 1; }
+
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override;
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override;
+
+ private:
+  const Blob& BiasBlob(const BlobVec& bottom) const {
+    return bottom.size() > 1 ? *bottom[1] : *blobs_[0];
+  }
+
+  int axis_ = 1;
+  int64_t outer_ = 0, bias_dim_ = 0, inner_ = 0;
+};
+
+void BiasLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
+  if (bottom.size() > 1) {
+    if (!blobs_.empty()) {
+      ThrowError(ErrorPrefix(), "takes its bias from bottom 1 and so has no parameter "
+                 "blobs, but ", blobs_.size(), " were given");
+    }
+    return;
+  }
+  const caffe::BiasParameter& p = layer_param_.bias_param();
+  const int axis = bottom[0]->CanonicalAxisIndex(p.axis());
+  if (p.num_axes() < -1) {
+    ThrowError(ErrorPrefix(), "num_axes must be -1 (all remaining) or >= 0, got ",
+               p.num_axes());
+  }
+  if (p.num_axes() != -1 && axis + p.num_axes() > bottom[0]->num_axes()) {
+    ThrowError(ErrorPrefix(), "axis ", axis, " plus num_axes ", p.num_axes(),
+               " exceeds the axes of bottom ", bottom[0]->shape_string());
+  }
+  const int end = p.num_axes() == -1 ? bottom[0]->num_axes() : axis + p.num_axes();
+  const std::vector<int> shape(bottom[0]->shape().begin() + axis,
+                               bottom[0]->shape().begin() + end);
+  if (!blobs_.empty()) {
+    if (blobs_.size() != 1 || blobs_[0]->shape() != shape) {
+      ThrowError(ErrorPrefix(), "expects one bias blob matching bottom ",
+                 bottom[0]->shape_string(), " from axis ", axis);
+    }
+    return;
+  }
+  blobs_.push_back(std::make_unique<Blob>(shape));
+  FillBlob(p.filler(), blobs_[0].get());
+}
+
+void BiasLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
+  const Blob& in = *bottom[0];
+  const Blob& bias = BiasBlob(bottom);
+  axis_ = bias.num_axes() == 0 ? 0 : in.CanonicalAxisIndex(layer_param_.bias_param().axis());
+  bool fits = in.num_axes() >= axis_ + bias.num_axes();
+  for (int a = 0; fits && a < bias.num_axes(); ++a) {
+    fits = in.shape(axis_ + a) == bias.shape(a);
+  }
+  if (!fits) {
+    ThrowError(ErrorPrefix(), "bias ", bias.shape_string(), " does not match bottom ",
+               in.shape_string(), " starting at axis ", axis_);
+  }
+  outer_ = in.count(0, axis_);
+  bias_dim_ = bias.count();
+  inner_ = in.count(axis_ + bias.num_axes());
+  if (bottom[0] != top[0]) top[0]->ReshapeLike(in);
+}
+
+void BiasLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+  const float* x = bottom[0]->cpu_data();
+  const float* bias = BiasBlob(bottom).cpu_data();
+  float* y = top[0]->mutable_cpu_data();
+  for (int64_t o = 0; o < outer_; ++o) {
+    for (int64_t b = 0; b < bias_dim_; ++b) {
+      const int64_t base = (o * bias_dim_ + b) * inner_;
+      const float shift = bias[b];
+      for (int64_t i = 0; i < inner_; ++i) y[base + i] = x[base + i] + shift;
+    }
+  }
+}
+
+void BiasLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                             const BlobVec& bottom) {
+  const float* dy = top[0]->cpu_diff();
+  if (propagate_down[0] && bottom[0] != top[0]) {
+    Copy(bottom[0]->count(), dy, bottom[0]->mutable_cpu_diff());
+  }
+  const bool is_param = bottom.size() == 1;
+  const bool bias_grad = is_param ? param_propagate_down(0) : propagate_down[1];
+  if (!bias_grad) return;
+  float* bias_diff = is_param ? blobs_[0]->mutable_cpu_diff() : bottom[1]->mutable_cpu_diff();
+  // A parameter's gradient accumulates; a bottom's is overwritten.
+  if (!is_param) Set(bias_dim_, 0.f, bias_diff);
+  for (int64_t o = 0; o < outer_; ++o) {
+    for (int64_t b = 0; b < bias_dim_; ++b) {
+      const float* d = dy + (o * bias_dim_ + b) * inner_;
+      float sum = 0;
+      for (int64_t i = 0; i < inner_; ++i) sum += d[i];
+      bias_diff[b] += sum;
+    }
+  }
+}
+
+CORTADO_REGISTER_LAYER(Bias, BiasLayer)
+
+}  // namespace cortado

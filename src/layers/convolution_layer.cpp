@@ -1,0 +1,352 @@
+// Convolution: 2-D cross-correlation with learned filters, computed as one
+// wide matrix product per group over a chunk of images unfolded side by side.
+#include <algorithm>
+#include <vector>
+
+#include "cortado/filler.hpp"
+#include "cortado/im2col.hpp"
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+
+namespace cortado {
+namespace {
+
+// Cap on the unfolded-column buffer (64 MB of floats). Images are unfolded in
+// chunks small enough to stay under it; one image may exceed it on its own.
+constexpr int64_t kMaxColumnFloats = int64_t(16) << 20;
+
+}  // namespace
+
+class ConvolutionLayer : public Layer {
+ public:
+  explicit ConvolutionLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  const char* type() const override { return "Convolution"; }
+  int MinBottomBlobs() const override { return 1; }
+  int MinTopBlobs() const override { return 1; }
+  bool EqualNumBottomTopBlobs() const override { return true; }
+
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override;
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override;
+
+ private:
+  void ReadGeometry();
+  void CheckPreloadedBlobs() const;
+  // Unfolds images [first, first + n) of `data` side by side and returns the
+  // (kernel_dim_ * group_) x (n * out_spatial_) matrix; a 1x1 convolution of
+  // a single image is its own column matrix.
+  const float* Unfold(const float* data, int first, int n);
+  // Copies rows of `n` images of an NCHW blob into one M x (n * HW) matrix.
+  void Gather(const float* nchw, int first, int n, float* matrix) const;
+  void Scatter(const float* matrix, int first, int n, float* nchw) const;
+
+  int axis_ = 1;
+  int num_ = 0;         // images: product of the axes before `axis_`
+  int channels_ = 0;
+  int num_output_ = 0;
+  int group_ = 1;
+  bool bias_term_ = true;
+  bool is_1x1_ = false;
+  ConvGeometry geometry_;  // over all channels_; groups are row blocks
+  int out_spatial_ = 0;    // output_h * output_w
+  int kernel_dim_ = 0;     // (channels_ / group_) * kernel_h * kernel_w
+  int64_t bottom_dim_ = 0;
+  int64_t top_dim_ = 0;
+  int chunk_ = 1;          // images per GEMM
+  std::vector<float> columns_;
+  std::vector<float> gathered_;  // num_output_ x (chunk * out_spatial_)
+};
+
+void ConvolutionLayer::ReadGeometry() {
+  const caffe::ConvolutionParameter& p = layer_param_.convolution_param();
+  // Each of kernel/stride/pad comes either as the repeated field (one value
+  // for both dims, or h then w) or as the _h/_w pair, never both.
+  auto read_pair = [&](const char* name, const google::protobuf::RepeatedField<uint32_t>& values,
+                       bool has_h, int h, bool has_w, int w, int fallback, int* out_h,
+                       int* out_w) {
+    if (has_h || has_w) {
+      if (values.size() > 0) {
+        ThrowError(ErrorPrefix(), "give either ", name, " or ", name, "_h/", name,
+                   "_w, not both");
+      }
+      if (!(has_h && has_w)) {
+        ThrowError(ErrorPrefix(), name, "_h and ", name, "_w must be given together");
+      }
+      *out_h = h;
+      *out_w = w;
+      return;
+    }
+    if (values.size() > 2) {
+      ThrowError(ErrorPrefix(), name, " has ", values.size(),
+                 " values; a 2-D convolution takes 1 or 2");
+    }
+    *out_h = values.empty() ? fallback : static_cast<int>(values.Get(0));
+    *out_w = values.empty() ? fallback : static_cast<int>(values.Get(values.size() - 1));
+  };
+  ConvGeometry& g = geometry_;
+  if (p.kernel_size_size() == 0 && !p.has_kernel_h() && !p.has_kernel_w()) {
+    ThrowError(ErrorPrefix(), "kernel_size (or kernel_h and kernel_w) is required");
+  }
+  read_pair("kernel", p.kernel_size(), p.has_kernel_h(), p.kernel_h(), p.has_kernel_w(),
+            p.kernel_w(), 0, &g.kernel_h, &g.kernel_w);
+  read_pair("stride", p.stride(), p.has_stride_h(), p.stride_h(), p.has_stride_w(),
+            p.stride_w(), 1, &g.stride_h, &g.stride_w);
+  read_pair("pad", p.pad(), p.has_pad_h(), p.pad_h(), p.has_pad_w(), p.pad_w(), 0, &g.pad_h,
+            &g.pad_w);
+  read_pair("dilation", p.dilation(), false, 0, false, 0, 1, &g.dilation_h, &g.dilation_w);
+  if (g.kernel_h <= 0 || g.kernel_w <= 0) {
+    ThrowError(ErrorPrefix(), "kernel size must be positive, got ", g.kernel_h, "x",
+               g.kernel_w);
+  }
+  if (g.stride_h <= 0 || g.stride_w <= 0) {
+    ThrowError(ErrorPrefix(), "stride must be positive, got ", g.stride_h, "x", g.stride_w);
+  }
+  if (g.dilation_h <= 0 || g.dilation_w <= 0) {
+    ThrowError(ErrorPrefix(), "dilation must be positive, got ", g.dilation_h, "x",
+               g.dilation_w);
+  }
+  is_1x1_ = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+            g.pad_h == 0 && g.pad_w == 0;
+}
+
+void ConvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
+  const caffe::ConvolutionParameter& p = layer_param_.convolution_param();
+  ReadGeometry();
+  axis_ = bottom[0]->CanonicalAxisIndex(p.axis());
+  if (bottom[0]->num_axes() != axis_ + 3) {
+    ThrowError(ErrorPrefix(), "only 2-D convolution is supported: bottom ",
+               bottom[0]->shape_string(), " needs exactly two spatial axes after axis ",
+               axis_);
+  }
+  channels_ = bottom[0]->shape(axis_);
+  num_output_ = static_cast<int>(p.num_output());
+  group_ = static_cast<int>(p.group());
+  bias_term_ = p.bias_term();
+  if (num_output_ <= 0) ThrowError(ErrorPrefix(), "num_output must be positive");
+  if (group_ <= 0) ThrowError(ErrorPrefix(), "group must be positive");
+  if (channels_ % group_ != 0) {
+    ThrowError(ErrorPrefix(), "input channels (", channels_, ", bottom ",
+               bottom[0]->shape_string(), ") must be divisible by group (", group_, ")");
+  }
+  if (num_output_ % group_ != 0) {
+    ThrowError(ErrorPrefix(), "num_output (", num_output_, ") must be divisible by group (",
+               group_, ")");
+  }
+  geometry_.channels = channels_;
+  kernel_dim_ = channels_ / group_ * geometry_.kernel_h * geometry_.kernel_w;
+
+  if (!blobs_.empty()) {
+    CheckPreloadedBlobs();
+  } else {
+    blobs_.push_back(std::make_unique<Blob>(std::vector<int>{
+        num_output_, channels_ / group_, geometry_.kernel_h, geometry_.kernel_w}));
+    FillBlob(p.weight_filler(), blobs_[0].get());
+    if (bias_term_) {
+      blobs_.push_back(std::make_unique<Blob>(std::vector<int>{num_output_}));
+      FillBlob(p.bias_filler(), blobs_[1].get());
+    }
+  }
+}
+
+void ConvolutionLayer::CheckPreloadedBlobs() const {
+  const size_t expected = bias_term_ ? 2 : 1;
+  if (blobs_.size() != expected) {
+    ThrowError(ErrorPrefix(), "expects ", expected, " parameter blob(s) (weights",
+               bias_term_ ? ", bias" : "", "), got ", blobs_.size());
+  }
+  const std::vector<int> weight_shape{num_output_, channels_ / group_, geometry_.kernel_h,
+                                      geometry_.kernel_w};
+  if (blobs_[0]->shape() != weight_shape) {
+    ThrowError(ErrorPrefix(), "weights have shape ", blobs_[0]->shape_string(),
+               " but the layer needs ", Blob(weight_shape).shape_string());
+  }
+  if (bias_term_ && blobs_[1]->count() != num_output_) {
+    ThrowError(ErrorPrefix(), "bias has shape ", blobs_[1]->shape_string(), " but needs (",
+               num_output_, ")");
+  }
+}
+
+void ConvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
+  for (size_t i = 1; i < bottom.size(); ++i) {
+    if (bottom[i]->shape() != bottom[0]->shape()) {
+      ThrowError(ErrorPrefix(), "all bottoms must share one shape: bottom 0 is ",
+                 bottom[0]->shape_string(), ", bottom ", i, " is ",
+                 bottom[i]->shape_string());
+    }
+  }
+  const Blob& in = *bottom[0];
+  if (in.num_axes() != axis_ + 3 || in.shape(axis_) != channels_) {
+    ThrowError(ErrorPrefix(), "bottom ", in.shape_string(), " no longer matches the ",
+               channels_, " input channels the layer was set up with");
+  }
+  ConvGeometry& g = geometry_;
+  g.height = in.shape(axis_ + 1);
+  g.width = in.shape(axis_ + 2);
+  const int extent_h = g.dilation_h * (g.kernel_h - 1) + 1;
+  const int extent_w = g.dilation_w * (g.kernel_w - 1) + 1;
+  if (g.height + 2 * g.pad_h < extent_h || g.width + 2 * g.pad_w < extent_w) {
+    ThrowError(ErrorPrefix(), "kernel ", g.kernel_h, "x", g.kernel_w, " (dilation ",
+               g.dilation_h, "x", g.dilation_w, ", pad ", g.pad_h, "x", g.pad_w,
+               ") does not fit the input ", in.shape_string(),
+               ": the output would be empty");
+  }
+  num_ = static_cast<int>(in.count(0, axis_));
+  out_spatial_ = g.output_h() * g.output_w();
+  bottom_dim_ = in.count(axis_);
+  top_dim_ = int64_t(num_output_) * out_spatial_;
+  std::vector<int> top_shape(in.shape().begin(), in.shape().begin() + axis_);
+  top_shape.push_back(num_output_);
+  top_shape.push_back(g.output_h());
+  top_shape.push_back(g.output_w());
+  for (Blob* t : top) t->Reshape(top_shape);
+  const int64_t image_columns = int64_t(kernel_dim_) * group_ * out_spatial_;
+  chunk_ = static_cast<int>(
+      std::clamp<int64_t>(kMaxColumnFloats / std::max<int64_t>(image_columns, 1), 1,
+                          std::max(num_, 1)));
+}
+
+const float* ConvolutionLayer::Unfold(const float* data, int first, int n) {
+  if (is_1x1_ && n == 1) return data + first * bottom_dim_;
+  const int64_t width = int64_t(n) * out_spatial_;
+  const size_t needed = size_t(kernel_dim_) * group_ * width;
+  if (columns_.size() < needed) columns_.resize(needed);
+  for (int i = 0; i < n; ++i) {
+    Im2col(data + (first + i) * bottom_dim_, geometry_, width,
+           columns_.data() + int64_t(i) * out_spatial_);
+  }
+  return columns_.data();
+}
+
+void ConvolutionLayer::Gather(const float* nchw, int first, int n, float* matrix) const {
+  const int64_t width = int64_t(n) * out_spatial_;
+  for (int i = 0; i < n; ++i) {
+    const float* image = nchw + (first + i) * top_dim_;
+    for (int m = 0; m < num_output_; ++m) {
+      Copy(out_spatial_, image + int64_t(m) * out_spatial_,
+           matrix + m * width + int64_t(i) * out_spatial_);
+    }
+  }
+}
+
+void ConvolutionLayer::Scatter(const float* matrix, int first, int n, float* nchw) const {
+  const int64_t width = int64_t(n) * out_spatial_;
+  for (int i = 0; i < n; ++i) {
+    float* image = nchw + (first + i) * top_dim_;
+    for (int m = 0; m < num_output_; ++m) {
+      Copy(out_spatial_, matrix + m * width + int64_t(i) * out_spatial_,
+           image + int64_t(m) * out_spatial_);
+    }
+  }
+}
+
+void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+  const float* weights = blobs_[0]->cpu_data();
+  const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
+  const int out_per_group = num_output_ / group_;
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    const float* in = bottom[b]->cpu_data();
+    float* out = top[b]->mutable_cpu_data();
+    for (int first = 0; first < num_; first += chunk_) {
+      const int n = std::min(chunk_, num_ - first);
+      const int64_t width = int64_t(n) * out_spatial_;
+      const float* columns = Unfold(in, first, n);
+      // A single image's result is already in NCHW order; a chunk's is
+      // channel-major across images and is scattered afterwards.
+      float* result = out + first * top_dim_;
+      if (n > 1) {
+        if (gathered_.size() < size_t(top_dim_) * n) gathered_.resize(size_t(top_dim_) * n);
+        result = gathered_.data();
+      }
+      for (int g = 0; g < group_; ++g) {
+        Gemm(Trans::kNo, Trans::kNo, out_per_group, static_cast<int>(width), kernel_dim_,
+             1.f, weights + int64_t(g) * out_per_group * kernel_dim_,
+             columns + int64_t(g) * kernel_dim_ * width, 0.f,
+             result + int64_t(g) * out_per_group * width);
+      }
+      if (bias) {
+        for (int m = 0; m < num_output_; ++m) AddScalar(width, bias[m], result + m * width);
+      }
+      if (n > 1) Scatter(result, first, n, out);
+    }
+  }
+}
+
+void ConvolutionLayer::BackwardImpl(const BlobVec& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const BlobVec& bottom) {
+  const float* weights = blobs_[0]->cpu_data();
+  const bool weight_grad = param_propagate_down(0);
+  const bool bias_grad = bias_term_ && param_propagate_down(1);
+  float* weight_diff = weight_grad ? blobs_[0]->mutable_cpu_diff() : nullptr;
+  const int out_per_group = num_output_ / group_;
+  for (size_t b = 0; b < top.size(); ++b) {
+    const float* top_diff = top[b]->cpu_diff();
+    if (bias_grad) {
+      float* bias_diff = blobs_[1]->mutable_cpu_diff();
+      for (int i = 0; i < num_; ++i) {
+        for (int m = 0; m < num_output_; ++m) {
+          const float* plane = top_diff + i * top_dim_ + int64_t(m) * out_spatial_;
+          float sum = 0;
+          for (int j = 0; j < out_spatial_; ++j) sum += plane[j];
+          bias_diff[m] += sum;
+        }
+      }
+    }
+    const bool data_grad = propagate_down[b];
+    if (!weight_grad && !data_grad) continue;
+    const float* in = bottom[b]->cpu_data();
+    float* in_diff = data_grad ? bottom[b]->mutable_cpu_diff() : nullptr;
+    for (int first = 0; first < num_; first += chunk_) {
+      const int n = std::min(chunk_, num_ - first);
+      const int64_t width = int64_t(n) * out_spatial_;
+      const float* out_diff = top_diff + first * top_dim_;
+      if (n > 1) {
+        if (gathered_.size() < size_t(top_dim_) * n) gathered_.resize(size_t(top_dim_) * n);
+        Gather(top_diff, first, n, gathered_.data());
+        out_diff = gathered_.data();
+      }
+      if (weight_grad) {
+        // The columns are recomputed rather than kept from Forward: keeping
+        // them would cost memory the size of the whole unfolded batch.
+        const float* columns = Unfold(in, first, n);
+        for (int g = 0; g < group_; ++g) {
+          Gemm(Trans::kNo, Trans::kYes, out_per_group, kernel_dim_, static_cast<int>(width),
+               1.f, out_diff + int64_t(g) * out_per_group * width,
+               columns + int64_t(g) * kernel_dim_ * width, 1.f,
+               weight_diff + int64_t(g) * out_per_group * kernel_dim_);
+        }
+      }
+      if (data_grad) {
+        const bool direct = is_1x1_ && n == 1;
+        float* column_diff = direct ? in_diff + first * bottom_dim_ : nullptr;
+        if (!direct) {
+          const size_t needed = size_t(kernel_dim_) * group_ * width;
+          if (columns_.size() < needed) columns_.resize(needed);
+          column_diff = columns_.data();
+        }
+        for (int g = 0; g < group_; ++g) {
+          Gemm(Trans::kYes, Trans::kNo, kernel_dim_, static_cast<int>(width), out_per_group,
+               1.f, weights + int64_t(g) * out_per_group * kernel_dim_,
+               out_diff + int64_t(g) * out_per_group * width, 0.f,
+               column_diff + int64_t(g) * kernel_dim_ * width);
+        }
+        if (!direct) {
+          for (int i = 0; i < n; ++i) {
+            float* image_diff = in_diff + (first + i) * bottom_dim_;
+            Set(bottom_dim_, 0.f, image_diff);
+            Col2im(column_diff + int64_t(i) * out_spatial_, geometry_, width, image_diff);
+          }
+        }
+      }
+    }
+  }
+}
+
+CORTADO_REGISTER_LAYER(Convolution, ConvolutionLayer)
+
+}  // namespace cortado

@@ -1,0 +1,241 @@
+// Pooling: max or average over spatial windows, with Caffe's output-size
+// rounding so models trained there keep their shapes.
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <vector>
+
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+
+namespace cortado {
+
+class PoolingLayer : public Layer {
+ public:
+  explicit PoolingLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  const char* type() const override { return "Pooling"; }
+  int ExactNumBottomBlobs() const override { return 1; }
+  int MinTopBlobs() const override { return 1; }
+  // MAX pooling may expose its argmax mask as a second top.
+  int MaxTopBlobs() const override {
+    return layer_param_.pooling_param().pool() == caffe::PoolingParameter::MAX ? 2 : 1;
+  }
+
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override;
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override;
+
+ private:
+  // The window of output (ph, pw) in input coordinates, clipped to the
+  // input; `padded_size` is its area clipped only to the padded input, the
+  // divisor Caffe uses for AVE pooling.
+  struct Window {
+    int h0, h1, w0, w1;
+    int padded_size;
+  };
+  Window WindowAt(int ph, int pw) const;
+
+  caffe::PoolingParameter::PoolMethod method_ = caffe::PoolingParameter::MAX;
+  bool global_ = false;
+  bool ceil_ = true;
+  int kernel_h_ = 0, kernel_w_ = 0;
+  int stride_h_ = 1, stride_w_ = 1;
+  int pad_h_ = 0, pad_w_ = 0;
+  int height_ = 0, width_ = 0;
+  int pooled_h_ = 0, pooled_w_ = 0;
+  int planes_ = 0;  // num * channels
+  // Argmax per output element (index within its input plane), kept when the
+  // mask is not requested as a top.
+  std::vector<int> max_index_;
+};
+
+void PoolingLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
+  const caffe::PoolingParameter& p = layer_param_.pooling_param();
+  method_ = p.pool();
+  if (method_ == caffe::PoolingParameter::STOCHASTIC) {
+    ThrowError(ErrorPrefix(), "pool: STOCHASTIC is not supported yet; use MAX or AVE");
+  }
+  global_ = p.global_pooling();
+  const bool has_kernel = p.has_kernel_size() || p.has_kernel_h() || p.has_kernel_w();
+  if (global_) {
+    if (has_kernel) {
+      ThrowError(ErrorPrefix(), "global_pooling takes the whole input as its window; do not "
+                 "also give kernel_size or kernel_h/kernel_w");
+    }
+  } else {
+    if (p.has_kernel_size() && (p.has_kernel_h() || p.has_kernel_w())) {
+      ThrowError(ErrorPrefix(), "give either kernel_size or kernel_h/kernel_w, not both");
+    }
+    if (!p.has_kernel_size() && !(p.has_kernel_h() && p.has_kernel_w())) {
+      ThrowError(ErrorPrefix(), "kernel_size (or both kernel_h and kernel_w) is required");
+    }
+    kernel_h_ = p.has_kernel_size() ? p.kernel_size() : p.kernel_h();
+    kernel_w_ = p.has_kernel_size() ? p.kernel_size() : p.kernel_w();
+    if (kernel_h_ <= 0 || kernel_w_ <= 0) {
+      ThrowError(ErrorPrefix(), "kernel size must be positive, got ", kernel_h_, "x",
+                 kernel_w_);
+    }
+  }
+  if (p.has_pad() && (p.has_pad_h() || p.has_pad_w())) {
+    ThrowError(ErrorPrefix(), "give either pad or pad_h/pad_w, not both");
+  }
+  if (p.has_stride() && (p.has_stride_h() || p.has_stride_w())) {
+    ThrowError(ErrorPrefix(), "give either stride or stride_h/stride_w, not both");
+  }
+  pad_h_ = p.has_pad() ? p.pad() : p.pad_h();
+  pad_w_ = p.has_pad() ? p.pad() : p.pad_w();
+  stride_h_ = p.has_stride_h() ? p.stride_h() : p.stride();
+  stride_w_ = p.has_stride_w() ? p.stride_w() : p.stride();
+  if (stride_h_ <= 0 || stride_w_ <= 0) {
+    ThrowError(ErrorPrefix(), "stride must be positive, got ", stride_h_, "x", stride_w_);
+  }
+  if (global_ && (pad_h_ != 0 || pad_w_ != 0 || stride_h_ != 1 || stride_w_ != 1)) {
+    ThrowError(ErrorPrefix(), "global_pooling needs pad 0 and stride 1");
+  }
+  if (!global_ && (pad_h_ >= kernel_h_ || pad_w_ >= kernel_w_)) {
+    ThrowError(ErrorPrefix(), "pad (", pad_h_, "x", pad_w_, ") must be smaller than the "
+               "kernel (", kernel_h_, "x", kernel_w_, ")");
+  }
+  // Cortado's ceil_mode, when given, overrides Caffe's round_mode.
+  ceil_ = p.has_ceil_mode() ? p.ceil_mode()
+                            : p.round_mode() == caffe::PoolingParameter::CEIL;
+}
+
+void PoolingLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
+  const Blob& in = *bottom[0];
+  if (in.num_axes() != 4) {
+    ThrowError(ErrorPrefix(), "needs a 4-D bottom (num, channels, height, width), got ",
+               in.shape_string());
+  }
+  height_ = in.height();
+  width_ = in.width();
+  planes_ = in.num() * in.channels();
+  if (global_) {
+    kernel_h_ = height_;
+    kernel_w_ = width_;
+  }
+  if (height_ + 2 * pad_h_ < kernel_h_ || width_ + 2 * pad_w_ < kernel_w_) {
+    ThrowError(ErrorPrefix(), "kernel ", kernel_h_, "x", kernel_w_, " (pad ", pad_h_, "x",
+               pad_w_, ") is larger than the input ", in.shape_string());
+  }
+  auto pooled = [&](int size, int kernel, int stride, int pad) {
+    const int span = size + 2 * pad - kernel;
+    int out = (ceil_ ? (span + stride - 1) / stride : span / stride) + 1;
+    // Rounding up may start the last window entirely inside the padding;
+    // Caffe drops that window.
+    if (pad > 0 && (out - 1) * stride >= size + pad) --out;
+    return out;
+  };
+  pooled_h_ = pooled(height_, kernel_h_, stride_h_, pad_h_);
+  pooled_w_ = pooled(width_, kernel_w_, stride_w_, pad_w_);
+  const std::vector<int> shape{in.num(), in.channels(), pooled_h_, pooled_w_};
+  for (Blob* t : top) t->Reshape(shape);
+}
+
+PoolingLayer::Window PoolingLayer::WindowAt(int ph, int pw) const {
+  Window w;
+  int h0 = ph * stride_h_ - pad_h_, w0 = pw * stride_w_ - pad_w_;
+  int h1 = std::min(h0 + kernel_h_, height_ + pad_h_);
+  int w1 = std::min(w0 + kernel_w_, width_ + pad_w_);
+  w.padded_size = (h1 - h0) * (w1 - w0);
+  w.h0 = std::max(h0, 0);
+  w.w0 = std::max(w0, 0);
+  w.h1 = std::min(h1, height_);
+  w.w1 = std::min(w1, width_);
+  return w;
+}
+
+void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+  const float* in = bottom[0]->cpu_data();
+  float* out = top[0]->mutable_cpu_data();
+  const int in_plane = height_ * width_;
+  const int out_plane = pooled_h_ * pooled_w_;
+  if (method_ == caffe::PoolingParameter::MAX) {
+    const bool mask_top = top.size() > 1;
+    float* mask_out = mask_top ? top[1]->mutable_cpu_data() : nullptr;
+    if (!mask_top) max_index_.resize(size_t(planes_) * out_plane);
+    for (int plane = 0; plane < planes_; ++plane) {
+      const float* x = in + int64_t(plane) * in_plane;
+      for (int ph = 0; ph < pooled_h_; ++ph) {
+        for (int pw = 0; pw < pooled_w_; ++pw) {
+          const Window win = WindowAt(ph, pw);
+          float best = -FLT_MAX;
+          int best_index = -1;
+          for (int h = win.h0; h < win.h1; ++h) {
+            for (int w = win.w0; w < win.w1; ++w) {
+              if (x[h * width_ + w] > best) {
+                best = x[h * width_ + w];
+                best_index = h * width_ + w;
+              }
+            }
+          }
+          const int64_t o = int64_t(plane) * out_plane + ph * pooled_w_ + pw;
+          out[o] = best;
+          if (mask_top) {
+            mask_out[o] = static_cast<float>(best_index);
+          } else {
+            max_index_[o] = best_index;
+          }
+        }
+      }
+    }
+    return;
+  }
+  for (int plane = 0; plane < planes_; ++plane) {
+    const float* x = in + int64_t(plane) * in_plane;
+    for (int ph = 0; ph < pooled_h_; ++ph) {
+      for (int pw = 0; pw < pooled_w_; ++pw) {
+        const Window win = WindowAt(ph, pw);
+        float sum = 0;
+        for (int h = win.h0; h < win.h1; ++h) {
+          for (int w = win.w0; w < win.w1; ++w) sum += x[h * width_ + w];
+        }
+        out[int64_t(plane) * out_plane + ph * pooled_w_ + pw] = sum / win.padded_size;
+      }
+    }
+  }
+}
+
+void PoolingLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                                const BlobVec& bottom) {
+  if (!propagate_down[0]) return;
+  const float* out_diff = top[0]->cpu_diff();
+  float* in_diff = bottom[0]->mutable_cpu_diff();
+  Set(bottom[0]->count(), 0.f, in_diff);
+  const int in_plane = height_ * width_;
+  const int out_plane = pooled_h_ * pooled_w_;
+  if (method_ == caffe::PoolingParameter::MAX) {
+    const float* mask = top.size() > 1 ? top[1]->cpu_data() : nullptr;
+    for (int plane = 0; plane < planes_; ++plane) {
+      float* dx = in_diff + int64_t(plane) * in_plane;
+      for (int j = 0; j < out_plane; ++j) {
+        const int64_t o = int64_t(plane) * out_plane + j;
+        const int index = mask ? static_cast<int>(mask[o]) : max_index_[o];
+        if (index >= 0) dx[index] += out_diff[o];
+      }
+    }
+    return;
+  }
+  for (int plane = 0; plane < planes_; ++plane) {
+    float* dx = in_diff + int64_t(plane) * in_plane;
+    for (int ph = 0; ph < pooled_h_; ++ph) {
+      for (int pw = 0; pw < pooled_w_; ++pw) {
+        const Window win = WindowAt(ph, pw);
+        const float share =
+            out_diff[int64_t(plane) * out_plane + ph * pooled_w_ + pw] / win.padded_size;
+        for (int h = win.h0; h < win.h1; ++h) {
+          for (int w = win.w0; w < win.w1; ++w) dx[h * width_ + w] += share;
+        }
+      }
+    }
+  }
+}
+
+CORTADO_REGISTER_LAYER(Pooling, PoolingLayer)
+
+}  // namespace cortado

@@ -1,0 +1,170 @@
+// Scale: multiplies by a (learned or second-bottom) factor broadcast from
+// `axis`, optionally adding a learned bias of the same shape.
+#include <vector>
+
+#include "cortado/filler.hpp"
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+
+namespace cortado {
+
+class ScaleLayer : public Layer {
+ public:
+  explicit ScaleLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  const char* type() const override { return "Scale"; }
+  int MinBottomBlobs() const override { return 1; }
+  int MaxBottomBlobs() const override { return 2; }
+  int ExactNumTopBlobs() const override { return 1; }
+
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override;
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override;
+
+ private:
+  const Blob& ScaleBlob(const BlobVec& bottom) const {
+    return bottom.size() > 1 ? *bottom[1] : *blobs_[0];
+  }
+
+  int axis_ = 1;
+  int64_t outer_ = 0, scale_dim_ = 0, inner_ = 0;
+  int bias_index_ = -1;  // index of the bias in blobs_, -1 without one
+  // The input, kept when the layer runs in place (Backward needs it for the
+  // scale gradient after the top overwrote it).
+  std::vector<float> saved_input_;
+};
+
+void ScaleLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
+  const caffe::ScaleParameter& p = layer_param_.scale_param();
+  const size_t expected = (bottom.size() == 1 ? 1 : 0) + (p.bias_term() ? 1 : 0);
+  std::vector<int> param_shape;
+  if (bottom.size() == 1) {
+    // The learned factor spans num_axes axes of bottom 0 from axis (to the
+    // end if num_axes is -1).
+    const int axis = bottom[0]->CanonicalAxisIndex(p.axis());
+    if (p.num_axes() < -1) {
+      ThrowError(ErrorPrefix(), "num_axes must be -1 (all remaining) or >= 0, got ",
+                 p.num_axes());
+    }
+    if (p.num_axes() != -1 && axis + p.num_axes() > bottom[0]->num_axes()) {
+      ThrowError(ErrorPrefix(), "axis ", axis, " plus num_axes ", p.num_axes(),
+                 " exceeds the axes of bottom ", bottom[0]->shape_string());
+    }
+    const int end = p.num_axes() == -1 ? bottom[0]->num_axes() : axis + p.num_axes();
+    param_shape.assign(bottom[0]->shape().begin() + axis, bottom[0]->shape().begin() + end);
+  } else {
+    param_shape = bottom[1]->shape();
+  }
+  bias_index_ = p.bias_term() ? static_cast<int>(expected) - 1 : -1;
+  if (!blobs_.empty()) {
+    if (blobs_.size() != expected) {
+      ThrowError(ErrorPrefix(), "expects ", expected, " parameter blob(s), got ",
+                 blobs_.size());
+    }
+    for (const auto& blob : blobs_) {
+      if (blob->shape() != param_shape) {
+        ThrowError(ErrorPrefix(), "parameter blob has shape ", blob->shape_string(),
+                   " but bottom ", bottom[0]->shape_string(), " needs ",
+                   Blob(param_shape).shape_string());
+      }
+    }
+    return;
+  }
+  if (bottom.size() == 1) {
+    blobs_.push_back(std::make_unique<Blob>(param_shape));
+    if (p.has_filler()) {
+      FillBlob(p.filler(), blobs_.back().get());
+    } else {
+      Set(blobs_.back()->count(), 1.f, blobs_.back()->mutable_cpu_data());
+    }
+  }
+  if (p.bias_term()) {
+    blobs_.push_back(std::make_unique<Blob>(param_shape));
+    FillBlob(p.bias_filler(), blobs_.back().get());
+  }
+}
+
+void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
+  const caffe::ScaleParameter& p = layer_param_.scale_param();
+  const Blob& in = *bottom[0];
+  const Blob& scale = ScaleBlob(bottom);
+  // A scalar factor (no axes) broadcasts over everything.
+  axis_ = scale.num_axes() == 0 ? 0 : in.CanonicalAxisIndex(p.axis());
+  bool fits = in.num_axes() >= axis_ + scale.num_axes();
+  for (int a = 0; fits && a < scale.num_axes(); ++a) {
+    fits = in.shape(axis_ + a) == scale.shape(a);
+  }
+  if (!fits) {
+    ThrowError(ErrorPrefix(), "scale ", scale.shape_string(), " does not match bottom ",
+               in.shape_string(), " starting at axis ", axis_);
+  }
+  outer_ = in.count(0, axis_);
+  scale_dim_ = scale.count();
+  inner_ = in.count(axis_ + scale.num_axes());
+  if (bottom[0] != top[0]) top[0]->ReshapeLike(in);
+}
+
+void ScaleLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+  const float* x = bottom[0]->cpu_data();
+  if (bottom[0] == top[0]) saved_input_.assign(x, x + bottom[0]->count());
+  const float* scale = ScaleBlob(bottom).cpu_data();
+  const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->cpu_data() : nullptr;
+  float* y = top[0]->mutable_cpu_data();
+  for (int64_t o = 0; o < outer_; ++o) {
+    for (int64_t s = 0; s < scale_dim_; ++s) {
+      const int64_t base = (o * scale_dim_ + s) * inner_;
+      const float factor = scale[s], shift = bias ? bias[s] : 0.f;
+      for (int64_t i = 0; i < inner_; ++i) y[base + i] = x[base + i] * factor + shift;
+    }
+  }
+}
+
+void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                              const BlobVec& bottom) {
+  const float* dy = top[0]->cpu_diff();
+  const bool scale_is_param = bottom.size() == 1;
+  if (bias_index_ >= 0 && param_propagate_down(bias_index_)) {
+    float* bias_diff = blobs_[bias_index_]->mutable_cpu_diff();
+    for (int64_t o = 0; o < outer_; ++o) {
+      for (int64_t s = 0; s < scale_dim_; ++s) {
+        const float* d = dy + (o * scale_dim_ + s) * inner_;
+        float sum = 0;
+        for (int64_t i = 0; i < inner_; ++i) sum += d[i];
+        bias_diff[s] += sum;
+      }
+    }
+  }
+  const bool scale_grad = scale_is_param ? param_propagate_down(0) : propagate_down[1];
+  if (scale_grad) {
+    const float* x = bottom[0] == top[0] ? saved_input_.data() : bottom[0]->cpu_data();
+    float* scale_diff =
+        scale_is_param ? blobs_[0]->mutable_cpu_diff() : bottom[1]->mutable_cpu_diff();
+    // A parameter's gradient accumulates; a bottom's is overwritten.
+    if (!scale_is_param) Set(scale_dim_, 0.f, scale_diff);
+    for (int64_t o = 0; o < outer_; ++o) {
+      for (int64_t s = 0; s < scale_dim_; ++s) {
+        const int64_t base = (o * scale_dim_ + s) * inner_;
+        scale_diff[s] += Dot(inner_, dy + base, x + base);
+      }
+    }
+  }
+  if (propagate_down[0]) {
+    const float* scale = ScaleBlob(bottom).cpu_data();
+    float* dx = bottom[0]->mutable_cpu_diff();
+    for (int64_t o = 0; o < outer_; ++o) {
+      for (int64_t s = 0; s < scale_dim_; ++s) {
+        const int64_t base = (o * scale_dim_ + s) * inner_;
+        const float factor = scale[s];
+        for (int64_t i = 0; i < inner_; ++i) dx[base + i] = dy[base + i] * factor;
+      }
+    }
+  }
+}
+
+CORTADO_REGISTER_LAYER(Scale, ScaleLayer)
+
+}  // namespace cortado

@@ -1,0 +1,160 @@
+// SoftmaxWithLoss: softmax over an axis followed by the multinomial logistic
+// loss of the integer labels, fused for a stable gradient (prob - onehot).
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+
+namespace cortado {
+namespace {
+
+class SoftmaxWithLossLayer : public Layer {
+ public:
+  using Layer::Layer;
+
+  const char* type() const override { return "SoftmaxWithLoss"; }
+  int ExactNumBottomBlobs() const override { return 2; }
+  int MinTopBlobs() const override { return 1; }
+  int MaxTopBlobs() const override { return 2; }
+  // Labels are integers: there is no gradient to force into them.
+  bool AllowForceBackward(int bottom_index) const override { return bottom_index != 1; }
+
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
+    // The softmax itself is the registered Softmax layer, run on prob_.
+    caffe::LayerParameter softmax_param(layer_param_);
+    softmax_param.set_type("Softmax");
+    softmax_param.clear_loss_weight();
+    softmax_ = LayerRegistry::Create(softmax_param);
+    softmax_->SetUp({bottom[0]}, {&prob_});
+
+    const caffe::LossParameter& loss = layer_param_.loss_param();
+    has_ignore_label_ = loss.has_ignore_label();
+    ignore_label_ = loss.ignore_label();
+    // Old prototxts said `normalize: false` to mean "divide by batch size".
+    if (!loss.has_normalization() && loss.has_normalize()) {
+      normalization_ = loss.normalize() ? caffe::LossParameter::VALID
+                                        : caffe::LossParameter::BATCH_SIZE;
+    } else {
+      normalization_ = loss.normalization();
+    }
+  }
+
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override {
+    softmax_->Reshape({bottom[0]}, {&prob_});
+    const int axis_param = layer_param_.softmax_param().axis();
+    axis_ = bottom[0]->CanonicalAxisIndex(axis_param);
+    outer_ = bottom[0]->count(0, axis_);
+    channels_ = bottom[0]->shape(axis_);
+    inner_ = bottom[0]->count(axis_ + 1);
+    if (bottom[1]->count() != outer_ * inner_) {
+      ThrowError(ErrorPrefix(), "label blob of shape ", bottom[1]->shape_string(),
+                 " must hold one label per prediction: scores of shape ",
+                 bottom[0]->shape_string(), " with softmax axis ", axis_, " make ",
+                 outer_ * inner_, " predictions of ", channels_, " classes");
+    }
+    top[0]->Reshape(std::vector<int>{});  // a scalar
+    if (top.size() >= 2) {
+      top[1]->ReshapeLike(prob_);
+      top[1]->ShareData(prob_);
+    }
+  }
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
+    softmax_->Forward({bottom[0]}, {&prob_});
+    const float* prob = prob_.cpu_data();
+    const float* label = bottom[1]->cpu_data();
+    double loss = 0;
+    int64_t valid = 0;
+    for (int64_t o = 0; o < outer_; ++o) {
+      for (int64_t i = 0; i < inner_; ++i) {
+        const int value = LabelAt(label, o, i);
+        if (value < 0) continue;  // ignored
+        const float p = prob[(o * channels_ + value) * inner_ + i];
+        loss -= std::log(std::max(p, FLT_MIN));
+        ++valid;
+      }
+    }
+    top[0]->mutable_cpu_data()[0] = static_cast<float>(loss / Normalizer(valid));
+  }
+
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override {
+    if (propagate_down.size() > 1 && propagate_down[1]) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate to the label input (bottom 1)");
+    }
+    if (!propagate_down[0]) return;
+    float* dx = bottom[0]->mutable_cpu_diff();
+    Copy(prob_.count(), prob_.cpu_data(), dx);
+    const float* label = bottom[1]->cpu_data();
+    int64_t valid = 0;
+    for (int64_t o = 0; o < outer_; ++o) {
+      for (int64_t i = 0; i < inner_; ++i) {
+        const int value = LabelAt(label, o, i);
+        if (value < 0) {
+          for (int c = 0; c < channels_; ++c) dx[(o * channels_ + c) * inner_ + i] = 0;
+          continue;
+        }
+        dx[(o * channels_ + value) * inner_ + i] -= 1.f;
+        ++valid;
+      }
+    }
+    const float scale = top[0]->cpu_diff()[0] / static_cast<float>(Normalizer(valid));
+    Scale(bottom[0]->count(), scale, dx);
+  }
+
+ private:
+  // The class index at (o, i), or -1 for an ignored position; throws for
+  // labels outside [0, channels_).
+  int LabelAt(const float* label, int64_t o, int64_t i) const {
+    const int value = static_cast<int>(label[o * inner_ + i]);
+    if (has_ignore_label_ && value == ignore_label_) return -1;
+    if (value < 0 || value >= channels_) {
+      ThrowError(ErrorPrefix(), "label value ", value, " at index ", o * inner_ + i,
+                 " is outside [0, ", channels_, "): the scores have ", channels_,
+                 " classes");
+    }
+    return value;
+  }
+
+  double Normalizer(int64_t valid) const {
+    double normalizer = 1;
+    switch (normalization_) {
+      case caffe::LossParameter::FULL:
+        normalizer = static_cast<double>(outer_ * inner_);
+        break;
+      case caffe::LossParameter::VALID:
+        normalizer = static_cast<double>(valid);
+        break;
+      case caffe::LossParameter::BATCH_SIZE:
+        normalizer = static_cast<double>(outer_);
+        break;
+      case caffe::LossParameter::NONE:
+        normalizer = 1;
+        break;
+    }
+    // An all-ignored batch would divide by zero; its loss is zero anyway.
+    return std::max(1.0, normalizer);
+  }
+
+  std::unique_ptr<Layer> softmax_;
+  Blob prob_;
+  caffe::LossParameter::NormalizationMode normalization_ = caffe::LossParameter::VALID;
+  bool has_ignore_label_ = false;
+  int ignore_label_ = 0;
+  int axis_ = 1;
+  int64_t outer_ = 0;
+  int channels_ = 0;
+  int64_t inner_ = 0;
+};
+
+}  // namespace
+
+CORTADO_REGISTER_LAYER(SoftmaxWithLoss, SoftmaxWithLossLayer)
+
+}  // namespace cortado

@@ -1,0 +1,584 @@
+// Net construction (filtering, splits, blob wiring, parameter sharing,
+// backward-need analysis) and the forward/backward loops.
+#include "cortado/net.hpp"
+
+#include <cmath>
+#include <set>
+
+#include "cortado/io.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+
+namespace cortado {
+namespace {
+
+std::string SplitLayerName(const std::string& layer, const std::string& blob, int top) {
+  return StrCat(blob, "_", layer, "_", top, "_split");
+}
+
+std::string SplitBlobName(const std::string& layer, const std::string& blob, int top,
+                          int split) {
+  return StrCat(blob, "_", layer, "_", top, "_split_", split);
+}
+
+// Turns the legacy net-level `input:` / `input_dim:` / `input_shape` fields
+// into an Input layer at the front, so the rest of the net sees one form.
+void ConvertLegacyInputs(caffe::NetParameter* param) {
+  if (param->input_size() == 0) return;
+  const int inputs = param->input_size();
+  const bool by_shape = param->input_shape_size() > 0;
+  if (by_shape && param->input_shape_size() != inputs && param->input_shape_size() != 1) {
+    ThrowError("net '", param->name(), "' lists ", inputs, " inputs but ",
+               param->input_shape_size(), " input_shape entries");
+  }
+  if (!by_shape && param->input_dim_size() != 4 * inputs) {
+    ThrowError("net '", param->name(), "' lists ", inputs, " inputs, which need ", 4 * inputs,
+               " input_dim values (four per input), but has ", param->input_dim_size());
+  }
+  caffe::LayerParameter input;
+  input.set_name("input");
+  input.set_type("Input");
+  for (int i = 0; i < inputs; ++i) {
+    input.add_top(param->input(i));
+    caffe::BlobShape* shape = input.mutable_input_param()->add_shape();
+    if (by_shape) {
+      shape->CopyFrom(param->input_shape(param->input_shape_size() == 1 ? 0 : i));
+    } else {
+      for (int d = 0; d < 4; ++d) shape->add_dim(param->input_dim(4 * i + d));
+    }
+  }
+  caffe::NetParameter converted(*param);
+  converted.clear_input();
+  converted.clear_input_dim();
+  converted.clear_input_shape();
+  converted.clear_layer();
+  converted.add_layer()->CopyFrom(input);
+  for (const auto& layer : param->layer()) converted.add_layer()->CopyFrom(layer);
+  *param = converted;
+}
+
+}  // namespace
+
+Net::Net(const caffe::NetParameter& param) { Init(param); }
+
+Net::Net(const std::string& prototxt_path, caffe::Phase phase, int level,
+         const std::vector<std::string>& stages) {
+  caffe::NetParameter param;
+  ReadNetParamsFromTextFile(prototxt_path, &param);
+  param.mutable_state()->set_phase(phase);
+  param.mutable_state()->set_level(level);
+  for (const std::string& stage : stages) param.mutable_state()->add_stage(stage);
+  try {
+    Init(param);
+  } catch (const Error& e) {
+    ThrowError(prototxt_path, ": ", e.what());
+  }
+}
+
+bool Net::StateMeetsRule(const caffe::NetState& state, const caffe::NetStateRule& rule,
+                         const std::string& layer_name) {
+  if (rule.has_phase() && rule.phase() != state.phase()) return false;
+  if (rule.has_min_level() && state.level() < rule.min_level()) return false;
+  if (rule.has_max_level() && state.level() > rule.max_level()) return false;
+  std::set<std::string> stages(state.stage().begin(), state.stage().end());
+  for (const std::string& s : rule.stage()) {
+    if (!stages.count(s)) return false;
+  }
+  for (const std::string& s : rule.not_stage()) {
+    if (stages.count(s)) return false;
+  }
+  return true;
+}
+
+void Net::FilterNet(const caffe::NetParameter& param, caffe::NetParameter* filtered) {
+  const caffe::NetState& state = param.state();
+  filtered->CopyFrom(param);
+  filtered->clear_layer();
+  for (const caffe::LayerParameter& layer : param.layer()) {
+    if (layer.include_size() > 0 && layer.exclude_size() > 0) {
+      ThrowError("layer '", layer.name(), "' has both include and exclude rules; use one");
+    }
+    bool keep = layer.include_size() == 0;
+    for (const auto& rule : layer.exclude()) {
+      if (StateMeetsRule(state, rule, layer.name())) keep = false;
+    }
+    for (const auto& rule : layer.include()) {
+      if (StateMeetsRule(state, rule, layer.name())) keep = true;
+    }
+    if (keep) filtered->add_layer()->CopyFrom(layer);
+  }
+}
+
+void Net::InsertSplits(const caffe::NetParameter& param, caffe::NetParameter* split) {
+  // Count the readers of every (layer, top) output; a top that carries a
+  // loss counts as one reader more, since the loss reads it too.
+  std::map<std::string, std::pair<int, int>> producer;
+  std::map<std::pair<int, int>, int> readers;
+  std::map<std::pair<int, int>, float> loss_weight;
+  std::vector<std::vector<std::pair<int, int>>> bottom_source(param.layer_size());
+  for (int i = 0; i < param.layer_size(); ++i) {
+    const caffe::LayerParameter& layer = param.layer(i);
+    for (int b = 0; b < layer.bottom_size(); ++b) {
+      auto it = producer.find(layer.bottom(b));
+      if (it == producer.end()) {
+        bottom_source[i].push_back({-1, -1});  // reported when the net is wired
+        continue;
+      }
+      bottom_source[i].push_back(it->second);
+      ++readers[it->second];
+    }
+    for (int t = 0; t < layer.top_size(); ++t) {
+      producer[layer.top(t)] = {i, t};
+      if (t < layer.loss_weight_size() && layer.loss_weight(t) != 0) {
+        loss_weight[{i, t}] = layer.loss_weight(t);
+        ++readers[{i, t}];
+      }
+    }
+  }
+  split->CopyFrom(param);
+  split->clear_layer();
+  std::map<std::pair<int, int>, int> next_split;
+  for (int i = 0; i < param.layer_size(); ++i) {
+    caffe::LayerParameter* layer = split->add_layer();
+    layer->CopyFrom(param.layer(i));
+    for (int b = 0; b < layer->bottom_size(); ++b) {
+      const auto source = bottom_source[i][b];
+      if (source.first < 0 || readers[source] <= 1) continue;
+      const auto& from = param.layer(source.first);
+      layer->set_bottom(b, SplitBlobName(from.name(), from.top(source.second),
+                                         source.second, next_split[source]++));
+    }
+    for (int t = 0; t < layer->top_size(); ++t) {
+      const std::pair<int, int> key{i, t};
+      if (readers[key] <= 1) continue;
+      caffe::LayerParameter* splitter = split->add_layer();
+      const std::string& blob = layer->top(t);
+      splitter->set_name(SplitLayerName(layer->name(), blob, t));
+      splitter->set_type("Split");
+      splitter->add_bottom(blob);
+      for (int k = 0; k < readers[key]; ++k) {
+        splitter->add_top(SplitBlobName(layer->name(), blob, t, k));
+        if (loss_weight.count(key)) {
+          splitter->add_loss_weight(k == 0 ? loss_weight[key] : 0.f);
+        }
+      }
+      if (loss_weight.count(key)) {
+        layer->set_loss_weight(t, 0.f);
+        // The loss is read from split top 0; skip it when numbering readers.
+        next_split[key] = 1;
+      }
+    }
+  }
+}
+
+void Net::Init(const caffe::NetParameter& in_param) {
+  caffe::NetParameter with_inputs(in_param);
+  ConvertLegacyInputs(&with_inputs);
+  caffe::NetParameter filtered;
+  FilterNet(with_inputs, &filtered);
+  caffe::NetParameter param;
+  InsertSplits(filtered, &param);
+  name_ = param.name();
+  phase_ = param.state().phase();
+  debug_info_ = param.debug_info();
+
+  std::map<std::string, int> blob_name_to_idx;
+  std::map<std::string, int> available;  // produced, not yet consumed
+  const int n = param.layer_size();
+  bottom_vecs_.resize(n);
+  top_vecs_.resize(n);
+  bottom_id_vecs_.resize(n);
+  top_id_vecs_.resize(n);
+  bottom_need_backward_.resize(n);
+  param_id_vecs_.resize(n);
+  for (int layer_id = 0; layer_id < n; ++layer_id) {
+    caffe::LayerParameter* layer_param = param.mutable_layer(layer_id);
+    if (!layer_param->has_phase()) layer_param->set_phase(phase_);
+    if (layer_param->propagate_down_size() > 0 &&
+        layer_param->propagate_down_size() != layer_param->bottom_size()) {
+      ThrowError("layer '", layer_param->name(), "' has ", layer_param->propagate_down_size(),
+                 " propagate_down values for ", layer_param->bottom_size(), " bottoms");
+    }
+    layers_.push_back(LayerRegistry::Create(*layer_param));
+    layer_names_.push_back(layer_param->name());
+    layer_names_index_[layer_param->name()] = layer_id;
+    bool need_backward = false;
+    for (int b = 0; b < layer_param->bottom_size(); ++b) {
+      int blob_id = AppendBottom(param, layer_id, b, &available, &blob_name_to_idx);
+      need_backward |= blob_need_backward_[blob_id];
+    }
+    for (int t = 0; t < layer_param->top_size(); ++t) {
+      AppendTop(param, layer_id, t, &blob_name_to_idx);
+      available[layer_param->top(t)] = top_id_vecs_[layer_id].back();
+    }
+    Layer* layer = layers_[layer_id].get();
+    if (layer->AutoTopBlobs()) {
+      const int wanted = std::max(layer->MinTopBlobs(), layer->ExactNumTopBlobs());
+      for (int t = layer_param->top_size(); t < wanted; ++t) {
+        // Anonymous tops: the layer needs them but the prototxt named none.
+        blobs_.push_back(std::make_unique<Blob>());
+        blob_names_.push_back("");
+        blob_need_backward_.push_back(false);
+        top_vecs_[layer_id].push_back(blobs_.back().get());
+        top_id_vecs_[layer_id].push_back(static_cast<int>(blobs_.size()) - 1);
+      }
+    }
+    layer->SetUp(bottom_vecs_[layer_id], top_vecs_[layer_id]);
+    for (size_t t = 0; t < top_id_vecs_[layer_id].size(); ++t) {
+      const int blob_id = top_id_vecs_[layer_id][t];
+      if (static_cast<int>(blob_loss_weights_.size()) <= blob_id) {
+        blob_loss_weights_.resize(blob_id + 1, 0.f);
+      }
+      blob_loss_weights_[blob_id] = layer->loss(t);
+      VLOG(1) << "Top shape " << blob_names_[blob_id] << ": "
+              << top_vecs_[layer_id][t]->shape_string();
+    }
+    const int num_params = static_cast<int>(layer->blobs().size());
+    if (layer_param->param_size() > num_params) {
+      ThrowError("layer '", layer_param->name(), "' (", layer_param->type(), ") has ",
+                 num_params, " parameter blob(s) but ", layer_param->param_size(),
+                 " `param` specs");
+    }
+    for (int p = 0; p < num_params; ++p) {
+      const bool learns = p >= layer_param->param_size() || layer_param->param(p).lr_mult() != 0;
+      // A layer may itself have frozen a parameter (BatchNorm statistics).
+      const bool allowed = layer->param_propagate_down(p);
+      layer->set_param_propagate_down(p, learns && allowed);
+      need_backward |= learns && allowed;
+    }
+    for (int p = 0; p < num_params; ++p) AppendParam(param, layer_id, p);
+    layer_need_backward_.push_back(need_backward);
+    for (int blob_id : top_id_vecs_[layer_id]) blob_need_backward_[blob_id] = need_backward;
+  }
+
+  // Walk backwards: a layer needs backward only if something it produces
+  // reaches a loss, and a bottom only if its gradient is wanted upstream.
+  std::set<std::string> blobs_under_loss;
+  std::set<std::string> blobs_skip_backward;
+  for (int layer_id = n - 1; layer_id >= 0; --layer_id) {
+    bool contributes = false;
+    bool skip_propagate = true;
+    for (size_t t = 0; t < top_vecs_[layer_id].size(); ++t) {
+      const std::string& name = blob_names_[top_id_vecs_[layer_id][t]];
+      if (layers_[layer_id]->loss(t) != 0 || blobs_under_loss.count(name)) contributes = true;
+      if (!blobs_skip_backward.count(name)) skip_propagate = false;
+    }
+    if (contributes && skip_propagate) contributes = false;
+    if (!contributes) layer_need_backward_[layer_id] = false;
+    for (size_t b = 0; b < bottom_vecs_[layer_id].size(); ++b) {
+      const std::string& name = blob_names_[bottom_id_vecs_[layer_id][b]];
+      if (contributes) {
+        blobs_under_loss.insert(name);
+      } else {
+        bottom_need_backward_[layer_id][b] = false;
+      }
+      if (!bottom_need_backward_[layer_id][b]) blobs_skip_backward.insert(name);
+    }
+  }
+  if (param.force_backward()) {
+    for (int layer_id = 0; layer_id < n; ++layer_id) {
+      layer_need_backward_[layer_id] = true;
+      for (size_t b = 0; b < bottom_need_backward_[layer_id].size(); ++b) {
+        bottom_need_backward_[layer_id][b] =
+            bottom_need_backward_[layer_id][b] || layers_[layer_id]->AllowForceBackward(b);
+        blob_need_backward_[bottom_id_vecs_[layer_id][b]] =
+            blob_need_backward_[bottom_id_vecs_[layer_id][b]] ||
+            bottom_need_backward_[layer_id][b];
+      }
+      for (size_t p = 0; p < layers_[layer_id]->blobs().size(); ++p) {
+        layers_[layer_id]->set_param_propagate_down(p, true);
+      }
+    }
+  }
+  for (const auto& entry : available) {
+    net_output_blobs_.push_back(blobs_[entry.second].get());
+    net_output_blob_indices_.push_back(entry.second);
+  }
+  for (size_t i = 0; i < blob_names_.size(); ++i) blob_names_index_[blob_names_[i]] = i;
+  LOG(INFO) << "Network '" << name_ << "' (" << caffe::Phase_Name(phase_) << "): " << n
+            << " layers, " << blobs_.size() << " blobs, " << learnable_params_.size()
+            << " learnable parameter blobs";
+}
+
+int Net::AppendBottom(const caffe::NetParameter& param, int layer_id, int bottom_id,
+                      std::map<std::string, int>* available,
+                      std::map<std::string, int>* blob_name_to_idx) {
+  const caffe::LayerParameter& layer_param = param.layer(layer_id);
+  const std::string& name = layer_param.bottom(bottom_id);
+  auto it = available->find(name);
+  if (it == available->end()) {
+    std::string known;
+    for (const auto& entry : *blob_name_to_idx) {
+      if (!entry.first.empty()) known += (known.empty() ? "" : ", ") + entry.first;
+    }
+    ThrowError("layer '", layer_param.name(), "' (", layer_param.type(), "): bottom blob '",
+               name, "' is not produced by any earlier layer",
+               known.empty() ? std::string() : " (blobs so far: " + known + ")");
+  }
+  const int blob_id = it->second;
+  available->erase(it);
+  bottom_vecs_[layer_id].push_back(blobs_[blob_id].get());
+  bottom_id_vecs_[layer_id].push_back(blob_id);
+  bool need = true;
+  if (layer_param.propagate_down_size() > 0) need = layer_param.propagate_down(bottom_id);
+  bottom_need_backward_[layer_id].push_back(need && blob_need_backward_[blob_id]);
+  return blob_id;
+}
+
+void Net::AppendTop(const caffe::NetParameter& param, int layer_id, int top_id,
+                    std::map<std::string, int>* blob_name_to_idx) {
+  const caffe::LayerParameter& layer_param = param.layer(layer_id);
+  const std::string& name = layer_param.top(top_id);
+  const bool in_place = top_id < layer_param.bottom_size() && layer_param.bottom(top_id) == name;
+  if (in_place) {
+    const int blob_id = (*blob_name_to_idx)[name];
+    top_vecs_[layer_id].push_back(blobs_[blob_id].get());
+    top_id_vecs_[layer_id].push_back(blob_id);
+    return;
+  }
+  if (blob_name_to_idx->count(name)) {
+    ThrowError("layer '", layer_param.name(), "' (", layer_param.type(), "): top blob '", name,
+               "' is already produced by an earlier layer (only in-place use, with the same "
+               "name as the bottom at the same position, may reuse a name)");
+  }
+  blobs_.push_back(std::make_unique<Blob>());
+  const int blob_id = static_cast<int>(blobs_.size()) - 1;
+  blob_names_.push_back(name);
+  blob_need_backward_.push_back(false);
+  (*blob_name_to_idx)[name] = blob_id;
+  top_vecs_[layer_id].push_back(blobs_.back().get());
+  top_id_vecs_[layer_id].push_back(blob_id);
+  if (layer_param.type() == "Input") {
+    net_input_blobs_.push_back(blobs_.back().get());
+    net_input_blob_indices_.push_back(blob_id);
+  }
+}
+
+void Net::AppendParam(const caffe::NetParameter& param, int layer_id, int param_id) {
+  const caffe::LayerParameter& layer_param = param.layer(layer_id);
+  const bool has_spec = param_id < layer_param.param_size();
+  const caffe::ParamSpec spec = has_spec ? layer_param.param(param_id) : caffe::ParamSpec();
+  const std::string& name = spec.name();
+  const int net_param_id = static_cast<int>(params_.size());
+  Blob* blob = layers_[layer_id]->blobs()[param_id].get();
+  params_.push_back(blob);
+  param_id_vecs_[layer_id].push_back(net_param_id);
+  param_layer_indices_.push_back({layer_id, param_id});
+  param_display_names_.push_back(name.empty() ? std::to_string(param_id) : name);
+  auto owner_it = name.empty() ? param_names_index_.end() : param_names_index_.find(name);
+  if (owner_it == param_names_index_.end()) {
+    if (!name.empty()) param_names_index_[name] = net_param_id;
+    param_owners_.push_back(-1);
+    learnable_param_ids_.push_back(static_cast<int>(learnable_params_.size()));
+    learnable_params_.push_back(blob);
+    params_lr_.push_back(spec.lr_mult());
+    params_weight_decay_.push_back(spec.decay_mult());
+    return;
+  }
+  const int owner_id = owner_it->second;
+  param_owners_.push_back(owner_id);
+  Blob* owner = params_[owner_id];
+  const auto& owner_layer = layer_names_[param_layer_indices_[owner_id].first];
+  const bool permissive = spec.share_mode() == caffe::ParamSpec::PERMISSIVE;
+  if (permissive ? owner->count() != blob->count() : owner->shape() != blob->shape()) {
+    ThrowError("layer '", layer_param.name(), "': shared parameter '", name, "' has shape ",
+               blob->shape_string(), " but its owner in layer '", owner_layer, "' has ",
+               owner->shape_string());
+  }
+  const int learnable_id = learnable_param_ids_[owner_id];
+  learnable_param_ids_.push_back(learnable_id);
+  if (has_spec && spec.has_lr_mult() && spec.lr_mult() != params_lr_[learnable_id]) {
+    ThrowError("layer '", layer_param.name(), "': shared parameter '", name, "' has lr_mult ",
+               spec.lr_mult(), " but its owner in layer '", owner_layer, "' has ",
+               params_lr_[learnable_id]);
+  }
+  if (has_spec && spec.has_decay_mult() && spec.decay_mult() != params_weight_decay_[learnable_id]) {
+    ThrowError("layer '", layer_param.name(), "': shared parameter '", name, "' has decay_mult ",
+               spec.decay_mult(), " but its owner in layer '", owner_layer, "' has ",
+               params_weight_decay_[learnable_id]);
+  }
+  blob->ShareData(*owner);
+  blob->ShareDiff(*owner);
+}
+
+float Net::ForwardFromTo(int start, int end) {
+  CHECK_GE(start, 0);
+  CHECK_LT(end, static_cast<int>(layers_.size()));
+  float loss = 0;
+  for (int i = start; i <= end; ++i) {
+    loss += layers_[i]->Forward(bottom_vecs_[i], top_vecs_[i]);
+    if (debug_info_) ForwardDebugInfo(i);
+  }
+  return loss;
+}
+
+const BlobVec& Net::Forward(float* loss) {
+  float value = layers_.empty() ? 0.f : ForwardFromTo(0, static_cast<int>(layers_.size()) - 1);
+  if (loss) *loss = value;
+  return net_output_blobs_;
+}
+
+void Net::BackwardFromTo(int start, int end) {
+  CHECK_GE(end, 0);
+  CHECK_LT(start, static_cast<int>(layers_.size()));
+  for (int i = start; i >= end; --i) {
+    if (!layer_need_backward_[i]) continue;
+    layers_[i]->Backward(top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
+    if (debug_info_) BackwardDebugInfo(i);
+  }
+}
+
+void Net::Backward() {
+  if (layers_.empty()) return;
+  BackwardFromTo(static_cast<int>(layers_.size()) - 1, 0);
+  if (debug_info_) {
+    double data_l1 = 0, diff_l1 = 0;
+    for (Blob* p : learnable_params_) {
+      data_l1 += p->asum_data();
+      diff_l1 += p->asum_diff();
+    }
+    LOG(INFO) << "    [Backward] All net params (data, diff): L1 norm = (" << data_l1 << ", "
+              << diff_l1 << ")";
+  }
+}
+
+void Net::Reshape() {
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->Reshape(bottom_vecs_[i], top_vecs_[i]);
+}
+
+void Net::ClearParamDiffs() {
+  for (Blob* p : learnable_params_) Set(p->count(), 0.f, p->mutable_cpu_diff());
+}
+
+void Net::Update() {
+  for (size_t i = 0; i < learnable_params_.size(); ++i) {
+    learnable_params_[i]->Update();
+    if (debug_info_) UpdateDebugInfo(i);
+  }
+}
+
+void Net::ShareTrainedLayersWith(const Net& other) {
+  for (size_t i = 0; i < other.layers().size(); ++i) {
+    Layer* target = layer_by_name(other.layer_names()[i]);
+    if (!target) continue;
+    const auto& source_blobs = other.layers()[i]->blobs();
+    if (target->blobs().size() != source_blobs.size()) {
+      ThrowError("layer '", target->name(), "' has ", target->blobs().size(),
+                 " parameter blobs here but ", source_blobs.size(), " in the net it shares with");
+    }
+    for (size_t j = 0; j < source_blobs.size(); ++j) {
+      Blob* blob = target->blobs()[j].get();
+      if (blob->shape() != source_blobs[j]->shape()) {
+        ThrowError("layer '", target->name(), "' parameter ", j, " has shape ",
+                   blob->shape_string(), " but the shared source has ",
+                   source_blobs[j]->shape_string());
+      }
+      blob->ShareData(*source_blobs[j]);
+    }
+  }
+}
+
+void Net::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
+  if (param.layers_size() > 0) {
+    ThrowError("weights are in the legacy V1 format, which this version cannot upgrade yet");
+  }
+  int copied = 0;
+  for (const caffe::LayerParameter& source : param.layer()) {
+    Layer* target = layer_by_name(source.name());
+    if (!target) {
+      if (source.blobs_size() > 0) {
+        LOG(INFO) << "Ignoring source layer " << source.name() << " (not in this net)";
+      }
+      continue;
+    }
+    if (source.blobs_size() == 0) continue;
+    auto& blobs = target->blobs();
+    if (static_cast<int>(blobs.size()) != source.blobs_size()) {
+      ThrowError("layer '", source.name(), "' (", target->type(), "): the weights have ",
+                 source.blobs_size(), " parameter blobs but the net expects ", blobs.size());
+    }
+    for (int j = 0; j < source.blobs_size(); ++j) {
+      if (!blobs[j]->ShapeEquals(source.blobs(j))) {
+        std::string theirs;
+        for (int d : Blob::ProtoShape(source.blobs(j))) theirs += std::to_string(d) + " ";
+        ThrowError("layer '", source.name(), "' (", target->type(), ") parameter ", j,
+                   ": the weights have shape ", theirs, "but the net expects ",
+                   blobs[j]->shape_string());
+      }
+      blobs[j]->FromProto(source.blobs(j), /*reshape=*/false);
+    }
+    ++copied;
+  }
+  LOG(INFO) << "Copied weights of " << copied << " layers";
+}
+
+void Net::CopyTrainedLayersFrom(const std::string& caffemodel_path) {
+  caffe::NetParameter param;
+  ReadNetParamsFromBinaryFile(caffemodel_path, &param);
+  try {
+    CopyTrainedLayersFrom(param);
+  } catch (const Error& e) {
+    ThrowError(caffemodel_path, ": ", e.what());
+  }
+}
+
+void Net::ToProto(caffe::NetParameter* param, bool write_diff) const {
+  param->Clear();
+  param->set_name(name_);
+  for (const auto& layer : layers_) layer->ToProto(param->add_layer(), write_diff);
+}
+
+bool Net::has_blob(const std::string& name) const { return blob_names_index_.count(name) > 0; }
+
+Blob* Net::blob_by_name(const std::string& name) const {
+  auto it = blob_names_index_.find(name);
+  return it == blob_names_index_.end() ? nullptr : blobs_[it->second].get();
+}
+
+bool Net::has_layer(const std::string& name) const { return layer_names_index_.count(name) > 0; }
+
+Layer* Net::layer_by_name(const std::string& name) const {
+  auto it = layer_names_index_.find(name);
+  return it == layer_names_index_.end() ? nullptr : layers_[it->second].get();
+}
+
+void Net::ForwardDebugInfo(int layer_id) {
+  for (size_t t = 0; t < top_vecs_[layer_id].size(); ++t) {
+    const Blob* blob = top_vecs_[layer_id][t];
+    const double mean = blob->count() ? blob->asum_data() / blob->count() : 0;
+    LOG(INFO) << "    [Forward] Layer " << layer_names_[layer_id] << ", top blob "
+              << blob_names_[top_id_vecs_[layer_id][t]] << " data: " << mean;
+  }
+  for (size_t p = 0; p < layers_[layer_id]->blobs().size(); ++p) {
+    const Blob* blob = layers_[layer_id]->blobs()[p].get();
+    const double mean = blob->count() ? blob->asum_data() / blob->count() : 0;
+    LOG(INFO) << "    [Forward] Layer " << layer_names_[layer_id] << ", param blob " << p
+              << " data: " << mean;
+  }
+}
+
+void Net::BackwardDebugInfo(int layer_id) {
+  for (size_t b = 0; b < bottom_vecs_[layer_id].size(); ++b) {
+    if (!bottom_need_backward_[layer_id][b]) continue;
+    const Blob* blob = bottom_vecs_[layer_id][b];
+    const double mean = blob->count() ? blob->asum_diff() / blob->count() : 0;
+    LOG(INFO) << "    [Backward] Layer " << layer_names_[layer_id] << ", bottom blob "
+              << blob_names_[bottom_id_vecs_[layer_id][b]] << " diff: " << mean;
+  }
+  for (size_t p = 0; p < layers_[layer_id]->blobs().size(); ++p) {
+    if (!layers_[layer_id]->param_propagate_down(p)) continue;
+    const Blob* blob = layers_[layer_id]->blobs()[p].get();
+    const double mean = blob->count() ? blob->asum_diff() / blob->count() : 0;
+    LOG(INFO) << "    [Backward] Layer " << layer_names_[layer_id] << ", param blob " << p
+              << " diff: " << mean;
+  }
+}
+
+void Net::UpdateDebugInfo(int param_id) {
+  const Blob* blob = learnable_params_[param_id];
+  LOG(INFO) << "    [Update] Param " << param_id << " data: "
+            << (blob->count() ? blob->asum_data() / blob->count() : 0)
+            << "; diff: " << (blob->count() ? blob->asum_diff() / blob->count() : 0);
+}
+
+}  // namespace cortado

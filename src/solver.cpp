@@ -1,0 +1,372 @@
+// The optimisation loop shared by every solver: nets, schedule, testing,
+// snapshots and resume.
+#include "cortado/solver.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "cortado/io.hpp"
+#include "cortado/math.hpp"
+#include "cortado/rng.hpp"
+
+namespace cortado {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Names the first layer whose outputs are not finite, for the NaN error.
+std::string FirstNonFiniteLayer(const Net& net) {
+  for (size_t i = 0; i < net.layers().size(); ++i) {
+    for (const Blob* top : net.top_vecs()[i]) {
+      const float* data = top->cpu_data();
+      for (int64_t j = 0; j < top->count(); ++j) {
+        if (!std::isfinite(data[j])) {
+          return StrCat("layer '", net.layer_names()[i], "' (", net.layers()[i]->type(), ")");
+        }
+      }
+    }
+  }
+  return "no layer output (the loss itself)";
+}
+
+}  // namespace
+
+Solver::Solver(const caffe::SolverParameter& param) : param_(param) {
+  if (param_.random_seed() >= 0) SetRandomSeed(param_.random_seed());
+  if (param_.iter_size() < 1) ThrowError("solver: iter_size must be at least 1");
+  InitTrainNet();
+  InitTestNets();
+  LOG(INFO) << "Solver (" << param_.type() << ") ready";
+}
+
+void Solver::InitTrainNet() {
+  const int sources = param_.has_net() + param_.has_net_param() + param_.has_train_net() +
+                      param_.has_train_net_param();
+  if (sources == 0) ThrowError("solver: no train net given (set `net` or `train_net`)");
+  if (sources > 1) {
+    ThrowError("solver: give exactly one of net, net_param, train_net, train_net_param; got ",
+               sources);
+  }
+  caffe::NetParameter net_param;
+  std::string origin = "solver net_param";
+  if (param_.has_train_net_param()) {
+    net_param.CopyFrom(param_.train_net_param());
+  } else if (param_.has_train_net()) {
+    origin = param_.train_net();
+    ReadNetParamsFromTextFile(param_.train_net(), &net_param);
+  } else if (param_.has_net_param()) {
+    net_param.CopyFrom(param_.net_param());
+  } else {
+    origin = param_.net();
+    ReadNetParamsFromTextFile(param_.net(), &net_param);
+  }
+  caffe::NetState state;
+  state.set_phase(caffe::TRAIN);
+  state.MergeFrom(net_param.state());
+  state.MergeFrom(param_.train_state());
+  net_param.mutable_state()->CopyFrom(state);
+  try {
+    net_ = std::make_unique<Net>(net_param);
+  } catch (const Error& e) {
+    ThrowError(origin, ": ", e.what());
+  }
+}
+
+void Solver::InitTestNets() {
+  const bool generic = param_.has_net() || param_.has_net_param();
+  const int specific = param_.test_net_size() + param_.test_net_param_size();
+  const int total = specific + (generic ? std::max(0, param_.test_iter_size() - specific) : 0);
+  if (param_.test_iter_size() != total) {
+    ThrowError("solver: test_iter has ", param_.test_iter_size(), " values but there are ",
+               total, " test nets; give one test_iter per test net");
+  }
+  if (param_.test_state_size() > 0 && param_.test_state_size() != total) {
+    ThrowError("solver: test_state has ", param_.test_state_size(), " entries for ", total,
+               " test nets");
+  }
+  for (int i = 0; i < total; ++i) {
+    caffe::NetParameter net_param;
+    std::string origin = "solver test net_param";
+    if (i < param_.test_net_param_size()) {
+      net_param.CopyFrom(param_.test_net_param(i));
+    } else if (i < specific) {
+      origin = param_.test_net(i - param_.test_net_param_size());
+      ReadNetParamsFromTextFile(origin, &net_param);
+    } else if (param_.has_net_param()) {
+      net_param.CopyFrom(param_.net_param());
+    } else {
+      origin = param_.net();
+      ReadNetParamsFromTextFile(param_.net(), &net_param);
+    }
+    caffe::NetState state;
+    state.set_phase(caffe::TEST);
+    state.MergeFrom(net_param.state());
+    if (param_.test_state_size() > 0) state.MergeFrom(param_.test_state(i));
+    net_param.mutable_state()->CopyFrom(state);
+    try {
+      test_nets_.push_back(std::make_unique<Net>(net_param));
+    } catch (const Error& e) {
+      ThrowError(origin, ": ", e.what());
+    }
+    test_nets_.back()->ShareTrainedLayersWith(*net_);
+  }
+}
+
+float Solver::GetLearningRate() const {
+  const std::string& policy = param_.lr_policy();
+  const double base = param_.base_lr();
+  const double it = iter_;
+  if (policy == "fixed") return base;
+  if (policy == "step") {
+    if (param_.stepsize() <= 0) ThrowError("solver: lr_policy \"step\" needs stepsize > 0");
+    return base * std::pow(param_.gamma(), std::floor(it / param_.stepsize()));
+  }
+  if (policy == "exp") return base * std::pow(param_.gamma(), it);
+  if (policy == "inv") return base * std::pow(1.0 + param_.gamma() * it, -param_.power());
+  if (policy == "multistep") {
+    int step = 0;
+    while (step < param_.stepvalue_size() && iter_ >= param_.stepvalue(step)) ++step;
+    return base * std::pow(param_.gamma(), step);
+  }
+  if (policy == "poly") {
+    if (param_.max_iter() <= 0) ThrowError("solver: lr_policy \"poly\" needs max_iter > 0");
+    return base * std::pow(1.0 - it / param_.max_iter(), param_.power());
+  }
+  if (policy == "sigmoid") {
+    return base * (1.0 / (1.0 + std::exp(-param_.gamma() * (it - param_.stepsize()))));
+  }
+  ThrowError("solver: unknown lr_policy \"", policy,
+             "\" (known: fixed, step, exp, inv, multistep, poly, sigmoid)");
+}
+
+void Solver::Solve(const std::string& resume_file) {
+  LOG(INFO) << "Solving " << net_->name();
+  LOG(INFO) << "Learning Rate Policy: " << param_.lr_policy();
+  if (!resume_file.empty()) {
+    LOG(INFO) << "Restoring previous solver status from " << resume_file;
+    Restore(resume_file);
+  }
+  requested_early_exit_ = false;
+  Step(param_.max_iter() - iter_);
+  if (requested_early_exit_) {
+    LOG(INFO) << "Optimization stopped early.";
+    return;
+  }
+  if (param_.snapshot_after_train() && (!param_.snapshot() || iter_ % param_.snapshot() != 0)) {
+    Snapshot();
+  }
+  if (param_.display() && iter_ % param_.display() == 0) {
+    float loss;
+    net_->Forward(&loss);
+    UpdateSmoothedLoss(loss, 0, 1);
+    LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
+  }
+  if (param_.test_interval() && iter_ % param_.test_interval() == 0) TestAll();
+  LOG(INFO) << "Optimization Done.";
+}
+
+void Solver::UpdateSmoothedLoss(float loss, int start_iter, int average_loss) {
+  if (average_loss < 1) average_loss = 1;
+  if (static_cast<int>(losses_.size()) < average_loss) {
+    losses_.push_back(loss);
+    const int size = static_cast<int>(losses_.size());
+    smoothed_loss_ = (smoothed_loss_ * (size - 1) + loss) / size;
+  } else {
+    const int index = (iter_ - start_iter) % average_loss;
+    smoothed_loss_ += (loss - losses_[index]) / average_loss;
+    losses_[index] = loss;
+  }
+}
+
+void Solver::Step(int iterations) {
+  const int start_iter = iter_;
+  const int stop_iter = iter_ + iterations;
+  losses_.clear();
+  smoothed_loss_ = 0;
+  auto last_display = Clock::now();
+  int last_display_iter = iter_;
+  while (iter_ < stop_iter) {
+    net_->ClearParamDiffs();
+    if (param_.test_interval() && iter_ % param_.test_interval() == 0 &&
+        (iter_ > 0 || param_.test_initialization())) {
+      TestAll();
+    }
+    const bool display = param_.display() && iter_ % param_.display() == 0;
+    net_->set_debug_info(display && param_.debug_info());
+    float loss = 0;
+    for (int i = 0; i < param_.iter_size(); ++i) loss += net_->ForwardBackward();
+    loss /= param_.iter_size();
+    if (!std::isfinite(loss)) {
+      ThrowError("iteration ", iter_, ": the loss is ", loss, "; the first non-finite output is ",
+                 "in ", FirstNonFiniteLayer(*net_),
+                 ". Lower base_lr or check the input data.");
+    }
+    UpdateSmoothedLoss(loss, start_iter, param_.average_loss());
+    if (display) {
+      const auto now = Clock::now();
+      const double seconds = std::chrono::duration<double>(now - last_display).count();
+      const int done = iter_ - last_display_iter;
+      if (done > 0 && seconds > 0) {
+        LOG(INFO) << "Iteration " << iter_ << " (" << done / seconds << " iter/s, " << seconds
+                  << "s/" << done << " iters), loss = " << smoothed_loss_;
+      } else {
+        LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
+      }
+      last_display = now;
+      last_display_iter = iter_;
+      int score_index = 0;
+      for (size_t j = 0; j < net_->output_blobs().size(); ++j) {
+        const Blob* blob = net_->output_blobs()[j];
+        const std::string& name = net_->blob_names()[net_->output_blob_indices()[j]];
+        const float weight = net_->blob_loss_weights()[net_->output_blob_indices()[j]];
+        for (int64_t k = 0; k < blob->count(); ++k) {
+          const float value = blob->cpu_data()[k];
+          std::string loss_note;
+          if (weight != 0) loss_note = StrCat(" (* ", weight, " = ", weight * value, " loss)");
+          LOG(INFO) << "    Train net output #" << score_index++ << ": " << name << " = "
+                    << value << loss_note;
+        }
+      }
+    }
+    ApplyUpdate();
+    ++iter_;
+    Action action = action_request_ ? action_request_() : Action::kNone;
+    if ((param_.snapshot() && iter_ % param_.snapshot() == 0) || action == Action::kSnapshot) {
+      Snapshot();
+    }
+    if (action == Action::kStop) {
+      requested_early_exit_ = true;
+      break;
+    }
+  }
+}
+
+std::vector<std::vector<float>> Solver::TestAll() {
+  std::vector<std::vector<float>> scores;
+  for (size_t i = 0; i < test_nets_.size(); ++i) scores.push_back(Test(static_cast<int>(i)));
+  return scores;
+}
+
+std::vector<float> Solver::Test(int test_net_id) {
+  LOG(INFO) << "Iteration " << iter_ << ", Testing net (#" << test_net_id << ")";
+  Net& net = *test_nets_[test_net_id];
+  std::vector<float> scores;
+  std::vector<int> score_blob;
+  std::vector<std::string> score_name;
+  double loss = 0;
+  const int iterations = param_.test_iter(test_net_id);
+  for (int i = 0; i < iterations; ++i) {
+    float iter_loss;
+    const BlobVec& outputs = net.Forward(&iter_loss);
+    if (param_.test_compute_loss()) loss += iter_loss;
+    int index = 0;
+    for (size_t j = 0; j < outputs.size(); ++j) {
+      const float* data = outputs[j]->cpu_data();
+      for (int64_t k = 0; k < outputs[j]->count(); ++k, ++index) {
+        if (i == 0) {
+          scores.push_back(data[k]);
+          score_blob.push_back(net.output_blob_indices()[j]);
+        } else {
+          scores[index] += data[k];
+        }
+      }
+    }
+  }
+  if (param_.test_compute_loss()) LOG(INFO) << "Test loss: " << loss / iterations;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    scores[i] /= iterations;
+    const std::string& name = net.blob_names()[score_blob[i]];
+    const float weight = net.blob_loss_weights()[score_blob[i]];
+    std::string loss_note;
+    if (weight != 0) loss_note = StrCat(" (* ", weight, " = ", weight * scores[i], " loss)");
+    LOG(INFO) << "    Test net output #" << i << ": " << name << " = " << scores[i] << loss_note;
+  }
+  return scores;
+}
+
+std::string Solver::SnapshotFilename(const std::string& extension) const {
+  return StrCat(param_.snapshot_prefix(), "_iter_", iter_, extension);
+}
+
+std::string Solver::Snapshot() {
+  if (param_.snapshot_format() != caffe::SolverParameter::BINARYPROTO) {
+    ThrowError("solver: snapshot_format HDF5 is not supported yet; use BINARYPROTO");
+  }
+  if (param_.snapshot_prefix().empty()) {
+    ThrowError("solver: snapshot requested but snapshot_prefix is empty");
+  }
+  const std::string model = SnapshotFilename(".caffemodel");
+  caffe::NetParameter net_param;
+  net_->ToProto(&net_param, param_.snapshot_diff());
+  WriteProtoToBinaryFile(net_param, model);
+  LOG(INFO) << "Snapshotting to binary proto file " << model;
+  caffe::SolverState state;
+  state.set_iter(iter_);
+  state.set_learned_net(model);
+  int step = 0;
+  while (step < param_.stepvalue_size() && iter_ >= param_.stepvalue(step)) ++step;
+  state.set_current_step(step);
+  SnapshotSolverState(&state);
+  for (const auto& layer : net_->layers()) {
+    if (layer->IsDataSource()) state.add_data_records_consumed(layer->records_consumed());
+  }
+  const std::string state_file = SnapshotFilename(".solverstate");
+  WriteProtoToBinaryFile(state, state_file);
+  LOG(INFO) << "Snapshotting solver state to binary proto file " << state_file;
+  return model;
+}
+
+void Solver::Restore(const std::string& state_file) {
+  caffe::SolverState state;
+  ReadProtoFromBinaryFile(state_file, &state);
+  iter_ = state.iter();
+  current_step_ = state.current_step();
+  if (state.has_learned_net()) net_->CopyTrainedLayersFrom(state.learned_net());
+  RestoreSolverState(state);
+  int k = 0;
+  for (const auto& layer : net_->layers()) {
+    if (!layer->IsDataSource()) continue;
+    if (k < state.data_records_consumed_size()) {
+      layer->SeekToRecord(state.data_records_consumed(k));
+    }
+    ++k;
+  }
+}
+
+void Solver::ClipGradients() {
+  const float clip = param_.clip_gradients();
+  if (clip < 0) return;
+  const auto& params = net_->learnable_params();
+  double sumsq = 0;
+  for (const Blob* p : params) sumsq += p->sumsq_diff();
+  const float l2 = static_cast<float>(std::sqrt(sumsq));
+  if (l2 > clip) {
+    LOG(INFO) << "Gradient clipping: scaling down gradients (L2 norm " << l2 << " > " << clip
+              << ") by scale factor " << clip / l2;
+    for (Blob* p : params) p->scale_diff(clip / l2);
+  }
+}
+
+void Solver::Normalize(int param_id) {
+  if (param_.iter_size() == 1) return;
+  Blob* p = net_->learnable_params()[param_id];
+  p->scale_diff(1.f / param_.iter_size());
+}
+
+void Solver::Regularize(int param_id) {
+  Blob* p = net_->learnable_params()[param_id];
+  const float decay = param_.weight_decay() * net_->params_weight_decay()[param_id];
+  if (decay == 0) return;
+  const std::string& type = param_.regularization_type();
+  float* diff = p->mutable_cpu_diff();
+  const float* data = p->cpu_data();
+  if (type == "L2") {
+    Axpy(p->count(), decay, data, diff);
+  } else if (type == "L1") {
+    for (int64_t i = 0; i < p->count(); ++i) diff[i] += decay * float((0 < data[i]) - (data[i] < 0));
+  } else {
+    ThrowError("solver: unknown regularization_type \"", type, "\" (known: L2, L1)");
+  }
+}
+
+}  // namespace cortado

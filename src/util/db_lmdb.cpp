@@ -1,0 +1,232 @@
+// The LMDB record store behind Database/DbCursor/DbTransaction (Caffe's layout).
+#include <lmdb.h>
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "cortado/common.hpp"
+#include "cortado/db.hpp"
+
+namespace cortado {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The map is only address space until pages are written, so reserving 1 TB up
+// front means a database never has to be grown while it is being filled.
+constexpr size_t kMapSize = sizeof(void*) >= 8 ? (size_t{1} << 40)
+                                               : (size_t{1} << 30);
+
+void CheckMdb(int status, const std::string& path, const char* what) {
+  if (status != MDB_SUCCESS) {
+    ThrowError("LMDB ", path, ": ", what, " failed: ", mdb_strerror(status));
+  }
+}
+
+// Owns a read-only transaction and a cursor over it. MDB_NOTLS on the
+// environment detaches the transaction from the creating thread, so the data
+// layer may create the cursor on one thread and step it on its prefetcher.
+class LmdbCursor : public DbCursor {
+ public:
+  LmdbCursor(MDB_env* env, MDB_dbi dbi, std::string path)
+      : path_(std::move(path)) {
+    CheckMdb(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_), path_,
+             "mdb_txn_begin (read)");
+    int status = mdb_cursor_open(txn_, dbi, &cursor_);
+    if (status != MDB_SUCCESS) {
+      mdb_txn_abort(txn_);
+      CheckMdb(status, path_, "mdb_cursor_open");
+    }
+    SeekToFirst();
+  }
+  ~LmdbCursor() override {
+    mdb_cursor_close(cursor_);
+    mdb_txn_abort(txn_);
+  }
+  CORTADO_DISALLOW_COPY(LmdbCursor);
+
+  void SeekToFirst() override { Step(MDB_FIRST); }
+  void Next() override { Step(MDB_NEXT); }
+  bool valid() const override { return valid_; }
+  std::string key() const override {
+    return std::string(static_cast<const char*>(key_.mv_data), key_.mv_size);
+  }
+  std::string value() const override {
+    return std::string(static_cast<const char*>(value_.mv_data),
+                       value_.mv_size);
+  }
+
+ private:
+  void Step(MDB_cursor_op op) {
+    int status = mdb_cursor_get(cursor_, &key_, &value_, op);
+    if (status == MDB_NOTFOUND) {
+      valid_ = false;
+      return;
+    }
+    CheckMdb(status, path_, "mdb_cursor_get");
+    valid_ = true;
+  }
+
+  std::string path_;
+  MDB_txn* txn_ = nullptr;
+  MDB_cursor* cursor_ = nullptr;
+  MDB_val key_{0, nullptr};
+  MDB_val value_{0, nullptr};
+  bool valid_ = false;
+};
+
+// Writes are buffered so a whole batch lands in one write transaction: LMDB
+// write transactions are expensive (an fsync each), so callers commit every
+// thousand or so records.
+class LmdbTransaction : public DbTransaction {
+ public:
+  LmdbTransaction(MDB_env* env, MDB_dbi dbi, std::string path)
+      : env_(env), dbi_(dbi), path_(std::move(path)) {}
+  CORTADO_DISALLOW_COPY(LmdbTransaction);
+
+  void Put(const std::string& key, const std::string& value) override {
+    pending_.emplace_back(key, value);
+  }
+
+  void Commit() override {
+    MDB_txn* txn = nullptr;
+    CheckMdb(mdb_txn_begin(env_, nullptr, 0, &txn), path_,
+             "mdb_txn_begin (write)");
+    for (auto& [key, value] : pending_) {
+      MDB_val k{key.size(), const_cast<char*>(key.data())};
+      MDB_val v{value.size(), const_cast<char*>(value.data())};
+      int status = mdb_put(txn, dbi_, &k, &v, 0);
+      if (status != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        ThrowError("LMDB ", path_, ": mdb_put of key '", key,
+                   "' failed: ", mdb_strerror(status));
+      }
+    }
+    CheckMdb(mdb_txn_commit(txn), path_, "mdb_txn_commit");
+    pending_.clear();
+  }
+
+ private:
+  MDB_env* env_;
+  MDB_dbi dbi_;
+  std::string path_;
+  std::vector<std::pair<std::string, std::string>> pending_;
+};
+
+class LmdbDatabase : public Database {
+ public:
+  LmdbDatabase(const std::string& path, Mode mode) : path_(path) {
+    PrepareDirectory(mode);
+    CheckMdb(mdb_env_create(&env_), path_, "mdb_env_create");
+    unsigned flags = 0;
+    if (mode == Mode::kRead) {
+      flags = MDB_RDONLY | MDB_NOTLS;
+      // A reader otherwise maps the writer's recorded map size (1 TB for
+      // Caffe's and ours), which fails under ulimit -v and sanitizers. The
+      // file size is enough; LMDB raises it to the committed size if needed.
+      std::error_code ec;
+      auto file_size = fs::file_size(fs::path(path_) / "data.mdb", ec);
+      if (!ec && file_size > 0) {
+        CheckOrClose(mdb_env_set_mapsize(env_, file_size), "mdb_env_set_mapsize");
+      }
+    } else {
+      CheckOrClose(mdb_env_set_mapsize(env_, kMapSize), "mdb_env_set_mapsize");
+    }
+    CheckOrClose(mdb_env_open(env_, path_.c_str(), flags, 0664),
+                 "mdb_env_open");
+    MDB_txn* txn = nullptr;
+    CheckOrClose(
+        mdb_txn_begin(env_, nullptr, mode == Mode::kRead ? MDB_RDONLY : 0,
+                      &txn),
+        "mdb_txn_begin");
+    int status = mdb_dbi_open(txn, nullptr, 0, &dbi_);
+    if (status != MDB_SUCCESS) {
+      mdb_txn_abort(txn);
+      CheckOrClose(status, "mdb_dbi_open");
+    }
+    // Committing (not aborting) keeps the dbi handle valid for later
+    // transactions, read-only ones included.
+    CheckOrClose(mdb_txn_commit(txn), "mdb_txn_commit");
+  }
+  ~LmdbDatabase() override { mdb_env_close(env_); }
+  CORTADO_DISALLOW_COPY(LmdbDatabase);
+
+  std::unique_ptr<DbCursor> NewCursor() override {
+    return std::make_unique<LmdbCursor>(env_, dbi_, path_);
+  }
+  std::unique_ptr<DbTransaction> NewTransaction() override {
+    return std::make_unique<LmdbTransaction>(env_, dbi_, path_);
+  }
+  int64_t size() override {
+    MDB_txn* txn = nullptr;
+    CheckMdb(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn), path_,
+             "mdb_txn_begin (stat)");
+    MDB_stat stat;
+    int status = mdb_stat(txn, dbi_, &stat);
+    mdb_txn_abort(txn);
+    CheckMdb(status, path_, "mdb_stat");
+    return static_cast<int64_t>(stat.ms_entries);
+  }
+
+ private:
+  // LMDB wants an existing directory; give a clearer message than its ENOENT
+  // and refuse to overwrite a database that is already there.
+  void PrepareDirectory(Mode mode) {
+    std::error_code ec;
+    bool exists = fs::exists(path_, ec);
+    if (mode == Mode::kRead) {
+      if (!exists) ThrowError("LMDB ", path_, ": no such database directory");
+      if (!fs::is_directory(path_, ec)) {
+        ThrowError("LMDB ", path_,
+                   ": not a directory (an LMDB is a directory holding "
+                   "data.mdb and lock.mdb)");
+      }
+      return;
+    }
+    if (exists) {
+      if (!fs::is_directory(path_, ec)) {
+        ThrowError("LMDB ", path_, ": exists and is not a directory");
+      }
+      if (mode == Mode::kNew && !fs::is_empty(path_, ec)) {
+        ThrowError("LMDB ", path_,
+                   ": already exists and is not empty; remove it first");
+      }
+      return;
+    }
+    if (!fs::create_directories(path_, ec) || ec) {
+      ThrowError("LMDB ", path_, ": cannot create directory: ", ec.message());
+    }
+  }
+
+  void CheckOrClose(int status, const char* what) {
+    if (status != MDB_SUCCESS) {
+      mdb_env_close(env_);
+      env_ = nullptr;
+      CheckMdb(status, path_, what);
+    }
+  }
+
+  std::string path_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi dbi_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Database> OpenDatabase(caffe::DataParameter::DB backend,
+                                       const std::string& path,
+                                       Database::Mode mode) {
+  switch (backend) {
+    case caffe::DataParameter::LMDB:
+      return std::make_unique<LmdbDatabase>(path, mode);
+    case caffe::DataParameter::LEVELDB:
+      ThrowError("LevelDB backend is not built yet; use backend: LMDB (source ",
+                 path, ")");
+  }
+  ThrowError("unknown database backend ", static_cast<int>(backend), " for ",
+             path);
+}
+
+}  // namespace cortado

@@ -1,0 +1,179 @@
+// Protobuf file I/O with errors that name the file, line and column.
+#include "cortado/io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/text_format.h>
+
+#include "cortado/common.hpp"
+
+namespace cortado {
+namespace {
+
+// Collects the first parse error as "origin:line:column: reason".
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit FirstErrorCollector(std::string origin) : origin_(std::move(origin)) {}
+  void AddError(int line, int column, const std::string& message) override {
+    if (first_.empty()) {
+      // The parser counts from zero; editors count from one.
+      first_ = StrCat(origin_, ":", line + 1, ":", column + 1, ": ", message);
+    }
+  }
+  void AddWarning(int line, int column, const std::string& message) override {
+    LOG(WARNING) << origin_ << ":" << line + 1 << ":" << column + 1 << ": " << message;
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string origin_;
+  std::string first_;
+};
+
+std::string ReadWholeFile(const std::string& path, const char* expected) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ThrowError("cannot open ", expected, " '", path, "': ", std::strerror(errno));
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+const char* Describe(const google::protobuf::Message& proto) {
+  const std::string& name = proto.GetDescriptor()->name();
+  if (name == "NetParameter") return "net";
+  if (name == "SolverParameter") return "solver";
+  if (name == "SolverState") return "solver state";
+  if (name == "BlobProto") return "blob";
+  return "protobuf";
+}
+
+void UpgradeSolverType(caffe::SolverParameter* param, const std::string& path) {
+  if (!param->has_solver_type()) return;
+  static const char* kNames[] = {"SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam"};
+  const std::string legacy = kNames[param->solver_type()];
+  if (param->has_type() && param->type() != legacy) {
+    ThrowError(path, ": solver_type (", legacy, ") and type (", param->type(),
+               ") disagree; keep only `type`");
+  }
+  LOG(INFO) << path << ": upgrading legacy solver_type to type: \"" << legacy << "\"";
+  param->set_type(legacy);
+  param->clear_solver_type();
+}
+
+void RejectLegacyNet(const caffe::NetParameter& param, const std::string& path) {
+  if (param.layers_size() > 0) {
+    ThrowError(path, ": uses the legacy V1 `layers` format, which this version of Cortado "
+               "cannot upgrade yet; rewrite it with `layer { type: \"...\" }`");
+  }
+}
+
+}  // namespace
+
+void ReadProtoFromTextString(const std::string& text, const std::string& origin,
+                             google::protobuf::Message* proto) {
+  FirstErrorCollector errors(origin);
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, proto)) {
+    ThrowError("malformed ", Describe(*proto), " prototxt: ",
+               errors.first().empty() ? origin + ": parse failed" : errors.first());
+  }
+}
+
+void ReadProtoFromTextFile(const std::string& path, google::protobuf::Message* proto) {
+  ReadProtoFromTextString(ReadWholeFile(path, "prototxt"), path, proto);
+}
+
+void ReadProtoFromBinaryFile(const std::string& path, google::protobuf::Message* proto) {
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    ThrowError("cannot open ", Describe(*proto), " file '", path, "': ", std::strerror(errno));
+  }
+  google::protobuf::io::FileInputStream raw(fd);
+  raw.SetCloseOnDelete(true);
+  google::protobuf::io::CodedInputStream coded(&raw);
+  coded.SetTotalBytesLimit(INT_MAX);  // caffemodels exceed the 64 MB default
+  if (!proto->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+    ThrowError("'", path, "' is not a valid binary ", Describe(*proto),
+               " file (corrupt or truncated protobuf)");
+  }
+}
+
+void WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  const std::string temp = path + ".tmp";
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) ThrowError("cannot create '", temp, "': ", std::strerror(errno));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      close(fd);
+      unlink(temp.c_str());
+      ThrowError("cannot write '", temp, "': ", std::strerror(saved));
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    int saved = errno;
+    unlink(temp.c_str());
+    ThrowError("cannot flush '", temp, "': ", std::strerror(saved));
+  }
+  if (rename(temp.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    unlink(temp.c_str());
+    ThrowError("cannot rename '", temp, "' to '", path, "': ", std::strerror(saved));
+  }
+}
+
+void WriteProtoToTextFile(const google::protobuf::Message& proto, const std::string& path) {
+  std::string text;
+  if (!google::protobuf::TextFormat::PrintToString(proto, &text)) {
+    ThrowError("cannot format ", Describe(proto), " as text for '", path, "'");
+  }
+  WriteFileAtomically(path, text);
+}
+
+void WriteProtoToBinaryFile(const google::protobuf::Message& proto, const std::string& path) {
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes)) {
+    ThrowError("cannot serialise ", Describe(proto), " for '", path, "'");
+  }
+  WriteFileAtomically(path, bytes);
+}
+
+void ReadNetParamsFromTextFile(const std::string& path, caffe::NetParameter* param) {
+  ReadProtoFromTextFile(path, param);
+  RejectLegacyNet(*param, path);
+}
+
+void ReadNetParamsFromBinaryFile(const std::string& path, caffe::NetParameter* param) {
+  ReadProtoFromBinaryFile(path, param);
+  RejectLegacyNet(*param, path);
+}
+
+void ReadSolverParamsFromTextFile(const std::string& path, caffe::SolverParameter* param) {
+  ReadProtoFromTextFile(path, param);
+  UpgradeSolverType(param, path);
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace cortado

@@ -1,0 +1,28 @@
+// The process-wide random engine and the distributions layers draw from.
+#include "cortado/rng.hpp"
+
+namespace cortado {
+
+RandomEngine& GlobalRng() {
+  static RandomEngine engine(std::random_device{}());
+  return engine;
+}
+
+void SetRandomSeed(uint64_t seed) { GlobalRng().seed(static_cast<RandomEngine::result_type>(seed)); }
+
+void RngUniform(int64_t n, float low, float high, float* out) {
+  std::uniform_real_distribution<float> dist(low, high);
+  for (int64_t i = 0; i < n; ++i) out[i] = dist(GlobalRng());
+}
+
+void RngGaussian(int64_t n, float mean, float stddev, float* out) {
+  std::normal_distribution<float> dist(mean, stddev);
+  for (int64_t i = 0; i < n; ++i) out[i] = dist(GlobalRng());
+}
+
+void RngBernoulli(int64_t n, float p, unsigned* out) {
+  std::bernoulli_distribution dist(p);
+  for (int64_t i = 0; i < n; ++i) out[i] = dist(GlobalRng()) ? 1u : 0u;
+}
+
+}  // namespace cortado

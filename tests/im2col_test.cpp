@@ -1,0 +1,130 @@
+// Im2col/Col2im against naive per-element loops, including images unfolded
+// side by side into one wide matrix.
+#include "cortado/im2col.hpp"
+
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace cortado {
+namespace {
+
+struct Im2colCase {
+  const char* name;
+  ConvGeometry geometry;
+};
+
+ConvGeometry Make(int c, int h, int w, int kh, int kw, int ph, int pw, int sh, int sw, int dh,
+                  int dw) {
+  ConvGeometry g;
+  g.channels = c;
+  g.height = h;
+  g.width = w;
+  g.kernel_h = kh;
+  g.kernel_w = kw;
+  g.pad_h = ph;
+  g.pad_w = pw;
+  g.stride_h = sh;
+  g.stride_w = sw;
+  g.dilation_h = dh;
+  g.dilation_w = dw;
+  return g;
+}
+
+// The input pixel a column entry reads, or -1 where it falls in the padding.
+int64_t SourceIndex(const ConvGeometry& g, int c, int ki, int kj, int oh, int ow) {
+  const int ih = oh * g.stride_h - g.pad_h + ki * g.dilation_h;
+  const int iw = ow * g.stride_w - g.pad_w + kj * g.dilation_w;
+  if (ih < 0 || ih >= g.height || iw < 0 || iw >= g.width) return -1;
+  return (int64_t(c) * g.height + ih) * g.width + iw;
+}
+
+std::vector<float> Random(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0, 1);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+class Im2colTest : public ::testing::TestWithParam<Im2colCase> {};
+
+TEST_P(Im2colTest, MatchesNaiveSideBySide) {
+  const ConvGeometry g = GetParam().geometry;
+  const int images = 3;
+  const int64_t image_size = int64_t(g.channels) * g.height * g.width;
+  const int out_h = g.output_h(), out_w = g.output_w();
+  const int64_t spatial = int64_t(out_h) * out_w;
+  const int64_t rows = int64_t(g.channels) * g.kernel_h * g.kernel_w;
+  const int64_t row_stride = images * spatial;
+  const std::vector<float> input = Random(images * image_size, 3);
+
+  // Garbage-filled so entries the unfolding forgets to write are caught.
+  std::vector<float> columns(rows * row_stride, 1234.f);
+  for (int i = 0; i < images; ++i) {
+    Im2col(input.data() + i * image_size, g, row_stride, columns.data() + i * spatial);
+  }
+  for (int i = 0; i < images; ++i) {
+    for (int c = 0; c < g.channels; ++c) {
+      for (int ki = 0; ki < g.kernel_h; ++ki) {
+        for (int kj = 0; kj < g.kernel_w; ++kj) {
+          const int64_t row = (int64_t(c) * g.kernel_h + ki) * g.kernel_w + kj;
+          for (int oh = 0; oh < out_h; ++oh) {
+            for (int ow = 0; ow < out_w; ++ow) {
+              const int64_t src = SourceIndex(g, c, ki, kj, oh, ow);
+              const float expected = src < 0 ? 0.f : input[i * image_size + src];
+              ASSERT_EQ(expected, columns[row * row_stride + i * spatial + oh * out_w + ow])
+                  << "image " << i << " row " << row << " at " << oh << "," << ow;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Col2im accumulates every column entry back onto the pixel it came from.
+  const std::vector<float> grad = Random(rows * row_stride, 4);
+  std::vector<float> folded(images * image_size, 0.f);
+  std::vector<float> expected(images * image_size, 0.f);
+  for (int i = 0; i < images; ++i) {
+    Col2im(grad.data() + i * spatial, g, row_stride, folded.data() + i * image_size);
+    for (int64_t row = 0; row < rows; ++row) {
+      const int c = static_cast<int>(row / (g.kernel_h * g.kernel_w));
+      const int ki = static_cast<int>(row / g.kernel_w % g.kernel_h);
+      const int kj = static_cast<int>(row % g.kernel_w);
+      for (int oh = 0; oh < out_h; ++oh) {
+        for (int ow = 0; ow < out_w; ++ow) {
+          const int64_t src = SourceIndex(g, c, ki, kj, oh, ow);
+          if (src >= 0) {
+            expected[i * image_size + src] +=
+                grad[row * row_stride + i * spatial + oh * out_w + ow];
+          }
+        }
+      }
+    }
+  }
+  for (size_t j = 0; j < expected.size(); ++j) {
+    ASSERT_NEAR(expected[j], folded[j], 1e-5f) << "pixel " << j;
+  }
+}
+
+const Im2colCase kCases[] = {
+    {"Plain3x3", Make(2, 5, 6, 3, 3, 0, 0, 1, 1, 1, 1)},
+    {"Pad1", Make(2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1)},
+    {"Stride2Pad1", Make(3, 7, 6, 3, 3, 1, 1, 2, 2, 1, 1)},
+    {"Rectangular", Make(2, 6, 7, 2, 4, 0, 2, 2, 1, 1, 1)},
+    {"Dilation2", Make(2, 7, 7, 3, 3, 1, 2, 1, 1, 2, 2)},
+    {"DilationStridePad", Make(1, 9, 8, 3, 2, 2, 1, 2, 3, 2, 3)},
+    {"OneByOne", Make(4, 3, 5, 1, 1, 0, 0, 1, 1, 1, 1)},
+    {"PadLargerThanHalfKernel", Make(1, 3, 3, 2, 2, 1, 1, 3, 3, 1, 1)},
+    {"KernelCoversImage", Make(2, 4, 4, 4, 4, 0, 0, 1, 1, 1, 1)},
+};
+
+INSTANTIATE_TEST_SUITE_P(Im2col, Im2colTest, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<Im2colCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+}  // namespace
+}  // namespace cortado

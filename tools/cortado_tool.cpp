@@ -1,0 +1,306 @@
+// The `cortado` command: train, test, time, device_query and layers, with
+// the flags of Caffe's `caffe` tool.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gflags/gflags.h>
+
+#include "cortado/common.hpp"
+#include "cortado/io.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/net.hpp"
+#include "cortado/solver.hpp"
+
+#ifdef CORTADO_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+DEFINE_string(gpu, "", "GPU ids to use (e.g. '0' or 'all'); empty runs on the CPU");
+DEFINE_string(solver, "", "The solver definition protocol buffer text file");
+DEFINE_string(model, "", "The model definition protocol buffer text file");
+DEFINE_string(phase, "", "Network phase (TRAIN or TEST); only used by 'time'");
+DEFINE_int32(level, 0, "Network level");
+DEFINE_string(stage, "", "Network stages, comma-separated");
+DEFINE_string(snapshot, "", "A .solverstate snapshot to resume training from");
+DEFINE_string(weights, "", "Pretrained .caffemodel files to start from, comma-separated; "
+                           "cannot be combined with --snapshot");
+DEFINE_int32(iterations, 50, "Number of iterations for 'test' and 'time'");
+DEFINE_string(sigint_effect, "stop", "What SIGINT does: snapshot, stop or none");
+DEFINE_string(sighup_effect, "snapshot", "What SIGHUP does: snapshot, stop or none");
+
+namespace cortado {
+namespace {
+
+std::atomic<bool> got_sigint{false};
+std::atomic<bool> got_sighup{false};
+
+void HandleSignal(int signal) {
+  if (signal == SIGINT) got_sigint = true;
+  if (signal == SIGHUP) got_sighup = true;
+}
+
+Solver::Action ParseEffect(const std::string& flag, const std::string& value) {
+  if (value == "stop") return Solver::Action::kStop;
+  if (value == "snapshot") return Solver::Action::kSnapshot;
+  if (value == "none") return Solver::Action::kNone;
+  ThrowError("--", flag, "=", value, " is not one of: stop, snapshot, none");
+}
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  return parts;
+}
+
+void RequireCpu() {
+  if (FLAGS_gpu.empty()) return;
+#ifdef CORTADO_WITH_CUDA
+  ThrowError("--gpu=", FLAGS_gpu, ": the CUDA layers are not available in this version yet; "
+             "run without --gpu");
+#else
+  ThrowError("--gpu=", FLAGS_gpu, ": this build has no CUDA support (configure with a CUDA "
+             "toolkit and CORTADO_CUDA=ON)");
+#endif
+}
+
+caffe::Phase ParsePhase(const std::string& phase, caffe::Phase fallback) {
+  if (phase.empty()) return fallback;
+  if (phase == "TRAIN") return caffe::TRAIN;
+  if (phase == "TEST") return caffe::TEST;
+  ThrowError("--phase=", phase, " must be TRAIN or TEST");
+}
+
+int Train() {
+  if (FLAGS_solver.empty()) ThrowError("train needs --solver=<solver.prototxt>");
+  if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
+    ThrowError("give --snapshot or --weights, not both: a snapshot already holds the weights");
+  }
+  RequireCpu();
+  caffe::SolverParameter param;
+  ReadSolverParamsFromTextFile(FLAGS_solver, &param);
+  param.mutable_train_state()->set_level(FLAGS_level);
+  for (const std::string& stage : SplitCommas(FLAGS_stage)) {
+    param.mutable_train_state()->add_stage(stage);
+  }
+  param.set_solver_mode(caffe::SolverParameter::CPU);
+  const Solver::Action on_sigint = ParseEffect("sigint_effect", FLAGS_sigint_effect);
+  const Solver::Action on_sighup = ParseEffect("sighup_effect", FLAGS_sighup_effect);
+  std::unique_ptr<Solver> solver = CreateSolver(param);
+  std::signal(SIGINT, HandleSignal);
+  std::signal(SIGHUP, HandleSignal);
+  solver->set_action_request([&]() {
+    if (got_sigint.exchange(false)) {
+      LOG(INFO) << "SIGINT received";
+      return on_sigint;
+    }
+    if (got_sighup.exchange(false)) {
+      LOG(INFO) << "SIGHUP received";
+      return on_sighup;
+    }
+    return Solver::Action::kNone;
+  });
+  for (const std::string& weights : SplitCommas(FLAGS_weights)) {
+    LOG(INFO) << "Finetuning from " << weights;
+    solver->net()->CopyTrainedLayersFrom(weights);
+    for (const auto& test_net : solver->test_nets()) test_net->CopyTrainedLayersFrom(weights);
+  }
+  LOG(INFO) << "Starting Optimization";
+  solver->Solve(FLAGS_snapshot);
+  return 0;
+}
+
+std::unique_ptr<Net> LoadModel(caffe::Phase phase) {
+  if (FLAGS_model.empty()) ThrowError("this command needs --model=<net.prototxt>");
+  return std::make_unique<Net>(FLAGS_model, phase, FLAGS_level, SplitCommas(FLAGS_stage));
+}
+
+int Test() {
+  RequireCpu();
+  std::unique_ptr<Net> net = LoadModel(caffe::TEST);
+  for (const std::string& weights : SplitCommas(FLAGS_weights)) {
+    net->CopyTrainedLayersFrom(weights);
+  }
+  if (FLAGS_weights.empty()) LOG(WARNING) << "No --weights given: testing random weights";
+  LOG(INFO) << "Running for " << FLAGS_iterations << " iterations.";
+  std::vector<double> scores;
+  std::vector<std::pair<int, int64_t>> score_source;  // (output index, element)
+  double loss = 0;
+  for (int i = 0; i < FLAGS_iterations; ++i) {
+    float iter_loss;
+    const BlobVec& outputs = net->Forward(&iter_loss);
+    loss += iter_loss;
+    size_t index = 0;
+    for (size_t j = 0; j < outputs.size(); ++j) {
+      const std::string& name = net->blob_names()[net->output_blob_indices()[j]];
+      for (int64_t k = 0; k < outputs[j]->count(); ++k, ++index) {
+        const float value = outputs[j]->cpu_data()[k];
+        if (i == 0) {
+          scores.push_back(value);
+          score_source.push_back({static_cast<int>(j), k});
+        } else {
+          scores[index] += value;
+        }
+        LOG(INFO) << "Batch " << i << ", " << name << " = " << value;
+      }
+    }
+  }
+  loss /= FLAGS_iterations;
+  LOG(INFO) << "Loss: " << loss;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const int blob_id = net->output_blob_indices()[score_source[i].first];
+    const std::string& name = net->blob_names()[blob_id];
+    const float weight = net->blob_loss_weights()[blob_id];
+    const double mean = scores[i] / FLAGS_iterations;
+    std::ostringstream line;
+    line << name << " = " << mean;
+    if (weight != 0) line << " (* " << weight << " = " << weight * mean << " loss)";
+    LOG(INFO) << line.str();
+  }
+  return 0;
+}
+
+int Time() {
+  RequireCpu();
+  std::unique_ptr<Net> net = LoadModel(ParsePhase(FLAGS_phase, caffe::TRAIN));
+  using Clock = std::chrono::steady_clock;
+  const auto& layers = net->layers();
+  const int n = static_cast<int>(layers.size());
+  LOG(INFO) << "Performing one warm-up forward-backward pass.";
+  float loss;
+  net->Forward(&loss);
+  net->Backward();
+  std::vector<double> forward_ms(n, 0), backward_ms(n, 0);
+  double total_forward = 0, total_backward = 0;
+  const int iterations = std::max(1, FLAGS_iterations);
+  for (int it = 0; it < iterations; ++it) {
+    for (int i = 0; i < n; ++i) {
+      auto start = Clock::now();
+      layers[i]->Forward(net->bottom_vecs()[i], net->top_vecs()[i]);
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      forward_ms[i] += ms;
+      total_forward += ms;
+    }
+    for (int i = n - 1; i >= 0; --i) {
+      if (!net->layer_need_backward()[i]) continue;
+      auto start = Clock::now();
+      layers[i]->Backward(net->top_vecs()[i], net->bottom_need_backward()[i],
+                          net->bottom_vecs()[i]);
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      backward_ms[i] += ms;
+      total_backward += ms;
+    }
+  }
+  std::printf("Average time per layer over %d iterations (ms):\n", iterations);
+  std::printf("%-24s %-18s %12s %12s\n", "layer", "type", "forward", "backward");
+  for (int i = 0; i < n; ++i) {
+    std::printf("%-24s %-18s %12.4f %12.4f\n", net->layer_names()[i].c_str(), layers[i]->type(),
+                forward_ms[i] / iterations, backward_ms[i] / iterations);
+  }
+  std::printf("%-24s %-18s %12.4f %12.4f\n", "TOTAL", "", total_forward / iterations,
+              total_backward / iterations);
+  std::printf("Average Forward-Backward: %.4f ms.\n", (total_forward + total_backward) / iterations);
+  std::fflush(stdout);
+  return 0;
+}
+
+int DeviceQuery() {
+#ifdef CORTADO_WITH_CUDA
+  int count = 0;
+  cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    std::printf("No usable GPU: %s. Cortado runs on the CPU.\n", cudaGetErrorString(status));
+    count = 0;
+  }
+  std::vector<int> ids;
+  if (FLAGS_gpu.empty() || FLAGS_gpu == "all") {
+    for (int i = 0; i < count; ++i) ids.push_back(i);
+  } else {
+    for (const std::string& id : SplitCommas(FLAGS_gpu)) ids.push_back(std::stoi(id));
+  }
+  for (int id : ids) {
+    if (id < 0 || id >= count) ThrowError("--gpu=", id, ": there are ", count, " GPUs");
+    cudaDeviceProp prop;
+    cudaGetDeviceProperties(&prop, id);
+    std::printf("Device id:                     %d\n", id);
+    std::printf("Name:                          %s\n", prop.name);
+    std::printf("Major revision number:         %d\n", prop.major);
+    std::printf("Minor revision number:         %d\n", prop.minor);
+    std::printf("Total global memory:           %zu\n", prop.totalGlobalMem);
+    std::printf("Number of multiprocessors:     %d\n", prop.multiProcessorCount);
+  }
+  if (count == 0) std::printf("GPUs: 0\n");
+#else
+  if (!FLAGS_gpu.empty()) RequireCpu();
+  std::printf("This build of Cortado has no CUDA support. GPUs: 0\n");
+#endif
+  return 0;
+}
+
+int ListLayers() {
+  for (const std::string& type : LayerRegistry::Types()) {
+    const unsigned devices = LayerRegistry::Devices(type);
+    std::string where;
+    if (devices & kLayerCpu) where += "CPU";
+    if (devices & kLayerCuda) where += where.empty() ? "CUDA" : ", CUDA";
+    if (devices & kLayerCudnn) where += where.empty() ? "cuDNN" : ", cuDNN";
+    std::printf("%-28s %s\n", type.c_str(), where.c_str());
+  }
+  return 0;
+}
+
+const std::map<std::string, std::pair<int (*)(), const char*>>& Commands() {
+  static const std::map<std::string, std::pair<int (*)(), const char*>> commands = {
+      {"train", {Train, "train or finetune a model"}},
+      {"test", {Test, "score a model"}},
+      {"time", {Time, "benchmark model execution time"}},
+      {"device_query", {DeviceQuery, "show GPU diagnostic information"}},
+      {"layers", {ListLayers, "list registered layer types and their devices"}},
+  };
+  return commands;
+}
+
+}  // namespace
+}  // namespace cortado
+
+int main(int argc, char** argv) {
+  FLAGS_logtostderr = true;
+  std::string usage = "command line brew\nusage: cortado <command> <args>\n\ncommands:\n";
+  for (const auto& entry : cortado::Commands()) {
+    usage += "  " + entry.first + std::string(14 - entry.first.size(), ' ') +
+             entry.second.second + "\n";
+  }
+  gflags::SetUsageMessage(usage);
+  gflags::SetVersionString("1.0");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+  if (argc != 2) {
+    gflags::ShowUsageWithFlagsRestrict(argv[0], "tools/cortado");
+    return 1;
+  }
+  auto it = cortado::Commands().find(argv[1]);
+  if (it == cortado::Commands().end()) {
+    std::fprintf(stderr, "cortado: unknown command '%s'\n%s", argv[1], usage.c_str());
+    return 1;
+  }
+  try {
+    return it->second.first();
+  } catch (const cortado::Error& e) {
+    std::fprintf(stderr, "cortado: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cortado: internal error: %s\n", e.what());
+    return 2;
+  }
+}
