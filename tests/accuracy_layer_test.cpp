@@ -164,6 +164,19 @@ TEST(AccuracyLayerTest, TopKAboveClassCountThrows) {
   EXPECT_THROW(layer->SetUp({&scores, &labels}, {&accuracy}), Error);
 }
 
+TEST(AccuracyLayerTest, AxisOutOfRangeNamesLayer) {
+  Blob scores({2, 3});
+  Blob labels({2});
+  Blob accuracy;
+  auto layer = MakeLayer("name: 'acc' type: 'Accuracy' accuracy_param { axis: 2 }");
+  try {
+    layer->SetUp({&scores, &labels}, {&accuracy});
+    FAIL() << "expected an Error for axis 2";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'acc'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(AccuracyLayerTest, BackwardIsRefused) {
   Blob scores({2, 3});
   Blob labels({2});

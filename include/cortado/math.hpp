@@ -41,9 +41,6 @@ void Abs(int64_t n, const float* a, float* y);
 void Powx(int64_t n, const float* a, float power, float* y);
 void Sign(int64_t n, const float* a, float* y);
 
-// Sets the number of threads BLAS may use (0 = its default).
-void SetBlasThreads(int threads);
-
 }  // namespace cortado
 
 #endif  // CORTADO_MATH_HPP_

@@ -29,7 +29,12 @@ class AccuracyLayer : public Layer {
   }
 
   void Reshape(const BlobVec& bottom, const BlobVec& top) override {
-    axis_ = bottom[0]->CanonicalAxisIndex(layer_param_.accuracy_param().axis());
+    const int axis_param = layer_param_.accuracy_param().axis();
+    if (axis_param < -bottom[0]->num_axes() || axis_param >= bottom[0]->num_axes()) {
+      ThrowError(ErrorPrefix(), "accuracy_param.axis ", axis_param,
+                 " is out of range for bottom of shape ", bottom[0]->shape_string());
+    }
+    axis_ = bottom[0]->CanonicalAxisIndex(axis_param);
     outer_ = bottom[0]->count(0, axis_);
     classes_ = bottom[0]->shape(axis_);
     inner_ = bottom[0]->count(axis_ + 1);

@@ -8,6 +8,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/parallel.hpp"
 
 namespace cortado {
 namespace {
@@ -43,7 +44,8 @@ class ConvolutionLayer : public Layer {
   const float* Unfold(const float* data, int first, int n);
   // Copies rows of `n` images of an NCHW blob into one M x (n * HW) matrix.
   void Gather(const float* nchw, int first, int n, float* matrix) const;
-  void Scatter(const float* matrix, int first, int n, float* nchw) const;
+  // The inverse of Gather, adding bias[m] to row m on the way (if given).
+  void Scatter(const float* matrix, const float* bias, int first, int n, float* nchw) const;
 
   int axis_ = 1;
   int num_ = 0;         // images: product of the axes before `axis_`
@@ -215,33 +217,42 @@ const float* ConvolutionLayer::Unfold(const float* data, int first, int n) {
   const int64_t width = int64_t(n) * out_spatial_;
   const size_t needed = size_t(kernel_dim_) * group_ * width;
   if (columns_.size() < needed) columns_.resize(needed);
-  for (int i = 0; i < n; ++i) {
-    Im2col(data + (first + i) * bottom_dim_, geometry_, width,
-           columns_.data() + int64_t(i) * out_spatial_);
-  }
-  return columns_.data();
+  float* columns = columns_.data();
+  ParallelFor(0, n, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      Im2col(data + (first + i) * bottom_dim_, geometry_, width, columns + i * out_spatial_);
+    }
+  });
+  return columns;
 }
 
 void ConvolutionLayer::Gather(const float* nchw, int first, int n, float* matrix) const {
   const int64_t width = int64_t(n) * out_spatial_;
-  for (int i = 0; i < n; ++i) {
-    const float* image = nchw + (first + i) * top_dim_;
-    for (int m = 0; m < num_output_; ++m) {
-      Copy(out_spatial_, image + int64_t(m) * out_spatial_,
-           matrix + m * width + int64_t(i) * out_spatial_);
+  ParallelFor(0, n, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const float* image = nchw + (first + i) * top_dim_;
+      for (int m = 0; m < num_output_; ++m) {
+        Copy(out_spatial_, image + int64_t(m) * out_spatial_,
+             matrix + m * width + i * out_spatial_);
+      }
     }
-  }
+  });
 }
 
-void ConvolutionLayer::Scatter(const float* matrix, int first, int n, float* nchw) const {
+void ConvolutionLayer::Scatter(const float* matrix, const float* bias, int first, int n,
+                               float* nchw) const {
   const int64_t width = int64_t(n) * out_spatial_;
-  for (int i = 0; i < n; ++i) {
-    float* image = nchw + (first + i) * top_dim_;
-    for (int m = 0; m < num_output_; ++m) {
-      Copy(out_spatial_, matrix + m * width + int64_t(i) * out_spatial_,
-           image + int64_t(m) * out_spatial_);
+  ParallelFor(0, n, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      float* image = nchw + (first + i) * top_dim_;
+      for (int m = 0; m < num_output_; ++m) {
+        const float* from = matrix + m * width + i * out_spatial_;
+        float* to = image + int64_t(m) * out_spatial_;
+        const float b = bias ? bias[m] : 0.f;
+        for (int j = 0; j < out_spatial_; ++j) to[j] = from[j] + b;
+      }
     }
-  }
+  });
 }
 
 void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
@@ -268,10 +279,11 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
              columns + int64_t(g) * kernel_dim_ * width, 0.f,
              result + int64_t(g) * out_per_group * width);
       }
-      if (bias) {
+      if (n > 1) {
+        Scatter(result, bias, first, n, out);
+      } else if (bias) {
         for (int m = 0; m < num_output_; ++m) AddScalar(width, bias[m], result + m * width);
       }
-      if (n > 1) Scatter(result, first, n, out);
     }
   }
 }
@@ -288,14 +300,17 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
     const float* top_diff = top[b]->cpu_diff();
     if (bias_grad) {
       float* bias_diff = blobs_[1]->mutable_cpu_diff();
-      for (int i = 0; i < num_; ++i) {
-        for (int m = 0; m < num_output_; ++m) {
-          const float* plane = top_diff + i * top_dim_ + int64_t(m) * out_spatial_;
+      // Threads own disjoint output channels, so no two write one sum.
+      ParallelFor(0, num_output_, [&](int64_t lo, int64_t hi) {
+        for (int64_t m = lo; m < hi; ++m) {
           float sum = 0;
-          for (int j = 0; j < out_spatial_; ++j) sum += plane[j];
+          for (int i = 0; i < num_; ++i) {
+            const float* plane = top_diff + i * top_dim_ + m * out_spatial_;
+            for (int j = 0; j < out_spatial_; ++j) sum += plane[j];
+          }
           bias_diff[m] += sum;
         }
-      }
+      });
     }
     const bool data_grad = propagate_down[b];
     if (!weight_grad && !data_grad) continue;
@@ -336,11 +351,13 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
                column_diff + int64_t(g) * kernel_dim_ * width);
         }
         if (!direct) {
-          for (int i = 0; i < n; ++i) {
-            float* image_diff = in_diff + (first + i) * bottom_dim_;
-            Set(bottom_dim_, 0.f, image_diff);
-            Col2im(column_diff + int64_t(i) * out_spatial_, geometry_, width, image_diff);
-          }
+          ParallelFor(0, n, [&](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i) {
+              float* image_diff = in_diff + (first + i) * bottom_dim_;
+              Set(bottom_dim_, 0.f, image_diff);
+              Col2im(column_diff + i * out_spatial_, geometry_, width, image_diff);
+            }
+          });
         }
       }
     }

@@ -123,12 +123,13 @@ void PoolingLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
     ThrowError(ErrorPrefix(), "kernel ", kernel_h_, "x", kernel_w_, " (pad ", pad_h_, "x",
                pad_w_, ") is larger than the input ", in.shape_string());
   }
+  // Rounding up may start the last window past the input and its padding;
+  // Caffe drops that window, on both axes, whenever either axis is padded.
+  const bool any_pad = pad_h_ > 0 || pad_w_ > 0;
   auto pooled = [&](int size, int kernel, int stride, int pad) {
     const int span = size + 2 * pad - kernel;
     int out = (ceil_ ? (span + stride - 1) / stride : span / stride) + 1;
-    // Rounding up may start the last window entirely inside the padding;
-    // Caffe drops that window.
-    if (pad > 0 && (out - 1) * stride >= size + pad) --out;
+    if (any_pad && (out - 1) * stride >= size + pad) --out;
     return out;
   };
   pooled_h_ = pooled(height_, kernel_h_, stride_h_, pad_h_);

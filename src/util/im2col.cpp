@@ -44,17 +44,18 @@ void Im2col(const float* image, const ConvGeometry& g, int64_t row_stride,
             std::memset(out, 0, sizeof(float) * out_w);
             continue;
           }
-          std::fill(out, out + ow_first, 0.f);
-          std::fill(out + ow_last, out + out_w, 0.f);
+          // Plain loops rather than memcpy/fill: rows are often only a few
+          // floats wide, where the call overhead dominates.
+          for (int ow = 0; ow < ow_first; ++ow) out[ow] = 0.f;
           const float* in = channel + int64_t(ih) * g.width;
           if (g.stride_w == 1) {
-            std::memcpy(out + ow_first, in + ow_first + shift,
-                        sizeof(float) * (ow_last - ow_first));
+            for (int ow = ow_first; ow < ow_last; ++ow) out[ow] = in[ow + shift];
           } else {
             for (int ow = ow_first; ow < ow_last; ++ow) {
               out[ow] = in[ow * g.stride_w + shift];
             }
           }
+          for (int ow = ow_last; ow < out_w; ++ow) out[ow] = 0.f;
         }
       }
     }

@@ -4,8 +4,13 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "cortado/parallel.hpp"
 
 namespace cortado {
 namespace {
@@ -14,12 +19,68 @@ CBLAS_TRANSPOSE ToCblas(Trans t) { return t == Trans::kNo ? CblasNoTrans : Cblas
 
 }  // namespace
 
+// We run OpenBLAS single-threaded and split products ourselves over the
+// ParallelFor pool: one set of threads for all kernels, none spinning
+// against another, and a K-split for the tall-skinny weight gradients
+// (M, N small, K huge) that OpenBLAS threads poorly.
 void Gemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha,
           const float* a, const float* b, float beta, float* c) {
-  const int lda = trans_a == Trans::kNo ? k : m;
-  const int ldb = trans_b == Trans::kNo ? n : k;
-  cblas_sgemm(CblasRowMajor, ToCblas(trans_a), ToCblas(trans_b), m, n, k, alpha,
-              a, lda, b, ldb, beta, c, n);
+  static std::once_flag single_threaded_blas;
+  std::call_once(single_threaded_blas, [] { openblas_set_num_threads(1); });
+  const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
+  const int lda = ta ? m : k;
+  const int ldb = tb ? k : n;
+  const double flops = 2.0 * m * n * k;
+  const int threads = NumThreads();
+  auto call = [&](int mm, int nn, int kk, const float* aa, const float* bb, float bt, float* cc) {
+    cblas_sgemm(CblasRowMajor, ToCblas(trans_a), ToCblas(trans_b), mm, nn, kk, alpha, aa, lda,
+                bb, ldb, bt, cc, n);
+  };
+  if (threads == 1 || flops < 4e6) {
+    call(m, n, k, a, b, beta, c);
+    return;
+  }
+  if (n >= 32 * threads && n >= m) {
+    // Column blocks of C: B's columns (rows of a transposed B) split.
+    const int64_t blocks = (n + 15) / 16;
+    ParallelFor(0, blocks, [&](int64_t lo, int64_t hi) {
+      const int j0 = static_cast<int>(lo * 16), j1 = std::min<int>(n, static_cast<int>(hi * 16));
+      call(m, j1 - j0, k, a, tb ? b + int64_t(j0) * k : b + j0, beta, c + j0);
+    });
+    return;
+  }
+  if (m >= 8 * threads) {
+    ParallelFor(0, m, [&](int64_t lo, int64_t hi) {
+      const int i0 = static_cast<int>(lo);
+      call(static_cast<int>(hi - lo), n, k, ta ? a + i0 : a + int64_t(i0) * k, b, beta,
+           c + int64_t(i0) * n);
+    });
+    return;
+  }
+  // Small C, long reduction: each thread sums a slice of K into its own
+  // buffer; the slices are then added into C.
+  std::vector<std::vector<float>> partial(threads);
+  ParallelFor(0, threads, [&](int64_t lo, int64_t hi) {
+    for (int64_t slot = lo; slot < hi; ++slot) {
+      const int k0 = static_cast<int>(int64_t(k) * slot / threads);
+      const int k1 = static_cast<int>(int64_t(k) * (slot + 1) / threads);
+      if (k0 == k1) continue;
+      partial[slot].assign(size_t(m) * n, 0.f);
+      cblas_sgemm(CblasRowMajor, ToCblas(trans_a), ToCblas(trans_b), m, n, k1 - k0, alpha,
+                  ta ? a + int64_t(k0) * m : a + k0, lda, tb ? b + k0 : b + int64_t(k0) * n,
+                  ldb, 0.f, partial[slot].data(), n);
+    }
+  });
+  const int64_t count = int64_t(m) * n;
+  if (beta == 0) {
+    std::fill_n(c, count, 0.f);
+  } else if (beta != 1) {
+    for (int64_t i = 0; i < count; ++i) c[i] *= beta;
+  }
+  for (const auto& p : partial) {
+    if (p.empty()) continue;
+    for (int64_t i = 0; i < count; ++i) c[i] += p[i];
+  }
 }
 
 void Gemv(Trans trans_a, int m, int n, float alpha, const float* a,
@@ -106,10 +167,6 @@ void Powx(int64_t n, const float* a, float power, float* y) {
 }
 void Sign(int64_t n, const float* a, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>((0 < a[i]) - (a[i] < 0));
-}
-
-void SetBlasThreads(int threads) {
-  if (threads > 0) openblas_set_num_threads(threads);
 }
 
 }  // namespace cortado

@@ -1,0 +1,239 @@
+// Table rows and shape/error checks for the Pooling layer.
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cortado/layer.hpp"
+#include "layer_case.hpp"
+
+namespace cortado {
+namespace testing {
+namespace {
+
+struct PoolSpec {
+  bool max = true;
+  int kernel_h, kernel_w;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  bool ceil = true;
+  bool global = false;
+};
+
+// Caffe's rule, written from its definition: round the window count, then
+// (when the input is padded at all) drop a last window that would start
+// past the input and its bottom/right padding.
+int PooledSize(int size, int kernel, int stride, int pad, bool ceil, bool any_pad) {
+  const double span = double(size + 2 * pad - kernel) / stride;
+  int out = static_cast<int>(ceil ? std::ceil(span) : std::floor(span)) + 1;
+  if (any_pad && (out - 1) * stride >= size + pad) --out;
+  return out;
+}
+
+// Naive pooling; the mask holds the flat in-plane index of each maximum.
+void NaivePool(const Blob& bottom, PoolSpec s, std::vector<float>* out,
+               std::vector<float>* mask, std::vector<int>* shape) {
+  const int num = bottom.shape(0), channels = bottom.shape(1);
+  const int height = bottom.shape(2), width = bottom.shape(3);
+  if (s.global) {
+    s.kernel_h = height;
+    s.kernel_w = width;
+  }
+  const bool any_pad = s.pad_h > 0 || s.pad_w > 0;
+  const int ph_count = PooledSize(height, s.kernel_h, s.stride_h, s.pad_h, s.ceil, any_pad);
+  const int pw_count = PooledSize(width, s.kernel_w, s.stride_w, s.pad_w, s.ceil, any_pad);
+  *shape = {num, channels, ph_count, pw_count};
+  out->clear();
+  mask->clear();
+  const float* x = bottom.cpu_data();
+  for (int n = 0; n < num; ++n) {
+    for (int c = 0; c < channels; ++c) {
+      const float* plane = x + (int64_t(n) * channels + c) * height * width;
+      for (int ph = 0; ph < ph_count; ++ph) {
+        for (int pw = 0; pw < pw_count; ++pw) {
+          const int top = ph * s.stride_h - s.pad_h, left = pw * s.stride_w - s.pad_w;
+          // The AVE divisor counts padding but not what lies past it.
+          const int divisor_h = std::min(top + s.kernel_h, height + s.pad_h) - top;
+          const int divisor_w = std::min(left + s.kernel_w, width + s.pad_w) - left;
+          float best = -FLT_MAX, sum = 0;
+          int best_index = -1;
+          for (int h = top; h < top + s.kernel_h; ++h) {
+            for (int w = left; w < left + s.kernel_w; ++w) {
+              if (h < 0 || h >= height || w < 0 || w >= width) continue;
+              const float v = plane[h * width + w];
+              sum += v;
+              if (v > best) {
+                best = v;
+                best_index = h * width + w;
+              }
+            }
+          }
+          out->push_back(s.max ? best : sum / (divisor_h * divisor_w));
+          mask->push_back(static_cast<float>(best_index));
+        }
+      }
+    }
+  }
+}
+
+std::function<void(Layer*, const BlobVec&, const BlobVec&)> PoolReference(
+    const PoolSpec& s, std::vector<int> expected_shape) {
+  return [s, expected_shape](Layer*, const BlobVec& bottom, const BlobVec& top) {
+    std::vector<float> out, mask;
+    std::vector<int> shape;
+    NaivePool(*bottom[0], s, &out, &mask, &shape);
+    // The hand-computed shape guards the rounding rule itself.
+    ASSERT_EQ(shape, expected_shape);
+    ASSERT_EQ(top[0]->shape(), expected_shape);
+    ExpectBlobNear(out, *top[0], 1e-5f);
+    if (top.size() > 1) {
+      ASSERT_EQ(top[1]->shape(), expected_shape);
+      ExpectBlobNear(mask, *top[1], 0);
+    }
+  };
+}
+
+// Distinct values at least 0.05 apart in random order, so a finite
+// difference step of 0.01 never changes which element is the maximum.
+void FillDistinct(const BlobVec& bottom) {
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    std::vector<int> order(bottom[b]->count());
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), std::mt19937(17 + b));
+    float* data = bottom[b]->mutable_cpu_data();
+    for (size_t i = 0; i < order.size(); ++i) data[i] = 0.05f * order[i] - 3.f;
+  }
+}
+
+LayerCase PoolCase(const std::string& name, const std::string& params, const PoolSpec& s,
+                   std::vector<int> bottom_shape, std::vector<int> expected_shape) {
+  LayerCase c;
+  c.name = name;
+  c.prototxt = "name: 'pool' type: 'Pooling' pooling_param { pool: " +
+               std::string(s.max ? "MAX" : "AVE") + " " + params + " }";
+  c.bottom_shapes = {std::move(bottom_shape)};
+  c.reference = PoolReference(s, std::move(expected_shape));
+  if (s.max) c.fill = FillDistinct;
+  return c;
+}
+
+std::vector<LayerCase> PoolingCases() {
+  std::vector<LayerCase> cases;
+  PoolSpec max2{true, 2, 2, 2, 2};
+  cases.push_back(PoolCase("Max2x2Stride2", "kernel_size: 2 stride: 2", max2, {2, 3, 6, 6},
+                           {2, 3, 3, 3}));
+  PoolSpec max3{true, 3, 3, 2, 2};
+  // 6 wide: (6 - 3) / 2 = 1.5 rounds up, so the last window hangs off the edge.
+  cases.push_back(PoolCase("Max3x3Stride2Ceil", "kernel_size: 3 stride: 2", max3,
+                           {2, 3, 6, 5}, {2, 3, 3, 2}));
+  PoolSpec max3_floor = max3;
+  max3_floor.ceil = false;
+  cases.push_back(PoolCase("Max3x3Stride2Floor", "kernel_size: 3 stride: 2 round_mode: FLOOR",
+                           max3_floor, {2, 3, 6, 5}, {2, 3, 2, 2}));
+  cases.push_back(PoolCase("CeilModeFalse", "kernel_size: 3 stride: 2 ceil_mode: false",
+                           max3_floor, {2, 3, 6, 5}, {2, 3, 2, 2}));
+  cases.push_back(PoolCase("CeilModeTrueOverridesFloor",
+                           "kernel_size: 3 stride: 2 round_mode: FLOOR ceil_mode: true", max3,
+                           {2, 3, 6, 5}, {2, 3, 3, 2}));
+  PoolSpec max_pad = max3;
+  max_pad.pad_h = max_pad.pad_w = 1;
+  cases.push_back(PoolCase("MaxPad1", "kernel_size: 3 stride: 2 pad: 1", max_pad,
+                           {2, 3, 5, 6}, {2, 3, 3, 4}));
+  // (3 + 4 - 3) / 3 rounds up to 2, giving 3 windows; the third would start
+  // at 6 - 2 = 4 >= 3 + 2, inside the padding, so it is dropped.
+  PoolSpec max_drop{true, 3, 3, 3, 3, 2, 2};
+  cases.push_back(PoolCase("MaxDropsWindowInPadding", "kernel_size: 3 stride: 3 pad: 2",
+                           max_drop, {1, 2, 3, 3}, {1, 2, 2, 2}));
+  PoolSpec max_rect{true, 3, 2, 1, 2, 1, 0};
+  {
+    LayerCase c = PoolCase("MaxRectangularWithMask",
+                           "kernel_h: 3 kernel_w: 2 stride_h: 1 stride_w: 2 pad_h: 1 pad_w: 0",
+                           max_rect, {2, 2, 5, 6}, {2, 2, 5, 3});
+    c.prototxt += " top: 'pooled' top: 'mask'";
+    cases.push_back(c);
+  }
+  // Caffe drops a window starting past the input on both axes as soon as
+  // either axis is padded: here the width has no pad, stride 3 > kernel 1,
+  // and the third column window would start at 6 >= 5.
+  PoolSpec ave_one_pad{false, 2, 1, 1, 3, 1, 0};
+  cases.push_back(PoolCase("AvePadOnOneAxisTrimsBoth",
+                           "kernel_h: 2 kernel_w: 1 stride_h: 1 stride_w: 3 pad_h: 1 pad_w: 0",
+                           ave_one_pad, {1, 2, 3, 5}, {1, 2, 4, 2}));
+  PoolSpec ave3{false, 3, 3, 2, 2, 1, 1};
+  cases.push_back(PoolCase("Ave3x3Stride2Pad1", "kernel_size: 3 stride: 2 pad: 1", ave3,
+                           {2, 3, 5, 5}, {2, 3, 3, 3}));
+  PoolSpec ave2{false, 2, 2, 2, 2};
+  cases.push_back(PoolCase("Ave2x2Ceil", "kernel_size: 2 stride: 2", ave2, {2, 3, 5, 5},
+                           {2, 3, 3, 3}));
+  PoolSpec ave_rect{false, 2, 3, 2, 1, 1, 2};
+  cases.push_back(PoolCase("AveRectangularPad",
+                           "kernel_h: 2 kernel_w: 3 stride_h: 2 stride_w: 1 pad_h: 1 pad_w: 2",
+                           ave_rect, {2, 2, 4, 5}, {2, 2, 3, 7}));
+  PoolSpec ave_global{false, 0, 0};
+  ave_global.global = true;
+  cases.push_back(PoolCase("AveGlobal", "global_pooling: true", ave_global, {2, 3, 4, 5},
+                           {2, 3, 1, 1}));
+  PoolSpec max_global = ave_global;
+  max_global.max = true;
+  cases.push_back(PoolCase("MaxGlobal", "global_pooling: true", max_global, {2, 3, 4, 5},
+                           {2, 3, 1, 1}));
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Pooling, LayerCaseTest, ::testing::ValuesIn(PoolingCases()),
+                         LayerCaseName);
+
+std::string SetUpError(const std::string& prototxt, int tops = 1) {
+  auto layer = MakeLayer(prototxt);
+  if (!layer) return "no layer";
+  Blob bottom(std::vector<int>{1, 2, 5, 5});
+  std::vector<std::unique_ptr<Blob>> storage;
+  BlobVec top;
+  for (int i = 0; i < tops; ++i) {
+    storage.push_back(std::make_unique<Blob>());
+    top.push_back(storage.back().get());
+  }
+  try {
+    layer->SetUp({&bottom}, top);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(PoolingErrors, StochasticNotSupported) {
+  const std::string error =
+      SetUpError("name: 'p' type: 'Pooling' pooling_param { pool: STOCHASTIC kernel_size: 2 }");
+  EXPECT_NE(error.find("STOCHASTIC"), std::string::npos) << error;
+  EXPECT_NE(error.find("'p'"), std::string::npos) << error;
+}
+
+TEST(PoolingErrors, MissingKernel) {
+  const std::string error = SetUpError("name: 'p' type: 'Pooling' pooling_param { pool: MAX }");
+  EXPECT_NE(error.find("kernel_size"), std::string::npos) << error;
+}
+
+TEST(PoolingErrors, GlobalWithKernel) {
+  const std::string error = SetUpError(
+      "name: 'p' type: 'Pooling' pooling_param { global_pooling: true kernel_size: 2 }");
+  EXPECT_NE(error.find("global_pooling"), std::string::npos) << error;
+}
+
+TEST(PoolingErrors, PadNotSmallerThanKernel) {
+  const std::string error = SetUpError(
+      "name: 'p' type: 'Pooling' pooling_param { kernel_size: 2 pad: 2 }");
+  EXPECT_NE(error.find("pad"), std::string::npos) << error;
+}
+
+TEST(PoolingErrors, MaskTopOnlyForMax) {
+  const std::string error = SetUpError(
+      "name: 'p' type: 'Pooling' pooling_param { pool: AVE kernel_size: 2 }", 2);
+  EXPECT_NE(error.find("at most 1 top"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace cortado
