@@ -16,9 +16,6 @@ class Blob {
  public:
   Blob() = default;
   explicit Blob(const std::vector<int>& shape) { Reshape(shape); }
-  Blob(int num, int channels, int height, int width) {
-    Reshape({num, channels, height, width});
-  }
   CORTADO_DISALLOW_COPY(Blob);
 
   // Storage is reallocated only when the new count exceeds the capacity.

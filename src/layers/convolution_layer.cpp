@@ -17,6 +17,20 @@ namespace {
 // chunks small enough to stay under it; one image may exceed it on its own.
 constexpr int64_t kMaxColumnFloats = int64_t(16) << 20;
 
+// Sum with eight independent accumulators, which the compiler can keep in
+// vector registers (a single running sum is a serial dependency chain).
+float Sum(const float* x, int n) {
+  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] += x[i + l];
+  }
+  float total = 0;
+  for (; i < n; ++i) total += x[i];
+  for (float lane : lanes) total += lane;
+  return total;
+}
+
 }  // namespace
 
 class ConvolutionLayer : public Layer {
@@ -61,6 +75,9 @@ class ConvolutionLayer : public Layer {
   int64_t top_dim_ = 0;
   int chunk_ = 1;          // images per GEMM
   std::vector<float> columns_;
+  // Whether columns_ still holds Forward's unfolding of the whole batch, so
+  // Backward's weight gradient can skip unfolding it again.
+  bool columns_from_forward_ = false;
   std::vector<float> gathered_;  // num_output_ x (chunk * out_spatial_)
 };
 
@@ -259,6 +276,7 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const float* weights = blobs_[0]->cpu_data();
   const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
   const int out_per_group = num_output_ / group_;
+  columns_from_forward_ = false;
   for (size_t b = 0; b < bottom.size(); ++b) {
     const float* in = bottom[b]->cpu_data();
     float* out = top[b]->mutable_cpu_data();
@@ -286,6 +304,7 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
       }
     }
   }
+  columns_from_forward_ = bottom.size() == 1 && chunk_ >= num_ && !(is_1x1_ && num_ == 1);
 }
 
 void ConvolutionLayer::BackwardImpl(const BlobVec& top,
@@ -304,10 +323,7 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
       ParallelFor(0, num_output_, [&](int64_t lo, int64_t hi) {
         for (int64_t m = lo; m < hi; ++m) {
           float sum = 0;
-          for (int i = 0; i < num_; ++i) {
-            const float* plane = top_diff + i * top_dim_ + m * out_spatial_;
-            for (int j = 0; j < out_spatial_; ++j) sum += plane[j];
-          }
+          for (int i = 0; i < num_; ++i) sum += Sum(top_diff + i * top_dim_ + m * out_spatial_, out_spatial_);
           bias_diff[m] += sum;
         }
       });
@@ -326,9 +342,11 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
         out_diff = gathered_.data();
       }
       if (weight_grad) {
-        // The columns are recomputed rather than kept from Forward: keeping
-        // them would cost memory the size of the whole unfolded batch.
-        const float* columns = Unfold(in, first, n);
+        // Forward's columns are reused when the whole batch fit in one
+        // chunk; otherwise they are recomputed chunk by chunk (keeping them
+        // all would cost memory the size of the whole unfolded batch).
+        const float* columns =
+            columns_from_forward_ ? columns_.data() : Unfold(in, first, n);
         for (int g = 0; g < group_; ++g) {
           Gemm(Trans::kNo, Trans::kYes, out_per_group, kernel_dim_, static_cast<int>(width),
                1.f, out_diff + int64_t(g) * out_per_group * width,
@@ -343,6 +361,7 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
           const size_t needed = size_t(kernel_dim_) * group_ * width;
           if (columns_.size() < needed) columns_.resize(needed);
           column_diff = columns_.data();
+          columns_from_forward_ = false;  // about to be overwritten
         }
         for (int g = 0; g < group_; ++g) {
           Gemm(Trans::kYes, Trans::kNo, kernel_dim_, static_cast<int>(width), out_per_group,

@@ -8,6 +8,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/parallel.hpp"
 
 namespace cortado {
 
@@ -31,14 +32,13 @@ class PoolingLayer : public Layer {
                     const BlobVec& bottom) override;
 
  private:
-  // The window of output (ph, pw) in input coordinates, clipped to the
-  // input; `padded_size` is its area clipped only to the padded input, the
-  // divisor Caffe uses for AVE pooling.
-  struct Window {
-    int h0, h1, w0, w1;
-    int padded_size;
+  // The window of each output row (and column) in input coordinates,
+  // clipped to the input, plus its length clipped only to the padded input
+  // (what Caffe's AVE pooling divides by). Computed once per Reshape.
+  struct Span {
+    int begin, end, padded_length;
   };
-  Window WindowAt(int ph, int pw) const;
+  static std::vector<Span> Spans(int pooled, int size, int kernel, int stride, int pad);
 
   caffe::PoolingParameter::PoolMethod method_ = caffe::PoolingParameter::MAX;
   bool global_ = false;
@@ -49,6 +49,7 @@ class PoolingLayer : public Layer {
   int height_ = 0, width_ = 0;
   int pooled_h_ = 0, pooled_w_ = 0;
   int planes_ = 0;  // num * channels
+  std::vector<Span> rows_, cols_;
   // Argmax per output element (index within its input plane), kept when the
   // mask is not requested as a top.
   std::vector<int> max_index_;
@@ -134,21 +135,21 @@ void PoolingLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   };
   pooled_h_ = pooled(height_, kernel_h_, stride_h_, pad_h_);
   pooled_w_ = pooled(width_, kernel_w_, stride_w_, pad_w_);
+  rows_ = Spans(pooled_h_, height_, kernel_h_, stride_h_, pad_h_);
+  cols_ = Spans(pooled_w_, width_, kernel_w_, stride_w_, pad_w_);
   const std::vector<int> shape{in.num(), in.channels(), pooled_h_, pooled_w_};
   for (Blob* t : top) t->Reshape(shape);
 }
 
-PoolingLayer::Window PoolingLayer::WindowAt(int ph, int pw) const {
-  Window w;
-  int h0 = ph * stride_h_ - pad_h_, w0 = pw * stride_w_ - pad_w_;
-  int h1 = std::min(h0 + kernel_h_, height_ + pad_h_);
-  int w1 = std::min(w0 + kernel_w_, width_ + pad_w_);
-  w.padded_size = (h1 - h0) * (w1 - w0);
-  w.h0 = std::max(h0, 0);
-  w.w0 = std::max(w0, 0);
-  w.h1 = std::min(h1, height_);
-  w.w1 = std::min(w1, width_);
-  return w;
+std::vector<PoolingLayer::Span> PoolingLayer::Spans(int pooled, int size, int kernel,
+                                                    int stride, int pad) {
+  std::vector<Span> spans(pooled);
+  for (int p = 0; p < pooled; ++p) {
+    const int begin = p * stride - pad;
+    const int end = std::min(begin + kernel, size + pad);
+    spans[p] = {std::max(begin, 0), std::min(end, size), end - begin};
+  }
+  return spans;
 }
 
 void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
@@ -156,50 +157,48 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   float* out = top[0]->mutable_cpu_data();
   const int in_plane = height_ * width_;
   const int out_plane = pooled_h_ * pooled_w_;
-  if (method_ == caffe::PoolingParameter::MAX) {
-    const bool mask_top = top.size() > 1;
-    float* mask_out = mask_top ? top[1]->mutable_cpu_data() : nullptr;
-    if (!mask_top) max_index_.resize(size_t(planes_) * out_plane);
-    for (int plane = 0; plane < planes_; ++plane) {
-      const float* x = in + int64_t(plane) * in_plane;
+  const bool is_max = method_ == caffe::PoolingParameter::MAX;
+  const bool mask_top = top.size() > 1;
+  float* mask_out = mask_top ? top[1]->mutable_cpu_data() : nullptr;
+  if (is_max && !mask_top) max_index_.resize(size_t(planes_) * out_plane);
+  int* index_out = max_index_.data();
+  ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      const float* x = in + plane * in_plane;
+      float* y = out + plane * out_plane;
       for (int ph = 0; ph < pooled_h_; ++ph) {
+        const Span& r = rows_[ph];
         for (int pw = 0; pw < pooled_w_; ++pw) {
-          const Window win = WindowAt(ph, pw);
-          float best = -FLT_MAX;
-          int best_index = -1;
-          for (int h = win.h0; h < win.h1; ++h) {
-            for (int w = win.w0; w < win.w1; ++w) {
-              if (x[h * width_ + w] > best) {
-                best = x[h * width_ + w];
-                best_index = h * width_ + w;
+          const Span& c = cols_[pw];
+          const int64_t o = int64_t(ph) * pooled_w_ + pw;
+          if (is_max) {
+            float best = -FLT_MAX;
+            int best_index = -1;
+            for (int h = r.begin; h < r.end; ++h) {
+              for (int w = c.begin; w < c.end; ++w) {
+                if (x[h * width_ + w] > best) {
+                  best = x[h * width_ + w];
+                  best_index = h * width_ + w;
+                }
               }
             }
-          }
-          const int64_t o = int64_t(plane) * out_plane + ph * pooled_w_ + pw;
-          out[o] = best;
-          if (mask_top) {
-            mask_out[o] = static_cast<float>(best_index);
+            y[o] = best;
+            if (mask_top) {
+              mask_out[plane * out_plane + o] = static_cast<float>(best_index);
+            } else {
+              index_out[plane * out_plane + o] = best_index;
+            }
           } else {
-            max_index_[o] = best_index;
+            float sum = 0;
+            for (int h = r.begin; h < r.end; ++h) {
+              for (int w = c.begin; w < c.end; ++w) sum += x[h * width_ + w];
+            }
+            y[o] = sum / (r.padded_length * c.padded_length);
           }
         }
       }
     }
-    return;
-  }
-  for (int plane = 0; plane < planes_; ++plane) {
-    const float* x = in + int64_t(plane) * in_plane;
-    for (int ph = 0; ph < pooled_h_; ++ph) {
-      for (int pw = 0; pw < pooled_w_; ++pw) {
-        const Window win = WindowAt(ph, pw);
-        float sum = 0;
-        for (int h = win.h0; h < win.h1; ++h) {
-          for (int w = win.w0; w < win.w1; ++w) sum += x[h * width_ + w];
-        }
-        out[int64_t(plane) * out_plane + ph * pooled_w_ + pw] = sum / win.padded_size;
-      }
-    }
-  }
+  }, 4);
 }
 
 void PoolingLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
@@ -207,34 +206,36 @@ void PoolingLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& pro
   if (!propagate_down[0]) return;
   const float* out_diff = top[0]->cpu_diff();
   float* in_diff = bottom[0]->mutable_cpu_diff();
-  Set(bottom[0]->count(), 0.f, in_diff);
   const int in_plane = height_ * width_;
   const int out_plane = pooled_h_ * pooled_w_;
-  if (method_ == caffe::PoolingParameter::MAX) {
-    const float* mask = top.size() > 1 ? top[1]->cpu_data() : nullptr;
-    for (int plane = 0; plane < planes_; ++plane) {
-      float* dx = in_diff + int64_t(plane) * in_plane;
-      for (int j = 0; j < out_plane; ++j) {
-        const int64_t o = int64_t(plane) * out_plane + j;
-        const int index = mask ? static_cast<int>(mask[o]) : max_index_[o];
-        if (index >= 0) dx[index] += out_diff[o];
+  const bool is_max = method_ == caffe::PoolingParameter::MAX;
+  const float* mask = top.size() > 1 ? top[1]->cpu_data() : nullptr;
+  const int* index = max_index_.data();
+  ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      float* dx = in_diff + plane * in_plane;
+      const float* dy = out_diff + plane * out_plane;
+      std::fill(dx, dx + in_plane, 0.f);
+      if (is_max) {
+        for (int j = 0; j < out_plane; ++j) {
+          const int64_t o = plane * out_plane + j;
+          const int source = mask ? static_cast<int>(mask[o]) : index[o];
+          if (source >= 0) dx[source] += dy[j];
+        }
+        continue;
       }
-    }
-    return;
-  }
-  for (int plane = 0; plane < planes_; ++plane) {
-    float* dx = in_diff + int64_t(plane) * in_plane;
-    for (int ph = 0; ph < pooled_h_; ++ph) {
-      for (int pw = 0; pw < pooled_w_; ++pw) {
-        const Window win = WindowAt(ph, pw);
-        const float share =
-            out_diff[int64_t(plane) * out_plane + ph * pooled_w_ + pw] / win.padded_size;
-        for (int h = win.h0; h < win.h1; ++h) {
-          for (int w = win.w0; w < win.w1; ++w) dx[h * width_ + w] += share;
+      for (int ph = 0; ph < pooled_h_; ++ph) {
+        const Span& r = rows_[ph];
+        for (int pw = 0; pw < pooled_w_; ++pw) {
+          const Span& c = cols_[pw];
+          const float share = dy[ph * pooled_w_ + pw] / (r.padded_length * c.padded_length);
+          for (int h = r.begin; h < r.end; ++h) {
+            for (int w = c.begin; w < c.end; ++w) dx[h * width_ + w] += share;
+          }
         }
       }
     }
-  }
+  }, 4);
 }
 
 CORTADO_REGISTER_LAYER(Pooling, PoolingLayer)

@@ -1,0 +1,96 @@
+// End to end through the CLI: a short LeNet run on the real Fashion-MNIST
+// LMDBs (made by ./scripts/setup.sh) learns, snapshots, resumes and tests.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "cortado/io.hpp"
+#include "temp_dir.hpp"
+
+namespace cortado {
+namespace {
+
+const std::string kRoot = CORTADO_SOURCE_DIR;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+int RunTool(const std::string& args, const std::string& log) {
+  const std::string command =
+      "cd " + kRoot + " && " + CORTADO_TOOL_PATH + " " + args + " > " + log + " 2>&1";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+double LastAccuracy(const std::string& log_text, const std::string& pattern) {
+  std::regex re(pattern + " = ([0-9.]+)");
+  double value = -1;
+  for (std::sregex_iterator it(log_text.begin(), log_text.end(), re), end; it != end; ++it) {
+    value = std::stod((*it)[1]);
+  }
+  return value;
+}
+
+TEST(LenetTrainingTest, ShortRunLearnsSnapshotsResumesAndTests) {
+  ASSERT_TRUE(FileExists(kRoot + "/data/fashion_mnist/fashion_mnist_train_lmdb"))
+      << "Fashion-MNIST LMDBs missing: run ./scripts/setup.sh --no-train "
+         "(or data/get_fashion_mnist.sh) first";
+  testing::TempDir dir;
+  std::string solver = ReadFile(kRoot + "/models/lenet/lenet_solver.prototxt");
+  solver = std::regex_replace(solver, std::regex("max_iter: \\d+"), "max_iter: 400");
+  solver = std::regex_replace(solver, std::regex("test_iter: \\d+"), "test_iter: 20");
+  solver = std::regex_replace(solver, std::regex("test_interval: \\d+"), "test_interval: 200");
+  solver = std::regex_replace(solver, std::regex("snapshot: \\d+"), "snapshot: 200");
+  solver = std::regex_replace(solver, std::regex("snapshot_prefix: .*"),
+                              "snapshot_prefix: \"" + dir.File("lenet") + "\"");
+  const std::string solver_path = dir.File("solver.prototxt");
+  std::ofstream(solver_path) << solver;
+
+  const std::string log = dir.File("train.log");
+  ASSERT_EQ(RunTool("train --solver=" + solver_path, log), 0) << ReadFile(log);
+  const std::string text = ReadFile(log);
+  const double accuracy = LastAccuracy(text, "Test net output #0: accuracy");
+  EXPECT_GT(accuracy, 0.70) << text;
+  EXPECT_NE(text.find("Iteration 100 ("), std::string::npos);
+  EXPECT_TRUE(FileExists(dir.File("lenet_iter_200.caffemodel")));
+  EXPECT_TRUE(FileExists(dir.File("lenet_iter_400.solverstate")));
+
+  // Resume from the middle and finish the run.
+  const std::string resume_log = dir.File("resume.log");
+  ASSERT_EQ(RunTool("train --solver=" + solver_path + " --snapshot=" +
+                    dir.File("lenet_iter_200.solverstate"), resume_log), 0)
+      << ReadFile(resume_log);
+  EXPECT_GT(LastAccuracy(ReadFile(resume_log), "Test net output #0: accuracy"), 0.70);
+
+  // Score the final weights with `cortado test`.
+  const std::string test_log = dir.File("test.log");
+  ASSERT_EQ(RunTool("test --model=models/lenet/lenet_train_test.prototxt --weights=" +
+                    dir.File("lenet_iter_400.caffemodel") + " --iterations=20", test_log), 0)
+      << ReadFile(test_log);
+  EXPECT_GT(LastAccuracy(ReadFile(test_log), "\\] accuracy"), 0.70) << ReadFile(test_log);
+}
+
+TEST(LenetTrainingTest, TimeAndLayersCommandsWork) {
+  testing::TempDir dir;
+  const std::string log = dir.File("time.log");
+  ASSERT_EQ(RunTool("time --model=models/lenet/lenet.prototxt --iterations=2", log), 0)
+      << ReadFile(log);
+  const std::string text = ReadFile(log);
+  EXPECT_NE(text.find("conv2"), std::string::npos);
+  EXPECT_NE(text.find("Average Forward-Backward"), std::string::npos);
+  ASSERT_EQ(RunTool("layers", log), 0);
+  const std::string layers = ReadFile(log);
+  for (const char* type : {"Convolution", "Data", "Pooling", "SoftmaxWithLoss"}) {
+    EXPECT_NE(layers.find(type), std::string::npos) << type;
+  }
+}
+
+}  // namespace
+}  // namespace cortado
