@@ -6,19 +6,27 @@
 namespace cortado {
 
 // BEGIN LAYER LIST (keep alphabetical; one declaration and one call each)
+void RegisterAbsValLayer();
 void RegisterAccuracyLayer();
+void RegisterBNLLLayer();
 void RegisterBatchNormLayer();
 void RegisterBiasLayer();
+void RegisterClipLayer();
 void RegisterConcatLayer();
 void RegisterConvolutionLayer();
 void RegisterDataLayer();
 void RegisterDropoutLayer();
+void RegisterELULayer();
 void RegisterEltwiseLayer();
+void RegisterExpLayer();
 void RegisterFlattenLayer();
 void RegisterInnerProductLayer();
 void RegisterInputLayer();
 void RegisterLRNLayer();
+void RegisterLogLayer();
+void RegisterPReLULayer();
 void RegisterPoolingLayer();
+void RegisterPowerLayer();
 void RegisterReLULayer();
 void RegisterReshapeLayer();
 void RegisterScaleLayer();
@@ -27,24 +35,34 @@ void RegisterSilenceLayer();
 void RegisterSoftmaxLayer();
 void RegisterSoftmaxWithLossLayer();
 void RegisterSplitLayer();
+void RegisterSwishLayer();
 void RegisterTanHLayer();
+void RegisterThresholdLayer();
 // END LAYER LIST
 
 void RegisterBuiltinLayers() {
   // BEGIN LAYER CALLS
+  RegisterAbsValLayer();
   RegisterAccuracyLayer();
+  RegisterBNLLLayer();
   RegisterBatchNormLayer();
   RegisterBiasLayer();
+  RegisterClipLayer();
   RegisterConcatLayer();
   RegisterConvolutionLayer();
   RegisterDataLayer();
   RegisterDropoutLayer();
+  RegisterELULayer();
   RegisterEltwiseLayer();
+  RegisterExpLayer();
   RegisterFlattenLayer();
   RegisterInnerProductLayer();
   RegisterInputLayer();
   RegisterLRNLayer();
+  RegisterLogLayer();
+  RegisterPReLULayer();
   RegisterPoolingLayer();
+  RegisterPowerLayer();
   RegisterReLULayer();
   RegisterReshapeLayer();
   RegisterScaleLayer();
@@ -53,7 +71,9 @@ void RegisterBuiltinLayers() {
   RegisterSoftmaxLayer();
   RegisterSoftmaxWithLossLayer();
   RegisterSplitLayer();
+  RegisterSwishLayer();
   RegisterTanHLayer();
+  RegisterThresholdLayer();
   // END LAYER CALLS
 }
 

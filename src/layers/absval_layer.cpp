@@ -1,0 +1,52 @@
+// AbsVal: y = |x|.
+#include <cmath>
+
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+
+namespace cortado {
+namespace {
+
+class AbsValLayer : public Layer {
+ public:
+  using Layer::Layer;
+
+  const char* type() const override { return "AbsVal"; }
+  int ExactNumBottomBlobs() const override { return 1; }
+  int ExactNumTopBlobs() const override { return 1; }
+
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override {
+    // Backward needs the sign of x, which |x| has lost.
+    if (top[0] == bottom[0]) {
+      ThrowError(ErrorPrefix(), "cannot run in place; give the top its own name");
+    }
+    top[0]->ReshapeLike(*bottom[0]);
+  }
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
+    const int64_t n = bottom[0]->count();
+    const float* x = bottom[0]->cpu_data();
+    float* y = top[0]->mutable_cpu_data();
+    for (int64_t i = 0; i < n; ++i) y[i] = std::fabs(x[i]);
+  }
+
+  // sign(0) = 0, so the gradient at the kink is zero.
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    const int64_t n = bottom[0]->count();
+    const float* x = bottom[0]->cpu_data();
+    const float* dy = top[0]->cpu_diff();
+    float* dx = bottom[0]->mutable_cpu_diff();
+    for (int64_t i = 0; i < n; ++i) {
+      dx[i] = x[i] > 0 ? dy[i] : (x[i] < 0 ? -dy[i] : 0.f);
+    }
+  }
+};
+
+}  // namespace
+
+CORTADO_REGISTER_LAYER(AbsVal, AbsValLayer)
+
+}  // namespace cortado

@@ -1,0 +1,22 @@
+// Every BVLC Caffe layer type Cortado claims is registered, so a layer file
+// left out of the build or of builtin_layers.cpp fails here by name.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "cortado/layer_registry.hpp"
+
+namespace cortado {
+namespace {
+
+void ExpectRegistered(std::initializer_list<const char*> types) {
+  for (const char* type : types) EXPECT_TRUE(LayerRegistry::Has(type)) << type;
+}
+
+TEST(RegisteredLayersTest, NeuronLayers) {
+  ExpectRegistered({"AbsVal", "BNLL", "Clip", "ELU", "Exp", "Log", "PReLU", "Power", "Swish",
+                    "Threshold"});
+}
+
+}  // namespace
+}  // namespace cortado
