@@ -8,6 +8,7 @@
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/upgrade.hpp"
 
 namespace cortado {
 namespace {
@@ -19,42 +20,6 @@ std::string SplitLayerName(const std::string& layer, const std::string& blob, in
 std::string SplitBlobName(const std::string& layer, const std::string& blob, int top,
                           int split) {
   return StrCat(blob, "_", layer, "_", top, "_split_", split);
-}
-
-// Turns the legacy net-level `input:` / `input_dim:` / `input_shape` fields
-// into an Input layer at the front, so the rest of the net sees one form.
-void ConvertLegacyInputs(caffe::NetParameter* param) {
-  if (param->input_size() == 0) return;
-  const int inputs = param->input_size();
-  const bool by_shape = param->input_shape_size() > 0;
-  if (by_shape && param->input_shape_size() != inputs && param->input_shape_size() != 1) {
-    ThrowError("net '", param->name(), "' lists ", inputs, " inputs but ",
-               param->input_shape_size(), " input_shape entries");
-  }
-  if (!by_shape && param->input_dim_size() != 4 * inputs) {
-    ThrowError("net '", param->name(), "' lists ", inputs, " inputs, which need ", 4 * inputs,
-               " input_dim values (four per input), but has ", param->input_dim_size());
-  }
-  caffe::LayerParameter input;
-  input.set_name("input");
-  input.set_type("Input");
-  for (int i = 0; i < inputs; ++i) {
-    input.add_top(param->input(i));
-    caffe::BlobShape* shape = input.mutable_input_param()->add_shape();
-    if (by_shape) {
-      shape->CopyFrom(param->input_shape(param->input_shape_size() == 1 ? 0 : i));
-    } else {
-      for (int d = 0; d < 4; ++d) shape->add_dim(param->input_dim(4 * i + d));
-    }
-  }
-  caffe::NetParameter converted(*param);
-  converted.clear_input();
-  converted.clear_input_dim();
-  converted.clear_input_shape();
-  converted.clear_layer();
-  converted.add_layer()->CopyFrom(input);
-  for (const auto& layer : param->layer()) converted.add_layer()->CopyFrom(layer);
-  *param = converted;
 }
 
 }  // namespace
@@ -172,8 +137,9 @@ void Net::InsertSplits(const caffe::NetParameter& param, caffe::NetParameter* sp
 }
 
 void Net::Init(const caffe::NetParameter& in_param) {
+  // Nets built from a NetParameter (solvers embed them) may be legacy too.
   caffe::NetParameter with_inputs(in_param);
-  ConvertLegacyInputs(&with_inputs);
+  UpgradeNetAsNeeded("net '" + in_param.name() + "'", &with_inputs);
   caffe::NetParameter filtered;
   FilterNet(with_inputs, &filtered);
   caffe::NetParameter param;
@@ -478,10 +444,14 @@ void Net::ShareTrainedLayersWith(const Net& other) {
   }
 }
 
-void Net::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
-  if (param.layers_size() > 0) {
-    ThrowError("weights are in the legacy V1 format, which this version cannot upgrade yet");
+void Net::CopyTrainedLayersFrom(const caffe::NetParameter& in_param) {
+  caffe::NetParameter upgraded;
+  const bool legacy = NetNeedsUpgrade(in_param);
+  if (legacy) {
+    upgraded.CopyFrom(in_param);
+    UpgradeNetAsNeeded("weights of net '" + in_param.name() + "'", &upgraded);
   }
+  const caffe::NetParameter& param = legacy ? upgraded : in_param;
   int copied = 0;
   for (const caffe::LayerParameter& source : param.layer()) {
     Layer* target = layer_by_name(source.name());

@@ -10,6 +10,7 @@
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/net.hpp"
+#include "cortado/upgrade.hpp"
 
 namespace cortado {
 namespace {
@@ -33,12 +34,19 @@ TEST(ConformanceTest, TheConformanceSetIsPresent) {
   EXPECT_GE(Prototxts(true).size(), 20u);
 }
 
-TEST(ConformanceTest, EveryNetPrototxtParses) {
+TEST(ConformanceTest, EveryNetPrototxtParsesAndUpgrades) {
+  int legacy = 0;
   for (const std::string& path : Prototxts(false)) {
+    caffe::NetParameter raw;
+    EXPECT_NO_THROW(ReadProtoFromTextFile(path, &raw)) << path;
+    legacy += raw.layers_size() > 0;
     caffe::NetParameter param;
-    EXPECT_NO_THROW(ReadProtoFromTextFile(path, &param)) << path;
-    EXPECT_GT(param.layer_size() + param.layers_size(), 0) << path;
+    EXPECT_NO_THROW(ReadNetParamsFromTextFile(path, &param)) << path;
+    EXPECT_GT(param.layer_size(), 0) << path;
+    EXPECT_EQ(param.layers_size(), 0) << path;
+    EXPECT_FALSE(NetNeedsUpgrade(param)) << path;
   }
+  EXPECT_GE(legacy, 1) << "the conformance set should include a V1 net";
 }
 
 TEST(ConformanceTest, EverySolverPrototxtParses) {
@@ -59,8 +67,7 @@ TEST(ConformanceTest, SelfContainedNetsWithKnownLayersBuild) {
   int built = 0;
   for (const std::string& path : Prototxts(false)) {
     caffe::NetParameter param;
-    ReadProtoFromTextFile(path, &param);
-    if (param.layers_size() > 0) continue;  // V1 upgrade comes with the layer catalogue
+    ReadNetParamsFromTextFile(path, &param);
     bool buildable = true;
     for (const auto& layer : param.layer()) {
       if (!LayerRegistry::Has(layer.type()) || NeedsDataSource(layer.type())) buildable = false;

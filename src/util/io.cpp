@@ -17,6 +17,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "cortado/common.hpp"
+#include "cortado/upgrade.hpp"
 
 namespace cortado {
 namespace {
@@ -58,26 +59,6 @@ const char* Describe(const google::protobuf::Message& proto) {
   if (name == "SolverState") return "solver state";
   if (name == "BlobProto") return "blob";
   return "protobuf";
-}
-
-void UpgradeSolverType(caffe::SolverParameter* param, const std::string& path) {
-  if (!param->has_solver_type()) return;
-  static const char* kNames[] = {"SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam"};
-  const std::string legacy = kNames[param->solver_type()];
-  if (param->has_type() && param->type() != legacy) {
-    ThrowError(path, ": solver_type (", legacy, ") and type (", param->type(),
-               ") disagree; keep only `type`");
-  }
-  LOG(INFO) << path << ": upgrading legacy solver_type to type: \"" << legacy << "\"";
-  param->set_type(legacy);
-  param->clear_solver_type();
-}
-
-void RejectLegacyNet(const caffe::NetParameter& param, const std::string& path) {
-  if (param.layers_size() > 0) {
-    ThrowError(path, ": uses the legacy V1 `layers` format, which this version of Cortado "
-               "cannot upgrade yet; rewrite it with `layer { type: \"...\" }`");
-  }
 }
 
 }  // namespace
@@ -158,17 +139,17 @@ void WriteProtoToBinaryFile(const google::protobuf::Message& proto, const std::s
 
 void ReadNetParamsFromTextFile(const std::string& path, caffe::NetParameter* param) {
   ReadProtoFromTextFile(path, param);
-  RejectLegacyNet(*param, path);
+  UpgradeNetAsNeeded(path, param);
 }
 
 void ReadNetParamsFromBinaryFile(const std::string& path, caffe::NetParameter* param) {
   ReadProtoFromBinaryFile(path, param);
-  RejectLegacyNet(*param, path);
+  UpgradeNetAsNeeded(path, param);
 }
 
 void ReadSolverParamsFromTextFile(const std::string& path, caffe::SolverParameter* param) {
   ReadProtoFromTextFile(path, param);
-  UpgradeSolverType(param, path);
+  UpgradeSolverAsNeeded(path, param);
 }
 
 bool FileExists(const std::string& path) {
