@@ -27,6 +27,9 @@ void RegisterLogLayer();
 void RegisterPReLULayer();
 void RegisterPoolingLayer();
 void RegisterPowerLayer();
+#ifdef CORTADO_WITH_PYTHON
+void RegisterPythonLayer();  // only in builds with Python
+#endif
 void RegisterReLULayer();
 void RegisterReshapeLayer();
 void RegisterScaleLayer();
@@ -63,6 +66,9 @@ void RegisterBuiltinLayers() {
   RegisterPReLULayer();
   RegisterPoolingLayer();
   RegisterPowerLayer();
+#ifdef CORTADO_WITH_PYTHON
+  RegisterPythonLayer();
+#endif
   RegisterReLULayer();
   RegisterReshapeLayer();
   RegisterScaleLayer();

@@ -1,0 +1,15 @@
+"""pycaffe compatibility: `import caffe` is Cortado, so pycaffe scripts run unedited."""
+import sys as _sys
+
+import cortado as _cortado
+from cortado import *  # noqa: F401,F403
+from cortado import (Net, Layer, Blob, Error, TRAIN, TEST, get_solver, SGDSolver,
+                     NesterovSolver, AdaGradSolver, RMSPropSolver, AdaDeltaSolver, AdamSolver,
+                     set_mode_cpu, set_mode_gpu, set_device, set_random_seed, layer_type_list,
+                     init_log, solver_count, solver_rank, Classifier, Detector, io, layers,
+                     params, NetSpec, to_proto, __version__)
+from cortado import classifier, detector, draw, net_spec, pycaffe  # noqa: F401
+
+# `import caffe.io` and friends must find the very same module objects.
+for _name in ('io', 'net_spec', 'draw', 'classifier', 'detector', 'pycaffe'):
+    _sys.modules[__name__ + '.' + _name] = getattr(_cortado, _name)

@@ -1,0 +1,193 @@
+// The _cortado extension: converts between Python/NumPy and the C++ API. It
+// owns nothing; pycaffe conveniences live in the package's .py files.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "cortado/blob.hpp"
+#include "cortado/io.hpp"
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/net.hpp"
+#include "cortado/rng.hpp"
+#include "cortado/solver.hpp"
+
+#ifdef CORTADO_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace cortado {
+namespace {
+
+caffe::Phase ToPhase(int phase) {
+  if (phase != caffe::TRAIN && phase != caffe::TEST) {
+    ThrowError("phase must be caffe.TRAIN (0) or caffe.TEST (1), got ", phase);
+  }
+  return static_cast<caffe::Phase>(phase);
+}
+
+// A list of objects the C++ side owns; each keeps `owner` (the Python object
+// of their net, layer or solver) alive, so nothing outlives its storage.
+// A wrapper that already exists got its keep-alive when it was made; adding
+// another on every `net.blobs` would grow the owner's patient list forever.
+template <typename T>
+py::list Borrowed(const std::vector<T*>& items, py::handle owner) {
+  const py::detail::type_info* type = py::detail::get_type_info(typeid(T));
+  py::list out;
+  for (T* item : items) {
+    const bool existed = py::detail::get_object_handle(item, type).ptr() != nullptr;
+    py::object object = py::cast(item, py::return_value_policy::reference);
+    if (!existed) py::detail::keep_alive_impl(object, owner);
+    out.append(object);
+  }
+  return out;
+}
+
+template <typename T>
+py::list BorrowedUnique(const std::vector<std::unique_ptr<T>>& items, py::handle owner) {
+  std::vector<T*> raw;
+  for (const auto& item : items) raw.push_back(item.get());
+  return Borrowed(raw, owner);
+}
+
+// A writable NumPy view of a blob's data or diff. The array's base is the
+// Python Blob, which keeps the net (and so the memory) alive.
+py::array BlobArray(py::object self, bool diff) {
+  Blob& blob = self.cast<Blob&>();
+  std::vector<py::ssize_t> shape(blob.shape().begin(), blob.shape().end());
+  if (blob.count() == 0) return py::array_t<float>(shape);
+  float* data = diff ? blob.mutable_cpu_diff() : blob.mutable_cpu_data();
+  return py::array_t<float>(shape, data, self);
+}
+
+std::unique_ptr<Net> MakeNet(const std::string& model, int phase, int level,
+                             const std::vector<std::string>& stages, py::object weights) {
+  auto net = std::make_unique<Net>(model, ToPhase(phase), level, stages);
+  if (!weights.is_none()) net->CopyTrainedLayersFrom(weights.cast<std::string>());
+  return net;
+}
+
+// Reads a solver prototxt; a non-empty `type` overrides the file's (so
+// caffe.AdamSolver(path) is Adam whatever the file says, as in pycaffe).
+std::unique_ptr<Solver> MakeSolver(const std::string& path, const std::string& type) {
+  caffe::SolverParameter param;
+  ReadSolverParamsFromTextFile(path, &param);
+  if (!type.empty()) param.set_type(type);
+  param.set_solver_mode(caffe::SolverParameter::CPU);
+  return CreateSolver(param);
+}
+
+int CudaDeviceCount() {
+#ifdef CORTADO_WITH_CUDA
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) return 0;
+  return count;
+#else
+  return 0;
+#endif
+}
+
+}  // namespace
+}  // namespace cortado
+
+PYBIND11_MODULE(_cortado, m) {
+  using namespace cortado;  // NOLINT: the whole module body is bindings of it
+  m.doc() = "Cortado's C++ core; use the `cortado` (or `caffe`) package instead.";
+  py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+  m.attr("TRAIN") = static_cast<int>(caffe::TRAIN);
+  m.attr("TEST") = static_cast<int>(caffe::TEST);
+
+  m.def("set_random_seed", [](uint64_t seed) { SetRandomSeed(seed); }, "seed"_a);
+  m.def("cuda_device_count", &CudaDeviceCount);
+  m.def("layer_type_list", &LayerRegistry::Types);
+
+  py::class_<Blob>(m, "Blob")
+      .def(py::init([](const std::vector<int>& shape) { return std::make_unique<Blob>(shape); }),
+           "shape"_a = std::vector<int>{})
+      .def_property_readonly("shape", [](const Blob& b) { return py::tuple(py::cast(b.shape())); })
+      .def_property_readonly("count", [](const Blob& b) { return b.count(); })
+      .def_property_readonly("num", &Blob::num)
+      .def_property_readonly("channels", &Blob::channels)
+      .def_property_readonly("height", &Blob::height)
+      .def_property_readonly("width", &Blob::width)
+      .def_property_readonly("data", [](py::object self) { return BlobArray(self, false); })
+      .def_property_readonly("diff", [](py::object self) { return BlobArray(self, true); })
+      .def("reshape", [](Blob& b, py::args dims) {
+        std::vector<int> shape;
+        for (py::handle d : dims) shape.push_back(d.cast<int>());
+        b.Reshape(shape);
+      });
+
+  py::class_<Layer>(m, "CppLayer")
+      .def_property_readonly("type", [](const Layer& l) { return std::string(l.type()); })
+      .def_property_readonly("name", &Layer::name)
+      .def_property_readonly("blobs", [](py::object self) {
+        return BorrowedUnique(self.cast<Layer&>().blobs(), self);
+      });
+
+  py::class_<Net>(m, "Net")
+      .def(py::init(&MakeNet), "network_file"_a, "phase"_a, "level"_a = 0,
+           "stages"_a = std::vector<std::string>{}, "weights"_a = py::none())
+      .def(py::init([](const std::string& model, const std::string& weights, int phase) {
+             return MakeNet(model, phase, 0, {}, py::str(weights));
+           }),
+           "network_file"_a, "weights"_a, "phase"_a)
+      .def_property_readonly("name", &Net::name)
+      .def_property_readonly("phase", [](const Net& n) { return static_cast<int>(n.phase()); })
+      .def("_forward", &Net::ForwardFromTo, "start"_a, "end"_a,
+           py::call_guard<py::gil_scoped_release>())
+      .def("_backward", &Net::BackwardFromTo, "start"_a, "end"_a,
+           py::call_guard<py::gil_scoped_release>())
+      .def("reshape", &Net::Reshape, py::call_guard<py::gil_scoped_release>())
+      .def("clear_param_diffs", &Net::ClearParamDiffs)
+      .def("copy_from", py::overload_cast<const std::string&>(&Net::CopyTrainedLayersFrom),
+           "weights"_a)
+      .def("share_with", &Net::ShareTrainedLayersWith, "other"_a)
+      .def("save", [](const Net& n, const std::string& path) {
+        caffe::NetParameter param;
+        n.ToProto(&param, false);
+        WriteProtoToBinaryFile(param, path);
+      }, "filename"_a)
+      .def_property_readonly("_layer_names", &Net::layer_names)
+      .def_property_readonly("_blob_names", &Net::blob_names)
+      .def_property_readonly("_blob_loss_weights", &Net::blob_loss_weights)
+      .def_property_readonly("_inputs", &Net::input_blob_indices)
+      .def_property_readonly("_outputs", &Net::output_blob_indices)
+      .def_property_readonly("_bottom_ids", &Net::bottom_ids)
+      .def_property_readonly("_top_ids", &Net::top_ids)
+      .def_property_readonly("_blobs", [](py::object self) {
+        return BorrowedUnique(self.cast<Net&>().blobs(), self);
+      })
+      .def_property_readonly("layers", [](py::object self) {
+        return BorrowedUnique(self.cast<Net&>().layers(), self);
+      });
+
+  py::class_<Solver>(m, "Solver")
+      .def(py::init(&MakeSolver), "filename"_a, "type"_a = "")
+      .def_property_readonly("type", [](const Solver& s) { return std::string(s.type()); })
+      .def_property_readonly("iter", &Solver::iter)
+      .def_property_readonly("net", [](py::object self) {
+        return py::object(Borrowed(std::vector<Net*>{self.cast<Solver&>().net()}, self)[0]);
+      })
+      .def_property_readonly("test_nets", [](py::object self) {
+        return BorrowedUnique(self.cast<Solver&>().test_nets(), self);
+      })
+      .def_property_readonly("base_lr", [](const Solver& s) { return s.param().base_lr(); })
+      .def("learning_rate", &Solver::GetLearningRate)
+      .def("step", &Solver::Step, "iters"_a, py::call_guard<py::gil_scoped_release>())
+      .def("solve", [](Solver& s, py::object resume) {
+             std::string file = resume.is_none() ? "" : resume.cast<std::string>();
+             py::gil_scoped_release release;
+             s.Solve(file);
+           }, "resume_file"_a = py::none())
+      .def("test_all", &Solver::TestAll, py::call_guard<py::gil_scoped_release>())
+      .def("restore", &Solver::Restore, "state_file"_a)
+      .def("snapshot", &Solver::Snapshot);
+}

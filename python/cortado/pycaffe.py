@@ -1,0 +1,270 @@
+"""The pycaffe surface of Net and Solver, written in Python over the _cortado types.
+
+The extension exposes raw pieces (layer/blob name lists, index lists,
+_forward/_backward over a layer range); this file turns them into pycaffe's
+dictionaries and keyword-argument calls, and adds the mode functions.
+"""
+from collections import OrderedDict
+import warnings
+
+import numpy as np
+
+from . import _cortado
+from ._cortado import Net, Solver
+
+__version__ = '1.0.0-cortado'
+
+
+# --- Net: dictionaries by name ------------------------------------------------
+
+def _net_blobs(self):
+    """Blobs by name, input to output."""
+    return OrderedDict(zip(self._blob_names, self._blobs))
+
+
+def _net_blob_loss_weights(self):
+    return OrderedDict(zip(self._blob_names, self._blob_loss_weights))
+
+
+def _net_layer_dict(self):
+    return OrderedDict(zip(self._layer_names, self.layers))
+
+
+def _net_params(self):
+    """Parameter blobs by layer name, for layers that have any."""
+    return OrderedDict((name, layer.blobs)
+                       for name, layer in zip(self._layer_names, self.layers)
+                       if len(layer.blobs) > 0)
+
+
+def _net_inputs(self):
+    return [self._blob_names[i] for i in self._inputs]
+
+
+def _net_outputs(self):
+    return [self._blob_names[i] for i in self._outputs]
+
+
+def _names_by_layer(self, ids_per_layer):
+    names = self._blob_names
+    return OrderedDict((layer, [names[i] for i in ids])
+                       for layer, ids in zip(self._layer_names, ids_per_layer))
+
+
+def _net_top_names(self):
+    return _names_by_layer(self, self._top_ids)
+
+
+def _net_bottom_names(self):
+    return _names_by_layer(self, self._bottom_ids)
+
+
+def _layer_index(self, name):
+    names = list(self._layer_names)
+    if name not in names:
+        raise KeyError('no layer named %r in net %r' % (name, self.name))
+    return names.index(name)
+
+
+# --- Net: running it ------------------------------------------------------------
+
+def _net_forward(self, blobs=None, start=None, end=None, **kwargs):
+    """Runs layers start..end (names; default all) after copying keyword inputs
+    into the input blobs. Returns {blob name: data view} for the outputs (or
+    the tops of `end`) plus any names in `blobs`."""
+    blobs = list(blobs or [])
+    start_index = 0 if start is None else _layer_index(self, start)
+    if end is None:
+        end_index = len(self.layers) - 1
+        outputs = set(self.outputs + blobs)
+    else:
+        end_index = _layer_index(self, end)
+        outputs = set(self.top_names[end] + blobs)
+    if kwargs:
+        if set(kwargs) != set(self.inputs):
+            raise ValueError('forward() inputs %s do not match the net inputs %s'
+                             % (sorted(kwargs), self.inputs))
+        net_blobs = self.blobs
+        for name, array in kwargs.items():
+            if array.shape[0] != net_blobs[name].shape[0]:
+                raise ValueError('input %r has %d items but the batch size is %d'
+                                 % (name, array.shape[0], net_blobs[name].shape[0]))
+            net_blobs[name].data[...] = array
+    self._forward(start_index, end_index)
+    net_blobs = self.blobs
+    return {name: net_blobs[name].data for name in outputs}
+
+
+def _net_backward(self, diffs=None, start=None, end=None, **kwargs):
+    """Back-propagates from layer `start` down to `end` (default: all), after
+    copying keyword top gradients into the output blobs' diffs. Returns
+    {blob name: diff view} for the inputs (or the bottoms of `end`) plus `diffs`."""
+    diffs = list(diffs or [])
+    start_index = len(self.layers) - 1 if start is None else _layer_index(self, start)
+    if end is None:
+        end_index = 0
+        outputs = set(self.inputs + diffs)
+    else:
+        end_index = _layer_index(self, end)
+        outputs = set(self.bottom_names[end] + diffs)
+    if kwargs:
+        if set(kwargs) != set(self.outputs):
+            raise ValueError('backward() top diffs %s do not match the net outputs %s'
+                             % (sorted(kwargs), self.outputs))
+        net_blobs = self.blobs
+        for name, diff in kwargs.items():
+            if diff.shape[0] != net_blobs[name].shape[0]:
+                raise ValueError('diff %r has %d items but the batch size is %d'
+                                 % (name, diff.shape[0], net_blobs[name].shape[0]))
+            net_blobs[name].diff[...] = diff
+    self._backward(start_index, end_index)
+    net_blobs = self.blobs
+    return {name: net_blobs[name].diff for name in outputs}
+
+
+def _net_batch(self, inputs):
+    """Splits {input: array of N items} into batch-sized dicts; the last one
+    is padded with zeros."""
+    first = next(iter(inputs))
+    total = len(inputs[first])
+    batch_size = self.blobs[first].shape[0]
+    for start in range(0, total, batch_size):
+        batch = {}
+        for name, array in inputs.items():
+            chunk = array[start:start + batch_size]
+            if len(chunk) < batch_size:
+                pad = np.zeros((batch_size - len(chunk),) + chunk.shape[1:], dtype=chunk.dtype)
+                chunk = np.concatenate([chunk, pad])
+            batch[name] = chunk
+        yield batch
+
+
+def _net_forward_all(self, blobs=None, **kwargs):
+    """forward() over any number of items, batch by batch; returns whole
+    arrays (copies) for the outputs and `blobs`."""
+    outputs = {name: [] for name in set(self.outputs + list(blobs or []))}
+    if not kwargs:
+        raise ValueError('forward_all() needs the inputs as keyword arrays')
+    total = len(next(iter(kwargs.values())))
+    for batch in _net_batch(self, kwargs):
+        result = self.forward(blobs=blobs, **batch)
+        for name in outputs:
+            outputs[name].append(result[name].copy())
+    return {name: np.concatenate(parts)[:total] for name, parts in outputs.items()}
+
+
+def _net_forward_backward_all(self, blobs=None, diffs=None, **kwargs):
+    """forward() then backward() per batch; kwargs hold inputs and top diffs."""
+    inputs = {k: v for k, v in kwargs.items() if k in self.inputs}
+    top_diffs = {k: v for k, v in kwargs.items() if k in self.outputs}
+    forward_out = {name: [] for name in set(self.outputs + list(blobs or []))}
+    backward_out = {name: [] for name in set(self.inputs + list(diffs or []))}
+    total = len(next(iter(inputs.values())))
+    batches = zip(_net_batch(self, inputs),
+                  _net_batch(self, top_diffs) if top_diffs else iter(lambda: {}, None))
+    for in_batch, diff_batch in batches:
+        forward = self.forward(blobs=blobs, **in_batch)
+        backward = self.backward(diffs=diffs, **diff_batch)
+        for name in forward_out:
+            forward_out[name].append(forward[name].copy())
+        for name in backward_out:
+            backward_out[name].append(backward[name].copy())
+    join = lambda parts: {n: np.concatenate(p)[:total] for n, p in parts.items()}
+    return join(forward_out), join(backward_out)
+
+
+Net.blobs = property(_net_blobs)
+Net.blob_loss_weights = property(_net_blob_loss_weights)
+Net.layer_dict = property(_net_layer_dict)
+Net.params = property(_net_params)
+Net.inputs = property(_net_inputs)
+Net.outputs = property(_net_outputs)
+Net.top_names = property(_net_top_names)
+Net.bottom_names = property(_net_bottom_names)
+Net.forward = _net_forward
+Net.backward = _net_backward
+Net.forward_all = _net_forward_all
+Net.forward_backward_all = _net_forward_backward_all
+
+
+# --- Layers written in Python -------------------------------------------------
+
+class Layer(object):
+    """Base class of `type: "Python"` layers. Cortado sets `param_str` and
+    `phase` before calling setup(); override the four methods."""
+    param_str = ''
+    phase = _cortado.TRAIN
+
+    def setup(self, bottom, top):
+        pass
+
+    def reshape(self, bottom, top):
+        pass
+
+    def forward(self, bottom, top):
+        raise NotImplementedError('%s.forward' % type(self).__name__)
+
+    def backward(self, top, propagate_down, bottom):
+        pass
+
+
+# --- Solvers ------------------------------------------------------------------
+
+def get_solver(filename):
+    """The solver the file's `type` names (SGD when it names none)."""
+    return Solver(filename)
+
+
+def _solver_of_type(type_name):
+    def make(filename):
+        return Solver(filename, type_name)
+    make.__name__ = type_name + 'Solver'
+    make.__doc__ = 'A %s solver from a solver prototxt, whatever its `type` says.' % type_name
+    return make
+
+
+SGDSolver = _solver_of_type('SGD')
+NesterovSolver = _solver_of_type('Nesterov')
+AdaGradSolver = _solver_of_type('AdaGrad')
+RMSPropSolver = _solver_of_type('RMSProp')
+AdaDeltaSolver = _solver_of_type('AdaDelta')
+AdamSolver = _solver_of_type('Adam')
+
+
+# --- Mode and devices ----------------------------------------------------------
+
+_device = 0
+
+
+def set_mode_cpu():
+    """Nets run on the CPU (the only mode this version computes in)."""
+
+
+def set_mode_gpu():
+    """Cortado's layers compute on the CPU in this version; say so rather than
+    pretend (a pycaffe script calling this still runs, on the CPU)."""
+    devices = _cortado.cuda_device_count()
+    where = ('%d CUDA device(s) found, but the layers have no CUDA code yet' % devices
+             if devices else 'no CUDA device or CUDA build')
+    warnings.warn('set_mode_gpu(): %s; nets run on the CPU' % where, RuntimeWarning,
+                  stacklevel=2)
+
+
+def set_device(device_id):
+    global _device
+    devices = _cortado.cuda_device_count()
+    if device_id < 0 or (devices and device_id >= devices):
+        raise ValueError('set_device(%d): %d CUDA device(s) available' % (device_id, devices))
+    _device = device_id
+
+
+def init_log(level=0, stderr=False):
+    """Kept for pycaffe scripts; Cortado logs through glog to stderr already."""
+
+
+def solver_count():
+    return 1
+
+
+def solver_rank():
+    return 0
