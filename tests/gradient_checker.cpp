@@ -60,8 +60,11 @@ void CheckGradient(Layer* layer, const BlobVec& bottom, const BlobVec& top,
   }
 
   // Analytic gradients: top diff = r, one backward pass.
-  std::vector<bool> propagate_down(bottom.size(), bottoms_to_check.empty());
-  for (int i : bottoms_to_check) propagate_down[i] = true;
+  std::vector<bool> propagate_down(bottom.size(),
+                                   bottoms_to_check.empty() && options.check_bottoms);
+  if (options.check_bottoms) {
+    for (int i : bottoms_to_check) propagate_down[i] = true;
+  }
   // Bottom diffs are cleared before the top diffs are seeded: a view layer
   // (Reshape, Flatten) shares one diff between its top and bottom.
   for (size_t i = 0; i < bottom.size(); ++i) {

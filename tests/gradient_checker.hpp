@@ -22,6 +22,9 @@ struct GradientCheckOptions {
   int samples_per_blob = 60;
   bool exhaustive = false;
   unsigned seed = 1701;
+  // False checks only parameter gradients: for layers whose bottoms are
+  // integer indices (Embed), where a finite difference means nothing.
+  bool check_bottoms = true;
 };
 
 // Checks d(E)/d(bottom[i]) for i in bottoms_to_check (all if empty) and

@@ -18,5 +18,10 @@ TEST(RegisteredLayersTest, NeuronLayers) {
                     "Threshold"});
 }
 
+TEST(RegisteredLayersTest, ShapeAndUtilityLayers) {
+  ExpectRegistered({"ArgMax", "BatchReindex", "Crop", "Embed", "Filter", "MVN", "Parameter",
+                    "Reduction", "Slice", "Tile"});
+}
+
 }  // namespace
 }  // namespace cortado

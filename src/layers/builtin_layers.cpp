@@ -8,78 +8,98 @@ namespace cortado {
 // BEGIN LAYER LIST (keep alphabetical; one declaration and one call each)
 void RegisterAbsValLayer();
 void RegisterAccuracyLayer();
+void RegisterArgMaxLayer();
 void RegisterBNLLLayer();
 void RegisterBatchNormLayer();
+void RegisterBatchReindexLayer();
 void RegisterBiasLayer();
 void RegisterClipLayer();
 void RegisterConcatLayer();
 void RegisterConvolutionLayer();
+void RegisterCropLayer();
 void RegisterDataLayer();
 void RegisterDropoutLayer();
 void RegisterELULayer();
 void RegisterEltwiseLayer();
+void RegisterEmbedLayer();
 void RegisterExpLayer();
+void RegisterFilterLayer();
 void RegisterFlattenLayer();
 void RegisterInnerProductLayer();
 void RegisterInputLayer();
 void RegisterLRNLayer();
 void RegisterLogLayer();
+void RegisterMVNLayer();
 void RegisterPReLULayer();
+void RegisterParameterLayer();
 void RegisterPoolingLayer();
 void RegisterPowerLayer();
 #ifdef CORTADO_WITH_PYTHON
 void RegisterPythonLayer();  // only in builds with Python
 #endif
 void RegisterReLULayer();
+void RegisterReductionLayer();
 void RegisterReshapeLayer();
 void RegisterScaleLayer();
 void RegisterSigmoidLayer();
 void RegisterSilenceLayer();
+void RegisterSliceLayer();
 void RegisterSoftmaxLayer();
 void RegisterSoftmaxWithLossLayer();
 void RegisterSplitLayer();
 void RegisterSwishLayer();
 void RegisterTanHLayer();
 void RegisterThresholdLayer();
+void RegisterTileLayer();
 // END LAYER LIST
 
 void RegisterBuiltinLayers() {
   // BEGIN LAYER CALLS
   RegisterAbsValLayer();
   RegisterAccuracyLayer();
+  RegisterArgMaxLayer();
   RegisterBNLLLayer();
   RegisterBatchNormLayer();
+  RegisterBatchReindexLayer();
   RegisterBiasLayer();
   RegisterClipLayer();
   RegisterConcatLayer();
   RegisterConvolutionLayer();
+  RegisterCropLayer();
   RegisterDataLayer();
   RegisterDropoutLayer();
   RegisterELULayer();
   RegisterEltwiseLayer();
+  RegisterEmbedLayer();
   RegisterExpLayer();
+  RegisterFilterLayer();
   RegisterFlattenLayer();
   RegisterInnerProductLayer();
   RegisterInputLayer();
   RegisterLRNLayer();
   RegisterLogLayer();
+  RegisterMVNLayer();
   RegisterPReLULayer();
+  RegisterParameterLayer();
   RegisterPoolingLayer();
   RegisterPowerLayer();
 #ifdef CORTADO_WITH_PYTHON
   RegisterPythonLayer();
 #endif
   RegisterReLULayer();
+  RegisterReductionLayer();
   RegisterReshapeLayer();
   RegisterScaleLayer();
   RegisterSigmoidLayer();
   RegisterSilenceLayer();
+  RegisterSliceLayer();
   RegisterSoftmaxLayer();
   RegisterSoftmaxWithLossLayer();
   RegisterSplitLayer();
   RegisterSwishLayer();
   RegisterTanHLayer();
   RegisterThresholdLayer();
+  RegisterTileLayer();
   // END LAYER CALLS
 }
 
