@@ -116,6 +116,7 @@ float Solver::GetLearningRate() const {
   const std::string& policy = param_.lr_policy();
   const double base = param_.base_lr();
   const double it = iter_;
+  if (policy.empty()) ThrowError("solver: lr_policy is not set (e.g. lr_policy: \"fixed\")");
   if (policy == "fixed") return base;
   if (policy == "step") {
     if (param_.stepsize() <= 0) ThrowError("solver: lr_policy \"step\" needs stepsize > 0");
@@ -331,6 +332,10 @@ void Solver::Restore(const std::string& state_file) {
     }
     ++k;
   }
+}
+
+void Solver::LogLearningRate(float rate) const {
+  LOG(INFO) << "Iteration " << iter_ << ", lr = " << rate;
 }
 
 void Solver::ClipGradients() {

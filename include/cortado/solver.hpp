@@ -52,6 +52,8 @@ class Solver {
   void Normalize(int param_id);
   // Adds weight decay (L2 or L1) to the diff.
   void Regularize(int param_id);
+  // The classic `Iteration N, lr = X` line, logged on display iterations.
+  void LogLearningRate(float rate) const;
 
   caffe::SolverParameter param_;
   int iter_ = 0;

@@ -1,0 +1,41 @@
+// AdaGrad: h += g^2; step = lr * g / (sqrt(h) + delta).
+#include <cmath>
+
+#include "sgd_solver.hpp"
+
+namespace cortado {
+namespace {
+
+class AdaGradSolver : public SgdSolver {
+ public:
+  explicit AdaGradSolver(const caffe::SolverParameter& param) : SgdSolver(param) {
+    // The accumulated history already plays momentum's part.
+    if (param_.momentum() != 0) {
+      ThrowError("solver: momentum cannot be used with AdaGrad (got momentum: ",
+                 param_.momentum(), ")");
+    }
+  }
+  const char* type() const override { return "AdaGrad"; }
+
+ protected:
+  void ComputeUpdateValue(int param_id, float rate) override {
+    Blob* p = net_->learnable_params()[param_id];
+    const float lr = local_rate(param_id, rate);
+    const float delta = param_.delta();
+    float* h = history(0, param_id);
+    float* g = p->mutable_cpu_diff();
+    const int64_t n = p->count();
+    for (int64_t i = 0; i < n; ++i) {
+      h[i] += g[i] * g[i];
+      g[i] = lr * (g[i] / (std::sqrt(h[i]) + delta));
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Solver> NewAdaGradSolver(const caffe::SolverParameter& param) {
+  return std::make_unique<AdaGradSolver>(param);
+}
+
+}  // namespace cortado

@@ -1,0 +1,54 @@
+// SgdSolver: momentum SGD, and the base every other update rule builds on.
+// Subclasses override ComputeUpdateValue; the shared order (clip, normalise,
+// regularise, compute the step, apply it) and the history snapshot live here.
+#ifndef CORTADO_SRC_SOLVERS_SGD_SOLVER_HPP_
+#define CORTADO_SRC_SOLVERS_SGD_SOLVER_HPP_
+
+#include <memory>
+#include <vector>
+
+#include "cortado/solver.hpp"
+
+namespace cortado {
+
+class SgdSolver : public Solver {
+ public:
+  explicit SgdSolver(const caffe::SolverParameter& param);
+  const char* type() const override { return "SGD"; }
+
+ protected:
+  void ApplyUpdate() override;
+  // Replaces param_id's diff (the regularised gradient) with the step that
+  // Net::Update subtracts. `rate` is the global learning rate.
+  virtual void ComputeUpdateValue(int param_id, float rate);
+  // Saves every history blob in order; solvers with two sets (AdaDelta, Adam)
+  // save 2N blobs, first set first, as BVLC Caffe does.
+  void SnapshotSolverState(caffe::SolverState* state) const override;
+  void RestoreSolverState(const caffe::SolverState& state) override;
+
+  // Adds a second zeroed history blob per learnable parameter.
+  void AddHistorySet();
+  int num_params() const { return static_cast<int>(net_->learnable_params().size()); }
+  // History of `set` (0 or 1) for one parameter.
+  float* history(int set, int param_id) {
+    return history_[set * num_params() + param_id]->mutable_cpu_data();
+  }
+  float local_rate(int param_id, float rate) const {
+    return rate * net_->params_lr()[param_id];
+  }
+
+ private:
+  std::vector<std::unique_ptr<Blob>> history_;
+};
+
+// One factory per update rule, listed in src/solvers/builtin_solvers.cpp.
+std::unique_ptr<Solver> NewSgdSolver(const caffe::SolverParameter& param);
+std::unique_ptr<Solver> NewNesterovSolver(const caffe::SolverParameter& param);
+std::unique_ptr<Solver> NewAdaGradSolver(const caffe::SolverParameter& param);
+std::unique_ptr<Solver> NewRmsPropSolver(const caffe::SolverParameter& param);
+std::unique_ptr<Solver> NewAdaDeltaSolver(const caffe::SolverParameter& param);
+std::unique_ptr<Solver> NewAdamSolver(const caffe::SolverParameter& param);
+
+}  // namespace cortado
+
+#endif  // CORTADO_SRC_SOLVERS_SGD_SOLVER_HPP_
