@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "cortado/hdf5.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
@@ -484,7 +485,11 @@ void Net::CopyTrainedLayersFrom(const caffe::NetParameter& in_param) {
 
 void Net::CopyTrainedLayersFrom(const std::string& caffemodel_path) {
   caffe::NetParameter param;
-  ReadNetParamsFromBinaryFile(caffemodel_path, &param);
+  if (IsHdf5Path(caffemodel_path)) {
+    ReadNetParamFromHdf5(caffemodel_path, &param);
+  } else {
+    ReadNetParamsFromBinaryFile(caffemodel_path, &param);
+  }
   try {
     CopyTrainedLayersFrom(param);
   } catch (const Error& e) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "cortado/hdf5.hpp"
 #include "cortado/io.hpp"
 #include "cortado/math.hpp"
 #include "cortado/rng.hpp"
@@ -149,12 +150,17 @@ void Solver::Solve(const std::string& resume_file) {
   }
   requested_early_exit_ = false;
   Step(param_.max_iter() - iter_);
+  // A stop request (SIGINT) snapshots too, as in Caffe, so the run can resume.
+  if (param_.snapshot_after_train() && (!param_.snapshot() || iter_ % param_.snapshot() != 0)) {
+    if (param_.snapshot_prefix().empty()) {
+      LOG(WARNING) << "No snapshot_prefix: not writing the final snapshot";
+    } else {
+      Snapshot();
+    }
+  }
   if (requested_early_exit_) {
     LOG(INFO) << "Optimization stopped early.";
     return;
-  }
-  if (param_.snapshot_after_train() && (!param_.snapshot() || iter_ % param_.snapshot() != 0)) {
-    Snapshot();
   }
   if (param_.display() && iter_ % param_.display() == 0) {
     float loss;
@@ -198,9 +204,12 @@ void Solver::Step(int iterations) {
     for (int i = 0; i < param_.iter_size(); ++i) loss += net_->ForwardBackward();
     loss /= param_.iter_size();
     if (!std::isfinite(loss)) {
+      // Stop before the update: the weights and every snapshot on disk stay good.
       ThrowError("iteration ", iter_, ": the loss is ", loss, "; the first non-finite output is ",
-                 "in ", FirstNonFiniteLayer(*net_),
-                 ". Lower base_lr or check the input data.");
+                 "in ", FirstNonFiniteLayer(*net_), ". Lower base_lr or check the input data. ",
+                 last_snapshot_.empty() ? std::string("No snapshot was written in this run.")
+                                        : StrCat("The last good snapshot is ", last_snapshot_,
+                                                 " (resume with its .solverstate)."));
     }
     UpdateSmoothedLoss(loss, start_iter, param_.average_loss());
     if (display) {
@@ -290,17 +299,20 @@ std::string Solver::SnapshotFilename(const std::string& extension) const {
 }
 
 std::string Solver::Snapshot() {
-  if (param_.snapshot_format() != caffe::SolverParameter::BINARYPROTO) {
-    ThrowError("solver: snapshot_format HDF5 is not supported yet; use BINARYPROTO");
-  }
   if (param_.snapshot_prefix().empty()) {
     ThrowError("solver: snapshot requested but snapshot_prefix is empty");
   }
-  const std::string model = SnapshotFilename(".caffemodel");
+  const bool hdf5 = param_.snapshot_format() == caffe::SolverParameter::HDF5;
+  const std::string model = SnapshotFilename(hdf5 ? ".caffemodel.h5" : ".caffemodel");
   caffe::NetParameter net_param;
   net_->ToProto(&net_param, param_.snapshot_diff());
-  WriteProtoToBinaryFile(net_param, model);
-  LOG(INFO) << "Snapshotting to binary proto file " << model;
+  if (hdf5) {
+    LOG(INFO) << "Snapshotting to HDF5 file " << model;
+    WriteNetParamToHdf5(net_param, model);
+  } else {
+    LOG(INFO) << "Snapshotting to binary proto file " << model;
+    WriteProtoToBinaryFile(net_param, model);
+  }
   caffe::SolverState state;
   state.set_iter(iter_);
   state.set_learned_net(model);
@@ -311,19 +323,33 @@ std::string Solver::Snapshot() {
   for (const auto& layer : net_->layers()) {
     if (layer->IsDataSource()) state.add_data_records_consumed(layer->records_consumed());
   }
-  const std::string state_file = SnapshotFilename(".solverstate");
-  WriteProtoToBinaryFile(state, state_file);
-  LOG(INFO) << "Snapshotting solver state to binary proto file " << state_file;
+  const std::string state_file = SnapshotFilename(hdf5 ? ".solverstate.h5" : ".solverstate");
+  if (hdf5) {
+    LOG(INFO) << "Snapshotting solver state to HDF5 file " << state_file;
+    WriteSolverStateToHdf5(state, state_file);
+  } else {
+    LOG(INFO) << "Snapshotting solver state to binary proto file " << state_file;
+    WriteProtoToBinaryFile(state, state_file);
+  }
+  last_snapshot_ = model;
   return model;
 }
 
 void Solver::Restore(const std::string& state_file) {
   caffe::SolverState state;
-  ReadProtoFromBinaryFile(state_file, &state);
+  if (IsHdf5Path(state_file)) {
+    ReadSolverStateFromHdf5(state_file, &state);
+  } else {
+    ReadProtoFromBinaryFile(state_file, &state);
+  }
   iter_ = state.iter();
   current_step_ = state.current_step();
   if (state.has_learned_net()) net_->CopyTrainedLayersFrom(state.learned_net());
-  RestoreSolverState(state);
+  try {
+    RestoreSolverState(state);
+  } catch (const Error& e) {
+    ThrowError(state_file, ": ", e.what());
+  }
   int k = 0;
   for (const auto& layer : net_->layers()) {
     if (!layer->IsDataSource()) continue;

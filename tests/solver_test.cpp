@@ -177,6 +177,65 @@ TEST(SolverTest, NonFiniteLossStopsWithTheLayerNamed) {
   }
 }
 
+TEST(SolverTest, SnapshotAfterTrainWritesTheFinalState) {
+  TempDir dir;
+  const std::string source = dir.File("lmdb");
+  MakeDataset(source);
+  caffe::SolverParameter param = LmdbSolver(source, dir.File("on"));
+  param.set_max_iter(3);
+  param.set_snapshot_after_train(true);
+  CreateSolver(param)->Solve();
+  EXPECT_TRUE(FileExists(dir.File("on_iter_3.caffemodel")));
+  EXPECT_TRUE(FileExists(dir.File("on_iter_3.solverstate")));
+  param.set_snapshot_prefix(dir.File("off"));
+  param.set_snapshot_after_train(false);
+  CreateSolver(param)->Solve();
+  EXPECT_FALSE(FileExists(dir.File("off_iter_3.caffemodel")));
+}
+
+TEST(SolverTest, NonFiniteLossKeepsTheLastGoodSnapshot) {
+  TempDir dir;
+  caffe::SolverParameter param =
+      TinySolver("base_lr: 0.1 lr_policy: \"fixed\" max_iter: 10 snapshot: 2");
+  param.set_snapshot_prefix(dir.File("tiny"));
+  auto solver = CreateSolver(param);
+  SetInputs(solver->net());
+  solver->Step(5);
+  ASSERT_TRUE(FileExists(dir.File("tiny_iter_4.caffemodel")));
+  caffe::NetParameter good;
+  ReadProtoFromBinaryFile(dir.File("tiny_iter_4.caffemodel"), &good);
+  solver->net()->blob_by_name("x")->mutable_cpu_data()[0] = INFINITY;
+  try {
+    solver->Step(5);
+    FAIL() << "expected the non-finite guard to fire";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("iteration 5"), std::string::npos) << what;
+    EXPECT_NE(what.find("last good snapshot is " + dir.File("tiny_iter_4.caffemodel")),
+              std::string::npos)
+        << what;
+  }
+  EXPECT_EQ(solver->iter(), 5);
+  EXPECT_FALSE(FileExists(dir.File("tiny_iter_6.caffemodel")));
+  // The snapshot on disk is untouched and finite; so are the weights in memory.
+  caffe::NetParameter after;
+  ReadProtoFromBinaryFile(dir.File("tiny_iter_4.caffemodel"), &after);
+  EXPECT_EQ(after.SerializeAsString(), good.SerializeAsString());
+  for (float w : AllWeights(solver->net())) EXPECT_TRUE(std::isfinite(w));
+}
+
+TEST(SolverTest, SnapshotPrefixDefaultsToTheSolverFile) {
+  TempDir dir;
+  const std::string path = dir.File("my_solver.prototxt");
+  WriteFileAtomically(path, "base_lr: 0.1\n");
+  caffe::SolverParameter param;
+  ReadSolverParamsFromTextFile(path, &param);
+  EXPECT_EQ(param.snapshot_prefix(), dir.File("my_solver"));
+  WriteFileAtomically(path, "snapshot_prefix: \"" + dir.path().string() + "\"\n");
+  ReadSolverParamsFromTextFile(path, &param);
+  EXPECT_EQ(param.snapshot_prefix(), dir.File("my_solver"));
+}
+
 TEST(SolverTest, LegacySolverTypeEnumIsUpgraded) {
   testing::TempDir dir;
   const std::string path = dir.File("solver.prototxt");

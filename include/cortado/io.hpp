@@ -25,6 +25,9 @@ void WriteProtoToTextFile(const google::protobuf::Message& proto,
 void WriteProtoToBinaryFile(const google::protobuf::Message& proto,
                             const std::string& path);
 void WriteFileAtomically(const std::string& path, const std::string& bytes);
+// The last half of an atomic write for files other libraries (HDF5) wrote to
+// `temp`: fsyncs it, renames it over path, and fsyncs the directory.
+void CommitFileAtomically(const std::string& temp, const std::string& path);
 
 // Net/solver readers that also upgrade legacy formats.
 void ReadNetParamsFromTextFile(const std::string& path,

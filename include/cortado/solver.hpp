@@ -23,8 +23,10 @@ class Solver {
   // Trains to max_iter (resuming from a .solverstate if given).
   void Solve(const std::string& resume_file = "");
   void Step(int iterations);
-  // Writes <prefix>_iter_N.caffemodel and .solverstate; returns the model path.
+  // Writes <prefix>_iter_N.caffemodel and .solverstate (or .caffemodel.h5 and
+  // .solverstate.h5 with snapshot_format: HDF5); returns the model path.
   std::string Snapshot();
+  // Reads a .solverstate or .solverstate.h5 (told apart by the suffix).
   void Restore(const std::string& state_file);
   // Runs every test net; returns their scores (one vector per test net).
   std::vector<std::vector<float>> TestAll();
@@ -68,6 +70,7 @@ class Solver {
   void UpdateSmoothedLoss(float loss, int start_iter, int average_loss);
   std::string SnapshotFilename(const std::string& extension) const;
 
+  std::string last_snapshot_;  // model file of the newest snapshot, for messages
   std::vector<float> losses_;
   float smoothed_loss_ = 0;
   std::function<Action()> action_request_;

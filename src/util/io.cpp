@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -109,15 +110,35 @@ void WriteFileAtomically(const std::string& path, const std::string& bytes) {
     }
     written += static_cast<size_t>(n);
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
+  if (close(fd) != 0) {
     int saved = errno;
+    unlink(temp.c_str());
+    ThrowError("cannot write '", temp, "': ", std::strerror(saved));
+  }
+  CommitFileAtomically(temp, path);
+}
+
+void CommitFileAtomically(const std::string& temp, const std::string& path) {
+  int fd = open(temp.c_str(), O_RDONLY);
+  if (fd < 0 || fsync(fd) != 0) {
+    int saved = errno;
+    if (fd >= 0) close(fd);
     unlink(temp.c_str());
     ThrowError("cannot flush '", temp, "': ", std::strerror(saved));
   }
+  close(fd);
   if (rename(temp.c_str(), path.c_str()) != 0) {
     int saved = errno;
     unlink(temp.c_str());
     ThrowError("cannot rename '", temp, "' to '", path, "': ", std::strerror(saved));
+  }
+  // The rename itself is durable only once the directory entry is on disk.
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
   }
 }
 
@@ -150,6 +171,17 @@ void ReadNetParamsFromBinaryFile(const std::string& path, caffe::NetParameter* p
 void ReadSolverParamsFromTextFile(const std::string& path, caffe::SolverParameter* param) {
   ReadProtoFromTextFile(path, param);
   UpgradeSolverAsNeeded(path, param);
+  // As in Caffe: snapshots default to the solver file's path without its
+  // extension, and a prefix naming a directory gets the file's stem inside it.
+  const std::filesystem::path file(path);
+  if (!param->has_snapshot_prefix()) {
+    param->set_snapshot_prefix(std::filesystem::path(file).replace_extension().string());
+    LOG(INFO) << path << ": snapshot_prefix not set; using " << param->snapshot_prefix();
+  } else if (!param->snapshot_prefix().empty() &&
+             std::filesystem::is_directory(param->snapshot_prefix())) {
+    param->set_snapshot_prefix(
+        (std::filesystem::path(param->snapshot_prefix()) / file.stem()).string());
+  }
 }
 
 bool FileExists(const std::string& path) {
