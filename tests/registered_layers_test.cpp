@@ -23,5 +23,10 @@ TEST(RegisteredLayersTest, ShapeAndUtilityLayers) {
                     "Reduction", "Slice", "Tile"});
 }
 
+TEST(RegisteredLayersTest, LossLayers) {
+  ExpectRegistered({"ContrastiveLoss", "EuclideanLoss", "HingeLoss", "InfogainLoss",
+                    "MultinomialLogisticLoss", "SigmoidCrossEntropyLoss"});
+}
+
 }  // namespace
 }  // namespace cortado

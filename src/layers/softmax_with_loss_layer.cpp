@@ -9,6 +9,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "loss_normalization.hpp"
 
 namespace cortado {
 namespace {
@@ -35,13 +36,7 @@ class SoftmaxWithLossLayer : public Layer {
     const caffe::LossParameter& loss = layer_param_.loss_param();
     has_ignore_label_ = loss.has_ignore_label();
     ignore_label_ = loss.ignore_label();
-    // Old prototxts said `normalize: false` to mean "divide by batch size".
-    if (!loss.has_normalization() && loss.has_normalize()) {
-      normalization_ = loss.normalize() ? caffe::LossParameter::VALID
-                                        : caffe::LossParameter::BATCH_SIZE;
-    } else {
-      normalization_ = loss.normalization();
-    }
+    normalization_ = ReadNormalizationMode(loss, caffe::LossParameter::VALID);
   }
 
   void Reshape(const BlobVec& bottom, const BlobVec& top) override {
@@ -123,28 +118,12 @@ class SoftmaxWithLossLayer : public Layer {
   }
 
   double Normalizer(int64_t valid) const {
-    double normalizer = 1;
-    switch (normalization_) {
-      case caffe::LossParameter::FULL:
-        normalizer = static_cast<double>(outer_ * inner_);
-        break;
-      case caffe::LossParameter::VALID:
-        normalizer = static_cast<double>(valid);
-        break;
-      case caffe::LossParameter::BATCH_SIZE:
-        normalizer = static_cast<double>(outer_);
-        break;
-      case caffe::LossParameter::NONE:
-        normalizer = 1;
-        break;
-    }
-    // An all-ignored batch would divide by zero; its loss is zero anyway.
-    return std::max(1.0, normalizer);
+    return LossNormalizer(normalization_, outer_, inner_, valid);
   }
 
   std::unique_ptr<Layer> softmax_;
   Blob prob_;
-  caffe::LossParameter::NormalizationMode normalization_ = caffe::LossParameter::VALID;
+  NormalizationMode normalization_ = caffe::LossParameter::VALID;
   bool has_ignore_label_ = false;
   int ignore_label_ = 0;
   int axis_ = 1;
