@@ -8,6 +8,7 @@
 #include "cortado/hdf5.hpp"
 #include "cortado/io.hpp"
 #include "cortado/math.hpp"
+#include "cortado/progress.hpp"
 #include "cortado/rng.hpp"
 
 namespace cortado {
@@ -159,16 +160,18 @@ void Solver::Solve(const std::string& resume_file) {
     }
   }
   if (requested_early_exit_) {
+    if (progress_line_) progress_line_->Break();
     LOG(INFO) << "Optimization stopped early.";
     return;
   }
-  if (param_.display() && iter_ % param_.display() == 0) {
+  if (param_.display() && iter_ % param_.display() == 0 && log_iterations()) {
     float loss;
     net_->Forward(&loss);
     UpdateSmoothedLoss(loss, 0, 1);
     LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
   }
   if (param_.test_interval() && iter_ % param_.test_interval() == 0) TestAll();
+  if (progress_line_) progress_line_->Break();
   LOG(INFO) << "Optimization Done.";
 }
 
@@ -185,8 +188,36 @@ void Solver::UpdateSmoothedLoss(float loss, int start_iter, int average_loss) {
   }
 }
 
+void Solver::set_progress_line(ProgressLine* line, bool keep_log_lines) {
+  progress_line_ = line;
+  keep_log_lines_ = keep_log_lines;
+}
+
+void Solver::ShowProgress(bool force) {
+  const auto now = Clock::now();
+  const double seconds = std::chrono::duration<double>(now - progress_time_).count();
+  // A few updates a second are enough for a person and cost nothing.
+  if (!force && seconds < 0.25) return;
+  if (seconds > 0 && iter_ > progress_iter_) {
+    const double rate = (iter_ - progress_iter_) / seconds;
+    iters_per_second_ = iters_per_second_ > 0 ? 0.7 * iters_per_second_ + 0.3 * rate : rate;
+  }
+  progress_time_ = now;
+  progress_iter_ = iter_;
+  TrainingProgress progress;
+  progress.iter = iter_;
+  progress.max_iter = param_.max_iter();
+  progress.loss = smoothed_loss_;
+  progress.lr = GetLearningRate();
+  progress.iters_per_second = iters_per_second_;
+  progress_line_->Show(FormatProgress(progress));
+}
+
 void Solver::Step(int iterations) {
   const int start_iter = iter_;
+  progress_time_ = Clock::now();
+  progress_iter_ = iter_;
+  iters_per_second_ = 0;
   const int stop_iter = iter_ + iterations;
   losses_.clear();
   smoothed_loss_ = 0;
@@ -212,7 +243,8 @@ void Solver::Step(int iterations) {
                                                  " (resume with its .solverstate)."));
     }
     UpdateSmoothedLoss(loss, start_iter, param_.average_loss());
-    if (display) {
+    if (display && log_iterations()) {
+      // Caffe's wording, kept exactly: log parsers depend on it.
       const auto now = Clock::now();
       const double seconds = std::chrono::duration<double>(now - last_display).count();
       const int done = iter_ - last_display_iter;
@@ -240,6 +272,7 @@ void Solver::Step(int iterations) {
     }
     ApplyUpdate();
     ++iter_;
+    if (progress_line_) ShowProgress(iter_ == stop_iter);
     Action action = action_request_ ? action_request_() : Action::kNone;
     if ((param_.snapshot() && iter_ % param_.snapshot() == 0) || action == Action::kSnapshot) {
       Snapshot();
@@ -258,6 +291,7 @@ std::vector<std::vector<float>> Solver::TestAll() {
 }
 
 std::vector<float> Solver::Test(int test_net_id) {
+  if (progress_line_) progress_line_->Break();
   LOG(INFO) << "Iteration " << iter_ << ", Testing net (#" << test_net_id << ")";
   Net& net = *test_nets_[test_net_id];
   std::vector<float> scores;
@@ -302,6 +336,7 @@ std::string Solver::Snapshot() {
   if (param_.snapshot_prefix().empty()) {
     ThrowError("solver: snapshot requested but snapshot_prefix is empty");
   }
+  if (progress_line_) progress_line_->Break();
   const bool hdf5 = param_.snapshot_format() == caffe::SolverParameter::HDF5;
   const std::string model = SnapshotFilename(hdf5 ? ".caffemodel.h5" : ".caffemodel");
   caffe::NetParameter net_param;
@@ -361,6 +396,7 @@ void Solver::Restore(const std::string& state_file) {
 }
 
 void Solver::LogLearningRate(float rate) const {
+  if (!log_iterations()) return;
   LOG(INFO) << "Iteration " << iter_ << ", lr = " << rate;
 }
 

@@ -1,5 +1,7 @@
 // The `cortado` command: train, test, time, device_query and layers, with
 // the flags of Caffe's `caffe` tool.
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -17,6 +19,7 @@
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/net.hpp"
+#include "cortado/progress.hpp"
 #include "cortado/solver.hpp"
 
 #ifdef CORTADO_WITH_CUDA
@@ -115,6 +118,13 @@ int Train() {
     LOG(INFO) << "Finetuning from " << weights;
     solver->net()->CopyTrainedLayersFrom(weights);
     for (const auto& test_net : solver->test_nets()) test_net->CopyTrainedLayersFrom(weights);
+  }
+  // People at a terminal get one live status line; logs that go to a file
+  // or a pipe keep Caffe's classic lines for the parsers that read them.
+  std::unique_ptr<ProgressLine> progress;
+  if (isatty(STDOUT_FILENO)) {
+    progress = std::make_unique<ProgressLine>(stdout);
+    solver->set_progress_line(progress.get(), /*keep_log_lines=*/!isatty(STDERR_FILENO));
   }
   LOG(INFO) << "Starting Optimization";
   solver->Solve(FLAGS_snapshot);

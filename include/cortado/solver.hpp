@@ -4,6 +4,7 @@
 #ifndef CORTADO_SOLVER_HPP_
 #define CORTADO_SOLVER_HPP_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,6 +14,8 @@
 #include "cortado/net.hpp"
 
 namespace cortado {
+
+class ProgressLine;
 
 class Solver {
  public:
@@ -38,6 +41,12 @@ class Solver {
   int iter() const { return iter_; }
   float smoothed_loss() const { return smoothed_loss_; }
   virtual const char* type() const = 0;
+
+  // Shows a live status line while training (the CLI does so when stdout is
+  // a terminal). Unless keep_log_lines, the periodic `Iteration N, loss`
+  // and `lr` log lines are left out, the line taking their place; test
+  // results and snapshots are still logged. Not owned; nullptr turns it off.
+  void set_progress_line(ProgressLine* line, bool keep_log_lines);
 
   // Asked between iterations; lets the CLI stop or snapshot on a signal.
   enum class Action { kNone, kStop, kSnapshot };
@@ -70,6 +79,14 @@ class Solver {
   void UpdateSmoothedLoss(float loss, int start_iter, int average_loss);
   std::string SnapshotFilename(const std::string& extension) const;
 
+  bool log_iterations() const { return !progress_line_ || keep_log_lines_; }
+  void ShowProgress(bool force);
+
+  ProgressLine* progress_line_ = nullptr;
+  bool keep_log_lines_ = true;
+  std::chrono::steady_clock::time_point progress_time_;
+  int progress_iter_ = 0;
+  double iters_per_second_ = 0;
   std::string last_snapshot_;  // model file of the newest snapshot, for messages
   std::vector<float> losses_;
   float smoothed_loss_ = 0;
