@@ -125,6 +125,11 @@ std::vector<LayerCase> PoolingCases() {
   PoolSpec max2{true, 2, 2, 2, 2};
   cases.push_back(PoolCase("Max2x2Stride2", "kernel_size: 2 stride: 2", max2, {2, 3, 6, 6},
                            {2, 3, 3, 3}));
+  PoolSpec max2_floor = max2;
+  max2_floor.ceil = false;
+  // The last row and column of a 7x7 input lie in no window.
+  cases.push_back(PoolCase("Max2x2Stride2FloorOdd", "kernel_size: 2 stride: 2 round_mode: FLOOR",
+                           max2_floor, {2, 3, 7, 7}, {2, 3, 3, 3}));
   PoolSpec max3{true, 3, 3, 2, 2};
   // 6 wide: (6 - 3) / 2 = 1.5 rounds up, so the last window hangs off the edge.
   cases.push_back(PoolCase("Max3x3Stride2Ceil", "kernel_size: 3 stride: 2", max3,
@@ -185,6 +190,36 @@ std::vector<LayerCase> PoolingCases() {
 
 INSTANTIATE_TEST_SUITE_P(Pooling, LayerCaseTest, ::testing::ValuesIn(PoolingCases()),
                          LayerCaseName);
+
+// 2x2/stride-2 MAX pooling without a mask top takes a fast path that finds
+// each argmax again in Backward; with ties everywhere it must route the
+// gradient exactly as the general loop (used when the mask is a top) does.
+TEST(PoolingTest, FastMaxPathRoutesTiesLikeTheGeneralLoop) {
+  const std::string layer = "name: 'p' type: 'Pooling' pooling_param { kernel_size: 2 stride: 2 }";
+  auto fast = MakeLayer(layer);
+  auto general = MakeLayer(layer);
+  Blob bottom_fast(std::vector<int>{2, 3, 8, 10}), bottom_general(bottom_fast.shape());
+  std::mt19937 rng(5);
+  for (int64_t i = 0; i < bottom_fast.count(); ++i) {
+    const float v = static_cast<float>(rng() % 3);  // values 0, 1, 2: many ties
+    bottom_fast.mutable_cpu_data()[i] = bottom_general.mutable_cpu_data()[i] = v;
+  }
+  Blob top_fast, top_general, mask;
+  fast->SetUp({&bottom_fast}, {&top_fast});
+  general->SetUp({&bottom_general}, {&top_general, &mask});
+  fast->Forward({&bottom_fast}, {&top_fast});
+  general->Forward({&bottom_general}, {&top_general, &mask});
+  ASSERT_EQ(top_fast.shape(), top_general.shape());
+  for (int64_t i = 0; i < top_fast.count(); ++i) {
+    ASSERT_EQ(top_fast.cpu_data()[i], top_general.cpu_data()[i]) << i;
+    top_fast.mutable_cpu_diff()[i] = top_general.mutable_cpu_diff()[i] = 1.f + i;
+  }
+  fast->Backward({&top_fast}, {true}, {&bottom_fast});
+  general->Backward({&top_general, &mask}, {true}, {&bottom_general});
+  for (int64_t i = 0; i < bottom_fast.count(); ++i) {
+    ASSERT_EQ(bottom_fast.cpu_diff()[i], bottom_general.cpu_diff()[i]) << "element " << i;
+  }
+}
 
 std::string SetUpError(const std::string& prototxt, int tops = 1) {
   auto layer = MakeLayer(prototxt);

@@ -11,6 +11,52 @@
 #include "cortado/parallel.hpp"
 
 namespace cortado {
+namespace {
+
+// MAX pooling with 2x2 windows at stride 2, every window inside the input
+// (LeNet's and VGG's pooling). Forward keeps only the maxima, which
+// vectorises; backward finds each window's argmax again as the first element
+// in row-major order equal to the maximum, which is the element the general
+// loop's strict `>` scan picks, so the two paths agree on ties.
+void MaxPool2x2Forward(const float* x, int width, int pooled_h, int pooled_w, float* y) {
+  for (int ph = 0; ph < pooled_h; ++ph) {
+    const float* r0 = x + int64_t(2) * ph * width;
+    const float* r1 = r0 + width;
+    float* y_row = y + int64_t(ph) * pooled_w;
+    for (int pw = 0; pw < pooled_w; ++pw) {
+      y_row[pw] = std::max(std::max(r0[2 * pw], r0[2 * pw + 1]),
+                           std::max(r1[2 * pw], r1[2 * pw + 1]));
+    }
+  }
+}
+
+// Writes every input element a window covers; the caller zeroes the rest.
+void MaxPool2x2Backward(const float* x, const float* y, const float* dy, int width,
+                        int pooled_h, int pooled_w, float* dx) {
+  for (int ph = 0; ph < pooled_h; ++ph) {
+    const int64_t row = int64_t(2) * ph * width;
+    const float* r0 = x + row;
+    const float* r1 = r0 + width;
+    float* d0 = dx + row;
+    float* d1 = d0 + width;
+    const float* y_row = y + int64_t(ph) * pooled_w;
+    const float* dy_row = dy + int64_t(ph) * pooled_w;
+    for (int pw = 0; pw < pooled_w; ++pw) {
+      const float m = y_row[pw], g = dy_row[pw];
+      // Bitwise, not short-circuit, operators: no branches to mispredict.
+      const bool a = r0[2 * pw] == m;
+      const bool b = !a & (r0[2 * pw + 1] == m);
+      const bool c = !(a | b) & (r1[2 * pw] == m);
+      const bool d = !(a | b | c) & (r1[2 * pw + 1] == m);
+      d0[2 * pw] = a ? g : 0.f;
+      d0[2 * pw + 1] = b ? g : 0.f;
+      d1[2 * pw] = c ? g : 0.f;
+      d1[2 * pw + 1] = d ? g : 0.f;
+    }
+  }
+}
+
+}  // namespace
 
 class PoolingLayer : public Layer {
  public:
@@ -39,6 +85,12 @@ class PoolingLayer : public Layer {
     int begin, end, padded_length;
   };
   static std::vector<Span> Spans(int pooled, int size, int kernel, int stride, int pad);
+  // Whether the 2x2, stride-2 MAX fast path applies (no mask top asked for).
+  bool UsesMaxPool2x2(const BlobVec& top) const {
+    return method_ == caffe::PoolingParameter::MAX && top.size() == 1 && kernel_h_ == 2 &&
+           kernel_w_ == 2 && stride_h_ == 2 && stride_w_ == 2 && pad_h_ == 0 && pad_w_ == 0 &&
+           2 * pooled_h_ <= height_ && 2 * pooled_w_ <= width_;
+  }
 
   caffe::PoolingParameter::PoolMethod method_ = caffe::PoolingParameter::MAX;
   bool global_ = false;
@@ -160,8 +212,19 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const bool is_max = method_ == caffe::PoolingParameter::MAX;
   const bool mask_top = top.size() > 1;
   float* mask_out = mask_top ? top[1]->mutable_cpu_data() : nullptr;
-  if (is_max && !mask_top) max_index_.resize(size_t(planes_) * out_plane);
+  if (is_max && !mask_top && !UsesMaxPool2x2(top)) {
+    max_index_.resize(size_t(planes_) * out_plane);
+  }
   int* index_out = max_index_.data();
+  if (UsesMaxPool2x2(top)) {
+    ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        MaxPool2x2Forward(in + plane * in_plane, width_, pooled_h_, pooled_w_,
+                          out + plane * out_plane);
+      }
+    }, 4);
+    return;
+  }
   ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       const float* x = in + plane * in_plane;
@@ -211,6 +274,20 @@ void PoolingLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& pro
   const bool is_max = method_ == caffe::PoolingParameter::MAX;
   const float* mask = top.size() > 1 ? top[1]->cpu_data() : nullptr;
   const int* index = max_index_.data();
+  if (UsesMaxPool2x2(top)) {
+    const float* in = bottom[0]->cpu_data();
+    const float* out = top[0]->cpu_data();
+    const bool covered = 2 * pooled_h_ == height_ && 2 * pooled_w_ == width_;
+    ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        float* dx = in_diff + plane * in_plane;
+        if (!covered) std::fill(dx, dx + in_plane, 0.f);
+        MaxPool2x2Backward(in + plane * in_plane, out + plane * out_plane,
+                           out_diff + plane * out_plane, width_, pooled_h_, pooled_w_, dx);
+      }
+    }, 4);
+    return;
+  }
   ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
     for (int64_t plane = lo; plane < hi; ++plane) {
       float* dx = in_diff + plane * in_plane;
