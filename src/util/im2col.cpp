@@ -7,11 +7,11 @@
 namespace cortado {
 namespace {
 
-// The range [first, last) of output columns whose input column
+// The range [first, last) of outputs whose input index
 // out * stride - pad + offset lies inside [0, size). Computed once per kernel
 // tap so the inner loops need no bounds checks.
-void ValidRange(int out_size, int size, int stride, int pad, int offset,
-                int* first, int* last) {
+void ValidRange(int out_size, int size, int stride, int pad, int offset, int* first,
+                int* last) {
   const int start = offset - pad;  // input index of output 0
   // Smallest out with start + out * stride >= 0.
   int lo = start >= 0 ? 0 : (-start + stride - 1) / stride;
@@ -21,73 +21,103 @@ void ValidRange(int out_size, int size, int stride, int pad, int offset,
   *last = std::max(*first, std::min(hi, out_size));
 }
 
+// dst = src (or dst += src with kAdd) over `rows` rows of `width` contiguous
+// floats. Rows are often only a few floats wide (8 in LeNet's conv2), so the
+// copy goes in fixed-size blocks the compiler turns into a couple of vector
+// moves, without a vectorised loop's set-up cost per row; twice as fast as a
+// plain loop there.
+template <bool kAdd>
+void MoveRows(const float* __restrict src, int64_t src_stride, float* __restrict dst,
+              int64_t dst_stride, int rows, int width) {
+  for (int r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
+    int i = 0;
+    for (; i + 8 <= width; i += 8) {
+      for (int k = 0; k < 8; ++k) dst[i + k] = kAdd ? dst[i + k] + src[i + k] : src[i + k];
+    }
+    for (; i + 4 <= width; i += 4) {
+      for (int k = 0; k < 4; ++k) dst[i + k] = kAdd ? dst[i + k] + src[i + k] : src[i + k];
+    }
+    for (; i < width; ++i) dst[i] = kAdd ? dst[i] + src[i] : src[i];
+  }
+}
+
+// Walks every kernel tap (c, ki, kj) with its row of the column matrix and
+// the block of outputs that reads inside the image: output rows
+// [oh_first, oh_last) and columns [ow_first, ow_last), the first of them
+// reading image row ih0 and image column ow_first * stride_w + shift.
+template <typename TapFn>
+void ForEachTap(const ConvGeometry& g, TapFn tap) {
+  const int out_h = g.output_h(), out_w = g.output_w();
+  int64_t row = 0;
+  for (int c = 0; c < g.channels; ++c) {
+    for (int ki = 0; ki < g.kernel_h; ++ki) {
+      int oh_first, oh_last;
+      ValidRange(out_h, g.height, g.stride_h, g.pad_h, ki * g.dilation_h, &oh_first, &oh_last);
+      const int ih0 = oh_first * g.stride_h - g.pad_h + ki * g.dilation_h;
+      for (int kj = 0; kj < g.kernel_w; ++kj, ++row) {
+        const int w_offset = kj * g.dilation_w;
+        int ow_first, ow_last;
+        ValidRange(out_w, g.width, g.stride_w, g.pad_w, w_offset, &ow_first, &ow_last);
+        tap(row, c, ih0, oh_first, oh_last, ow_first, ow_last, w_offset - g.pad_w);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void Im2col(const float* image, const ConvGeometry& g, int64_t row_stride,
             float* columns) {
   const int out_h = g.output_h(), out_w = g.output_w();
   const int64_t plane = int64_t(g.height) * g.width;
-  float* row = columns;
-  for (int c = 0; c < g.channels; ++c) {
-    const float* channel = image + c * plane;
-    for (int ki = 0; ki < g.kernel_h; ++ki) {
-      for (int kj = 0; kj < g.kernel_w; ++kj, row += row_stride) {
-        const int w_offset = kj * g.dilation_w;
-        // Input column of output column ow is ow * stride_w + shift.
-        const int shift = w_offset - g.pad_w;
-        int ow_first, ow_last;
-        ValidRange(out_w, g.width, g.stride_w, g.pad_w, w_offset, &ow_first, &ow_last);
-        float* out = row;
-        for (int oh = 0; oh < out_h; ++oh, out += out_w) {
-          const int ih = oh * g.stride_h - g.pad_h + ki * g.dilation_h;
-          if (ih < 0 || ih >= g.height) {
-            std::memset(out, 0, sizeof(float) * out_w);
-            continue;
-          }
-          // Plain loops rather than memcpy/fill: rows are often only a few
-          // floats wide, where the call overhead dominates.
-          for (int ow = 0; ow < ow_first; ++ow) out[ow] = 0.f;
-          const float* in = channel + int64_t(ih) * g.width;
-          if (g.stride_w == 1) {
-            for (int ow = ow_first; ow < ow_last; ++ow) out[ow] = in[ow + shift];
-          } else {
-            for (int ow = ow_first; ow < ow_last; ++ow) {
-              out[ow] = in[ow * g.stride_w + shift];
-            }
-          }
-          for (int ow = ow_last; ow < out_w; ++ow) out[ow] = 0.f;
+  const int64_t in_step = int64_t(g.stride_h) * g.width;  // image floats per output row
+  ForEachTap(g, [&](int64_t row, int c, int ih0, int oh_first, int oh_last, int ow_first,
+                    int ow_last, int shift) {
+    float* out = columns + row * row_stride;
+    // Output rows that read only padding.
+    std::memset(out, 0, sizeof(float) * oh_first * out_w);
+    std::memset(out + int64_t(oh_last) * out_w, 0, sizeof(float) * (out_h - oh_last) * out_w);
+    const float* in = image + c * plane + int64_t(ih0) * g.width;
+    out += int64_t(oh_first) * out_w;
+    const int rows = oh_last - oh_first;
+    if (g.stride_w == 1) {
+      MoveRows<false>(in + ow_first + shift, in_step, out + ow_first, out_w, rows,
+                      ow_last - ow_first);
+      if (ow_first > 0 || ow_last < out_w) {
+        for (int r = 0; r < rows; ++r) {
+          std::fill(out + int64_t(r) * out_w, out + int64_t(r) * out_w + ow_first, 0.f);
+          std::fill(out + int64_t(r) * out_w + ow_last, out + int64_t(r + 1) * out_w, 0.f);
         }
       }
+      return;
     }
-  }
+    for (int r = 0; r < rows; ++r, in += in_step, out += out_w) {
+      for (int ow = 0; ow < ow_first; ++ow) out[ow] = 0.f;
+      for (int ow = ow_first; ow < ow_last; ++ow) out[ow] = in[ow * g.stride_w + shift];
+      for (int ow = ow_last; ow < out_w; ++ow) out[ow] = 0.f;
+    }
+  });
 }
 
 void Col2im(const float* columns, const ConvGeometry& g, int64_t row_stride,
             float* image) {
-  const int out_h = g.output_h(), out_w = g.output_w();
+  const int out_w = g.output_w();
   const int64_t plane = int64_t(g.height) * g.width;
-  const float* row = columns;
-  for (int c = 0; c < g.channels; ++c) {
-    float* channel = image + c * plane;
-    for (int ki = 0; ki < g.kernel_h; ++ki) {
-      for (int kj = 0; kj < g.kernel_w; ++kj, row += row_stride) {
-        const int w_offset = kj * g.dilation_w;
-        // Input column of output column ow is ow * stride_w + shift.
-        const int shift = w_offset - g.pad_w;
-        int ow_first, ow_last;
-        ValidRange(out_w, g.width, g.stride_w, g.pad_w, w_offset, &ow_first, &ow_last);
-        const float* col = row;
-        for (int oh = 0; oh < out_h; ++oh, col += out_w) {
-          const int ih = oh * g.stride_h - g.pad_h + ki * g.dilation_h;
-          if (ih < 0 || ih >= g.height) continue;
-          float* in = channel + int64_t(ih) * g.width;
-          for (int ow = ow_first; ow < ow_last; ++ow) {
-            in[ow * g.stride_w + shift] += col[ow];
-          }
-        }
-      }
+  const int64_t in_step = int64_t(g.stride_h) * g.width;
+  ForEachTap(g, [&](int64_t row, int c, int ih0, int oh_first, int oh_last, int ow_first,
+                    int ow_last, int shift) {
+    const float* col = columns + row * row_stride + int64_t(oh_first) * out_w;
+    float* in = image + c * plane + int64_t(ih0) * g.width;
+    const int rows = oh_last - oh_first;
+    if (g.stride_w == 1) {
+      MoveRows<true>(col + ow_first, out_w, in + ow_first + shift, in_step, rows,
+                     ow_last - ow_first);
+      return;
     }
-  }
+    for (int r = 0; r < rows; ++r, in += in_step, col += out_w) {
+      for (int ow = ow_first; ow < ow_last; ++ow) in[ow * g.stride_w + shift] += col[ow];
+    }
+  });
 }
 
 }  // namespace cortado
