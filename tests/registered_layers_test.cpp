@@ -28,5 +28,10 @@ TEST(RegisteredLayersTest, LossLayers) {
                     "MultinomialLogisticLoss", "SigmoidCrossEntropyLoss"});
 }
 
+// Layers of widely used forks (SSD, PSPNet, SegNet, ShuffleNet).
+TEST(RegisteredLayersTest, ForkLayers) {
+  ExpectRegistered({"Interp", "Permute", "ShuffleChannel", "Upsample"});
+}
+
 }  // namespace
 }  // namespace cortado

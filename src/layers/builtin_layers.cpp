@@ -31,12 +31,14 @@ void RegisterHingeLossLayer();
 void RegisterInfogainLossLayer();
 void RegisterInnerProductLayer();
 void RegisterInputLayer();
+void RegisterInterpLayer();
 void RegisterLRNLayer();
 void RegisterLogLayer();
 void RegisterMVNLayer();
 void RegisterMultinomialLogisticLossLayer();
 void RegisterPReLULayer();
 void RegisterParameterLayer();
+void RegisterPermuteLayer();
 void RegisterPoolingLayer();
 void RegisterPowerLayer();
 #ifdef CORTADO_WITH_PYTHON
@@ -46,6 +48,7 @@ void RegisterReLULayer();
 void RegisterReductionLayer();
 void RegisterReshapeLayer();
 void RegisterScaleLayer();
+void RegisterShuffleChannelLayer();
 void RegisterSigmoidLayer();
 void RegisterSigmoidCrossEntropyLossLayer();
 void RegisterSilenceLayer();
@@ -57,6 +60,7 @@ void RegisterSwishLayer();
 void RegisterTanHLayer();
 void RegisterThresholdLayer();
 void RegisterTileLayer();
+void RegisterUpsampleLayer();
 // END LAYER LIST
 
 void RegisterBuiltinLayers() {
@@ -86,12 +90,14 @@ void RegisterBuiltinLayers() {
   RegisterInfogainLossLayer();
   RegisterInnerProductLayer();
   RegisterInputLayer();
+  RegisterInterpLayer();
   RegisterLRNLayer();
   RegisterLogLayer();
   RegisterMVNLayer();
   RegisterMultinomialLogisticLossLayer();
   RegisterPReLULayer();
   RegisterParameterLayer();
+  RegisterPermuteLayer();
   RegisterPoolingLayer();
   RegisterPowerLayer();
 #ifdef CORTADO_WITH_PYTHON
@@ -101,6 +107,7 @@ void RegisterBuiltinLayers() {
   RegisterReductionLayer();
   RegisterReshapeLayer();
   RegisterScaleLayer();
+  RegisterShuffleChannelLayer();
   RegisterSigmoidLayer();
   RegisterSigmoidCrossEntropyLossLayer();
   RegisterSilenceLayer();
@@ -112,6 +119,7 @@ void RegisterBuiltinLayers() {
   RegisterTanHLayer();
   RegisterThresholdLayer();
   RegisterTileLayer();
+  RegisterUpsampleLayer();
   // END LAYER CALLS
 }
 
