@@ -30,7 +30,8 @@ TEST(RegisteredLayersTest, LossLayers) {
 
 // Layers of widely used forks (SSD, PSPNet, SegNet, ShuffleNet).
 TEST(RegisteredLayersTest, ForkLayers) {
-  ExpectRegistered({"Interp", "Permute", "ShuffleChannel", "Upsample"});
+  ExpectRegistered({"DetectionOutput", "Interp", "Normalize", "Permute", "PriorBox",
+                    "ShuffleChannel", "Upsample"});
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ void RegisterContrastiveLossLayer();
 void RegisterConvolutionLayer();
 void RegisterCropLayer();
 void RegisterDataLayer();
+void RegisterDetectionOutputLayer();
 void RegisterDropoutLayer();
 void RegisterELULayer();
 void RegisterEltwiseLayer();
@@ -36,11 +37,13 @@ void RegisterLRNLayer();
 void RegisterLogLayer();
 void RegisterMVNLayer();
 void RegisterMultinomialLogisticLossLayer();
+void RegisterNormalizeLayer();
 void RegisterPReLULayer();
 void RegisterParameterLayer();
 void RegisterPermuteLayer();
 void RegisterPoolingLayer();
 void RegisterPowerLayer();
+void RegisterPriorBoxLayer();
 #ifdef CORTADO_WITH_PYTHON
 void RegisterPythonLayer();  // only in builds with Python
 #endif
@@ -78,6 +81,7 @@ void RegisterBuiltinLayers() {
   RegisterConvolutionLayer();
   RegisterCropLayer();
   RegisterDataLayer();
+  RegisterDetectionOutputLayer();
   RegisterDropoutLayer();
   RegisterELULayer();
   RegisterEltwiseLayer();
@@ -95,11 +99,13 @@ void RegisterBuiltinLayers() {
   RegisterLogLayer();
   RegisterMVNLayer();
   RegisterMultinomialLogisticLossLayer();
+  RegisterNormalizeLayer();
   RegisterPReLULayer();
   RegisterParameterLayer();
   RegisterPermuteLayer();
   RegisterPoolingLayer();
   RegisterPowerLayer();
+  RegisterPriorBoxLayer();
 #ifdef CORTADO_WITH_PYTHON
   RegisterPythonLayer();
 #endif
