@@ -196,6 +196,26 @@ std::vector<LayerCase> ConvolutionCases() {
     cases.push_back(
         ConvCase("Group2Stride2", "kernel_size: 2 group: 2 stride: 2", {{2, 4, 5, 5}}, 4, s));
   }
+  // group == channels == num_output takes the direct depthwise kernels.
+  {
+    ConvSpec s{3, 3};
+    s.group = 4;
+    s.pad_h = s.pad_w = 1;
+    cases.push_back(ConvCase("Depthwise3x3", "kernel_size: 3 pad: 1 group: 4", {{2, 4, 6, 5}},
+                             4, s));
+  }
+  {
+    ConvSpec s{3, 2};
+    s.group = 3;
+    s.stride_h = 2;
+    s.stride_w = 3;
+    s.pad_h = 2;
+    s.dilation_h = s.dilation_w = 2;
+    cases.push_back(ConvCase("DepthwiseStridePadDilation",
+                             "kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 3 pad_h: 2 pad_w: 0 "
+                             "dilation: 2 group: 3",
+                             {{2, 3, 7, 8}}, 3, s));
+  }
   cases.push_back(ConvCase("OneByOne", "kernel_size: 1", {{2, 3, 4, 5}}, 4, {1, 1}));
   // One image: the 1x1 path feeds the bottom straight to the GEMM.
   cases.push_back(ConvCase("OneByOneSingleImage", "kernel_size: 1", {{1, 3, 4, 5}}, 2, {1, 1}));

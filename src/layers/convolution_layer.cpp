@@ -10,6 +10,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 #include "cortado/parallel.hpp"
+#include "depthwise_convolution.hpp"
 
 namespace cortado {
 namespace {
@@ -94,6 +95,8 @@ class ConvolutionLayer : public Layer {
   int group_ = 1;
   bool bias_term_ = true;
   bool is_1x1_ = false;
+  // One filter per channel (MobileNet): direct kernels instead of GEMMs.
+  bool depthwise_ = false;
   ConvGeometry geometry_;  // over all channels_; groups are row blocks
   int out_spatial_ = 0;    // output_h * output_w
   int kernel_dim_ = 0;     // (channels_ / group_) * kernel_h * kernel_w
@@ -236,6 +239,7 @@ void ConvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
                ": the output would be empty");
   }
   num_ = static_cast<int>(in.count(0, axis_));
+  depthwise_ = group_ > 1 && group_ == channels_ && num_output_ == channels_;
   out_spatial_ = g.output_h() * g.output_w();
   bottom_dim_ = in.count(axis_);
   top_dim_ = int64_t(num_output_) * out_spatial_;
@@ -320,6 +324,10 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   for (size_t b = 0; b < bottom.size(); ++b) {
     const float* in = bottom[b]->cpu_data();
     float* out = top[b]->mutable_cpu_data();
+    if (depthwise_) {
+      DepthwiseForward(in, weights, bias, geometry_, num_, out);
+      continue;
+    }
     ForEachChunk(Slots(), [&](int, int first, int n) {
       ChunkScratch& scratch = ThreadScratch();
       const int64_t width = int64_t(n) * out_spatial_;
@@ -368,6 +376,11 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
     if (!weight_grad && !data_grad) continue;
     const float* in = bottom[b]->cpu_data();
     float* in_diff = data_grad ? bottom[b]->mutable_cpu_diff() : nullptr;
+    if (depthwise_) {
+      DepthwiseBackward(in, weights, top_diff, geometry_, num_,
+                        weight_grad ? blobs_[0]->mutable_cpu_diff() : nullptr, in_diff);
+      continue;
+    }
     // Each slot sums its chunks' weight gradients on its own; the partial
     // sums are added in slot order, so results do not depend on timing.
     const int slots = Slots();
