@@ -24,7 +24,8 @@ packages=(
   protobuf-compiler libprotobuf-dev
   libopenblas-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  liblmdb-dev libhdf5-dev libgoogle-glog-dev libgflags-dev libgtest-dev zlib1g-dev
+  liblmdb-dev libleveldb-dev libsnappy-dev libhdf5-dev libgoogle-glog-dev libgflags-dev libgtest-dev
+  zlib1g-dev
   pybind11-dev python3-dev python3-numpy python3-protobuf python3-pytest python3-pil graphviz
   dataset-fashion-mnist
 )

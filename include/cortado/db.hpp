@@ -1,4 +1,4 @@
-// Key-value record stores that hold training data (LMDB; LevelDB later).
+// Key-value record stores that hold training data (LMDB and LevelDB).
 #ifndef CORTADO_DB_HPP_
 #define CORTADO_DB_HPP_
 
@@ -41,6 +41,8 @@ class Database {
 std::unique_ptr<Database> OpenDatabase(caffe::DataParameter::DB backend,
                                        const std::string& path,
                                        Database::Mode mode);
+// The backends behind OpenDatabase, one per file in src/util/.
+std::unique_ptr<Database> OpenLevelDbDatabase(const std::string& path, Database::Mode mode);
 
 }  // namespace cortado
 

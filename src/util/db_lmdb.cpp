@@ -222,8 +222,7 @@ std::unique_ptr<Database> OpenDatabase(caffe::DataParameter::DB backend,
     case caffe::DataParameter::LMDB:
       return std::make_unique<LmdbDatabase>(path, mode);
     case caffe::DataParameter::LEVELDB:
-      ThrowError("LevelDB backend is not built yet; use backend: LMDB (source ",
-                 path, ")");
+      return OpenLevelDbDatabase(path, mode);
   }
   ThrowError("unknown database backend ", static_cast<int>(backend), " for ",
              path);
