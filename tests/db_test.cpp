@@ -134,17 +134,5 @@ TEST(DbTest, FileInsteadOfDirectoryIsAnError) {
                Error);
 }
 
-TEST(DbTest, LevelDbIsNotBuilt) {
-  TempDir dir;
-  try {
-    OpenDatabase(caffe::DataParameter::LEVELDB, dir.File("db"), Database::Mode::kRead);
-    FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("LevelDB backend is not built yet"),
-              std::string::npos)
-        << e.what();
-  }
-}
-
 }  // namespace
 }  // namespace cortado
