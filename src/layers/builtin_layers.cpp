@@ -19,6 +19,7 @@ void RegisterContrastiveLossLayer();
 void RegisterConvolutionLayer();
 void RegisterCropLayer();
 void RegisterDataLayer();
+void RegisterDeconvolutionLayer();
 void RegisterDetectionOutputLayer();
 void RegisterDropoutLayer();
 void RegisterDummyDataLayer();
@@ -30,6 +31,7 @@ void RegisterExpLayer();
 void RegisterFilterLayer();
 void RegisterFlattenLayer();
 void RegisterHingeLossLayer();
+void RegisterIm2colLayer();
 void RegisterImageDataLayer();
 void RegisterInfogainLossLayer();
 void RegisterInnerProductLayer();
@@ -53,6 +55,7 @@ void RegisterPythonLayer();  // only in builds with Python
 void RegisterReLULayer();
 void RegisterReductionLayer();
 void RegisterReshapeLayer();
+void RegisterSPPLayer();
 void RegisterScaleLayer();
 void RegisterShuffleChannelLayer();
 void RegisterSigmoidLayer();
@@ -84,6 +87,7 @@ void RegisterBuiltinLayers() {
   RegisterConvolutionLayer();
   RegisterCropLayer();
   RegisterDataLayer();
+  RegisterDeconvolutionLayer();
   RegisterDetectionOutputLayer();
   RegisterDropoutLayer();
   RegisterDummyDataLayer();
@@ -95,6 +99,7 @@ void RegisterBuiltinLayers() {
   RegisterFilterLayer();
   RegisterFlattenLayer();
   RegisterHingeLossLayer();
+  RegisterIm2colLayer();
   RegisterImageDataLayer();
   RegisterInfogainLossLayer();
   RegisterInnerProductLayer();
@@ -118,6 +123,7 @@ void RegisterBuiltinLayers() {
   RegisterReLULayer();
   RegisterReductionLayer();
   RegisterReshapeLayer();
+  RegisterSPPLayer();
   RegisterScaleLayer();
   RegisterShuffleChannelLayer();
   RegisterSigmoidLayer();

@@ -1,0 +1,190 @@
+// Deconvolution (transposed convolution): the backward pass of a convolution
+// used as a forward pass, so each input pixel spreads a filter-sized patch
+// into a larger output. Built from the same Im2col/Col2im and Gemm pieces.
+#include <vector>
+
+#include "cortado/conv_param.hpp"
+#include "cortado/filler.hpp"
+#include "cortado/im2col.hpp"
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+
+namespace cortado {
+namespace {
+
+class DeconvolutionLayer : public Layer {
+ public:
+  using Layer::Layer;
+
+  const char* type() const override { return "Deconvolution"; }
+  int MinBottomBlobs() const override { return 1; }
+  int MinTopBlobs() const override { return 1; }
+  bool EqualNumBottomTopBlobs() const override { return true; }
+
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override;
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override;
+
+ private:
+  int channels_ = 0;     // input channels
+  int num_output_ = 0;   // output channels
+  int group_ = 1;
+  bool bias_term_ = true;
+  int num_ = 0;
+  // The geometry of the convolution this layer transposes: its "image" is
+  // our output, and its output size is our input size.
+  ConvGeometry geometry_;
+  int in_spatial_ = 0;   // input height * width
+  int kernel_dim_ = 0;   // (num_output_ / group_) * kernel_h * kernel_w
+  std::vector<float> columns_;
+};
+
+void DeconvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
+  const caffe::ConvolutionParameter& p = layer_param_.convolution_param();
+  ReadConvWindow(p, ErrorPrefix(), &geometry_);
+  if (p.axis() != 1 || bottom[0]->num_axes() != 4) {
+    ThrowError(ErrorPrefix(), "only 2-D deconvolution over axis 1 of a 4-D bottom is "
+               "supported; bottom is ", bottom[0]->shape_string());
+  }
+  channels_ = bottom[0]->shape(1);
+  num_output_ = static_cast<int>(p.num_output());
+  group_ = static_cast<int>(p.group());
+  bias_term_ = p.bias_term();
+  if (num_output_ <= 0) ThrowError(ErrorPrefix(), "num_output must be positive");
+  if (group_ <= 0 || channels_ % group_ != 0 || num_output_ % group_ != 0) {
+    ThrowError(ErrorPrefix(), "group (", group_, ") must be positive and divide both the input "
+               "channels (", channels_, ") and num_output (", num_output_, ")");
+  }
+  geometry_.channels = num_output_;
+  kernel_dim_ = num_output_ / group_ * geometry_.kernel_h * geometry_.kernel_w;
+  const std::vector<int> weight_shape{channels_, num_output_ / group_, geometry_.kernel_h,
+                                      geometry_.kernel_w};
+  if (!blobs_.empty()) {
+    if (blobs_.size() != (bias_term_ ? 2u : 1u) || blobs_[0]->shape() != weight_shape ||
+        (bias_term_ && blobs_[1]->count() != num_output_)) {
+      ThrowError(ErrorPrefix(), "preloaded parameters do not match weights ",
+                 Blob(weight_shape).shape_string(), bias_term_ ? " and a bias" : "");
+    }
+    return;
+  }
+  blobs_.push_back(std::make_unique<Blob>(weight_shape));
+  FillBlob(p.weight_filler(), blobs_[0].get());
+  if (bias_term_) {
+    blobs_.push_back(std::make_unique<Blob>(std::vector<int>{num_output_}));
+    FillBlob(p.bias_filler(), blobs_[1].get());
+  }
+}
+
+void DeconvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
+  const Blob& in = *bottom[0];
+  for (const Blob* b : bottom) {
+    if (b->shape() != in.shape()) {
+      ThrowError(ErrorPrefix(), "all bottoms must share one shape: ", in.shape_string(), " vs ",
+                 b->shape_string());
+    }
+  }
+  if (in.num_axes() != 4 || in.shape(1) != channels_) {
+    ThrowError(ErrorPrefix(), "bottom ", in.shape_string(), " no longer has the ", channels_,
+               " channels the layer was set up with");
+  }
+  ConvGeometry& g = geometry_;
+  const int in_h = in.shape(2);
+  const int in_w = in.shape(3);
+  g.height = g.stride_h * (in_h - 1) + g.dilation_h * (g.kernel_h - 1) + 1 - 2 * g.pad_h;
+  g.width = g.stride_w * (in_w - 1) + g.dilation_w * (g.kernel_w - 1) + 1 - 2 * g.pad_w;
+  if (g.height <= 0 || g.width <= 0) {
+    ThrowError(ErrorPrefix(), "pad ", g.pad_h, "x", g.pad_w, " leaves an empty output for the "
+               "input ", in.shape_string());
+  }
+  num_ = in.shape(0);
+  in_spatial_ = in_h * in_w;
+  for (Blob* t : top) t->Reshape({num_, num_output_, g.height, g.width});
+  columns_.resize(size_t(kernel_dim_) * group_ * in_spatial_);
+}
+
+void DeconvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+  const float* weights = blobs_[0]->cpu_data();
+  const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
+  const int in_per_group = channels_ / group_;
+  const int64_t in_dim = int64_t(channels_) * in_spatial_;
+  const int64_t out_spatial = int64_t(geometry_.height) * geometry_.width;
+  const int64_t out_dim = num_output_ * out_spatial;
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    for (int n = 0; n < num_; ++n) {
+      const float* x = bottom[b]->cpu_data() + n * in_dim;
+      float* y = top[b]->mutable_cpu_data() + n * out_dim;
+      // columns = W^T x, then fold the columns into the output image.
+      for (int g = 0; g < group_; ++g) {
+        Gemm(Trans::kYes, Trans::kNo, kernel_dim_, in_spatial_, in_per_group, 1.f,
+             weights + int64_t(g) * in_per_group * kernel_dim_,
+             x + int64_t(g) * in_per_group * in_spatial_, 0.f,
+             columns_.data() + int64_t(g) * kernel_dim_ * in_spatial_);
+      }
+      Set(out_dim, 0.f, y);
+      Col2im(columns_.data(), geometry_, in_spatial_, y);
+      if (bias) {
+        for (int m = 0; m < num_output_; ++m) AddScalar(out_spatial, bias[m], y + m * out_spatial);
+      }
+    }
+  }
+}
+
+void DeconvolutionLayer::BackwardImpl(const BlobVec& top,
+                                      const std::vector<bool>& propagate_down,
+                                      const BlobVec& bottom) {
+  const float* weights = blobs_[0]->cpu_data();
+  const bool weight_grad = param_propagate_down(0);
+  const bool bias_grad = bias_term_ && param_propagate_down(1);
+  const int in_per_group = channels_ / group_;
+  const int64_t in_dim = int64_t(channels_) * in_spatial_;
+  const int64_t out_spatial = int64_t(geometry_.height) * geometry_.width;
+  const int64_t out_dim = num_output_ * out_spatial;
+  for (size_t b = 0; b < top.size(); ++b) {
+    for (int n = 0; n < num_; ++n) {
+      const float* dy = top[b]->cpu_diff() + n * out_dim;
+      if (bias_grad) {
+        float* bias_diff = blobs_[1]->mutable_cpu_diff();
+        for (int m = 0; m < num_output_; ++m) {
+          const float* plane = dy + m * out_spatial;
+          float sum = 0;
+          for (int64_t j = 0; j < out_spatial; ++j) sum += plane[j];
+          bias_diff[m] += sum;
+        }
+      }
+      if (!weight_grad && !propagate_down[b]) continue;
+      // The transposed convolution's gradient is an ordinary convolution of
+      // dy: unfold it once for both the weight and the input gradient.
+      Im2col(dy, geometry_, in_spatial_, columns_.data());
+      if (weight_grad) {
+        const float* x = bottom[b]->cpu_data() + n * in_dim;
+        float* weight_diff = blobs_[0]->mutable_cpu_diff();
+        for (int g = 0; g < group_; ++g) {
+          Gemm(Trans::kNo, Trans::kYes, in_per_group, kernel_dim_, in_spatial_, 1.f,
+               x + int64_t(g) * in_per_group * in_spatial_,
+               columns_.data() + int64_t(g) * kernel_dim_ * in_spatial_, 1.f,
+               weight_diff + int64_t(g) * in_per_group * kernel_dim_);
+        }
+      }
+      if (propagate_down[b]) {
+        float* dx = bottom[b]->mutable_cpu_diff() + n * in_dim;
+        for (int g = 0; g < group_; ++g) {
+          Gemm(Trans::kNo, Trans::kNo, in_per_group, in_spatial_, kernel_dim_, 1.f,
+               weights + int64_t(g) * in_per_group * kernel_dim_,
+               columns_.data() + int64_t(g) * kernel_dim_ * in_spatial_, 0.f,
+               dx + int64_t(g) * in_per_group * in_spatial_);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+CORTADO_REGISTER_LAYER(Deconvolution, DeconvolutionLayer)
+
+}  // namespace cortado

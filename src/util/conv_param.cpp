@@ -1,0 +1,56 @@
+// ConvolutionParameter window fields -> ConvGeometry, with clear errors.
+#include "cortado/conv_param.hpp"
+
+#include "cortado/common.hpp"
+
+namespace cortado {
+namespace {
+
+// One of kernel/stride/pad/dilation: the repeated field (one value for both
+// axes, or h then w) or the _h/_w pair, never both.
+void ReadPair(const std::string& prefix, const char* name,
+              const google::protobuf::RepeatedField<uint32_t>& values, bool has_h, int h,
+              bool has_w, int w, int fallback, int* out_h, int* out_w) {
+  if (has_h || has_w) {
+    if (values.size() > 0) {
+      ThrowError(prefix, "give either ", name, " or ", name, "_h/", name, "_w, not both");
+    }
+    if (!(has_h && has_w)) ThrowError(prefix, name, "_h and ", name, "_w must be given together");
+    *out_h = h;
+    *out_w = w;
+    return;
+  }
+  if (values.size() > 2) {
+    ThrowError(prefix, name, " has ", values.size(), " values; a 2-D window takes 1 or 2");
+  }
+  *out_h = values.empty() ? fallback : static_cast<int>(values.Get(0));
+  *out_w = values.empty() ? fallback : static_cast<int>(values.Get(values.size() - 1));
+}
+
+}  // namespace
+
+void ReadConvWindow(const caffe::ConvolutionParameter& p, const std::string& prefix,
+                    ConvGeometry* g) {
+  if (p.kernel_size_size() == 0 && !p.has_kernel_h() && !p.has_kernel_w()) {
+    ThrowError(prefix, "kernel_size (or kernel_h and kernel_w) is required");
+  }
+  ReadPair(prefix, "kernel", p.kernel_size(), p.has_kernel_h(), p.kernel_h(), p.has_kernel_w(),
+           p.kernel_w(), 0, &g->kernel_h, &g->kernel_w);
+  ReadPair(prefix, "stride", p.stride(), p.has_stride_h(), p.stride_h(), p.has_stride_w(),
+           p.stride_w(), 1, &g->stride_h, &g->stride_w);
+  ReadPair(prefix, "pad", p.pad(), p.has_pad_h(), p.pad_h(), p.has_pad_w(), p.pad_w(), 0,
+           &g->pad_h, &g->pad_w);
+  ReadPair(prefix, "dilation", p.dilation(), false, 0, false, 0, 1, &g->dilation_h,
+           &g->dilation_w);
+  if (g->kernel_h <= 0 || g->kernel_w <= 0) {
+    ThrowError(prefix, "kernel size must be positive, got ", g->kernel_h, "x", g->kernel_w);
+  }
+  if (g->stride_h <= 0 || g->stride_w <= 0) {
+    ThrowError(prefix, "stride must be positive, got ", g->stride_h, "x", g->stride_w);
+  }
+  if (g->dilation_h <= 0 || g->dilation_w <= 0) {
+    ThrowError(prefix, "dilation must be positive, got ", g->dilation_h, "x", g->dilation_w);
+  }
+}
+
+}  // namespace cortado
