@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "cortado/io.hpp"
 #include "cortado/layer.hpp"
+#include "cortado/net.hpp"
 #include "layer_case.hpp"
 
 namespace cortado {
@@ -208,6 +210,20 @@ TEST(SoftmaxWithLossLayerTest, ConfidentCorrectPredictionHasNearZeroLoss) {
   const float loss = f.layer->Forward(f.bottom(), f.top());
   EXPECT_TRUE(std::isfinite(loss));
   EXPECT_NEAR(-std::log(FLT_MIN), loss, 1e-3);
+}
+
+// Nets written for Caffe often leave the loss layer without a top.
+TEST(SoftmaxWithLossLayerTest, LossWithoutATopStillCountsInANet) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(R"(
+    layer { name: "in" type: "Input" top: "x" top: "y"
+            input_param { shape { dim: 2 dim: 3 } shape { dim: 2 } } }
+    layer { name: "loss" type: "SoftmaxWithLoss" bottom: "x" bottom: "y" }
+  )", "net", &param);
+  Net net(param);
+  float loss = 0;
+  net.Forward(&loss);
+  EXPECT_NEAR(loss, std::log(3.f), 1e-5f);  // zero scores, label 0: -log(1/3)
 }
 
 }  // namespace

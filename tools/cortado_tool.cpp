@@ -21,6 +21,7 @@
 #include "cortado/net.hpp"
 #include "cortado/progress.hpp"
 #include "cortado/solver.hpp"
+#include "cortado/stub_data.hpp"
 
 #ifdef CORTADO_WITH_CUDA
 #include <cuda_runtime.h>
@@ -37,6 +38,10 @@ DEFINE_string(weights, "", "Pretrained .caffemodel files to start from, comma-se
                            "cannot be combined with --snapshot");
 DEFINE_int32(iterations, 50, "Number of iterations for 'test' and 'time'");
 DEFINE_string(sigint_effect, "stop", "What SIGINT does: snapshot, stop or none");
+DEFINE_bool(stub_data, false, "'time': replace data layers whose source is missing with Input "
+                             "layers of the shape they declare");
+DEFINE_string(stub_shape, "", "With --stub_data: item shapes for tops whose layer declares none, "
+                              "e.g. 'data:1,28,28;pair_data:2,28,28'");
 DEFINE_string(sighup_effect, "snapshot", "What SIGHUP does: snapshot, stop or none");
 
 namespace cortado {
@@ -131,9 +136,24 @@ int Train() {
   return 0;
 }
 
-std::unique_ptr<Net> LoadModel(caffe::Phase phase) {
+std::unique_ptr<Net> LoadModel(caffe::Phase phase, bool stub_data = false) {
   if (FLAGS_model.empty()) ThrowError("this command needs --model=<net.prototxt>");
-  return std::make_unique<Net>(FLAGS_model, phase, FLAGS_level, SplitCommas(FLAGS_stage));
+  if (!stub_data) {
+    return std::make_unique<Net>(FLAGS_model, phase, FLAGS_level, SplitCommas(FLAGS_stage));
+  }
+  caffe::NetParameter param;
+  ReadNetParamsFromTextFile(FLAGS_model, &param);
+  param.mutable_state()->set_phase(phase);
+  param.mutable_state()->set_level(FLAGS_level);
+  for (const std::string& stage : SplitCommas(FLAGS_stage)) param.mutable_state()->add_stage(stage);
+  StubDataOptions options;
+  options.item_shapes = ParseItemShapes(FLAGS_stub_shape);
+  try {
+    StubDataSources(&param, options);
+    return std::make_unique<Net>(param);
+  } catch (const Error& e) {
+    ThrowError(FLAGS_model, ": ", e.what());
+  }
 }
 
 int Test() {
@@ -183,7 +203,7 @@ int Test() {
 
 int Time() {
   RequireCpu();
-  std::unique_ptr<Net> net = LoadModel(ParsePhase(FLAGS_phase, caffe::TRAIN));
+  std::unique_ptr<Net> net = LoadModel(ParsePhase(FLAGS_phase, caffe::TRAIN), FLAGS_stub_data);
   using Clock = std::chrono::steady_clock;
   const auto& layers = net->layers();
   const int n = static_cast<int>(layers.size());

@@ -22,6 +22,8 @@ class SoftmaxWithLossLayer : public Layer {
   int ExactNumBottomBlobs() const override { return 2; }
   int MinTopBlobs() const override { return 1; }
   int MaxTopBlobs() const override { return 2; }
+  // As in Caffe, a loss layer written without a top still gets one for its loss.
+  bool AutoTopBlobs() const override { return true; }
   // Labels are integers: there is no gradient to force into them.
   bool AllowForceBackward(int bottom_index) const override { return bottom_index != 1; }
 
