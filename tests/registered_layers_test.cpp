@@ -34,5 +34,9 @@ TEST(RegisteredLayersTest, ForkLayers) {
                     "ShuffleChannel", "Upsample"});
 }
 
+TEST(RegisteredLayersTest, HdfLayers) {
+  ExpectRegistered({"HDF5Data", "HDF5Output"});
+}
+
 }  // namespace
 }  // namespace cortado

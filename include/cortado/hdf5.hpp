@@ -8,8 +8,11 @@
 #define CORTADO_HDF5_HPP_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "caffe.pb.h"
+#include "cortado/blob.hpp"
 
 namespace cortado {
 
@@ -24,6 +27,15 @@ void ReadNetParamFromHdf5(const std::string& path, caffe::NetParameter* param);
 
 void WriteSolverStateToHdf5(const caffe::SolverState& state, const std::string& path);
 void ReadSolverStateFromHdf5(const std::string& path, caffe::SolverState* state);
+
+// Plain datasets, as the HDF5Data and HDF5Output layers use them.
+// Reads the dataset `name` of the file at path (any numeric type, converted to
+// float) into blob's shape and data; errors name the file and the dataset.
+void ReadHdf5Dataset(const std::string& path, const std::string& name, caffe::BlobProto* blob);
+// Writes each (name, blob) as a float dataset shaped like the blob, replacing
+// path atomically.
+void WriteHdf5Datasets(const std::vector<std::pair<std::string, const Blob*>>& datasets,
+                       const std::string& path);
 
 }  // namespace cortado
 

@@ -30,6 +30,8 @@ void RegisterEuclideanLossLayer();
 void RegisterExpLayer();
 void RegisterFilterLayer();
 void RegisterFlattenLayer();
+void RegisterHDF5DataLayer();
+void RegisterHDF5OutputLayer();
 void RegisterHingeLossLayer();
 void RegisterIm2colLayer();
 void RegisterImageDataLayer();
@@ -98,6 +100,8 @@ void RegisterBuiltinLayers() {
   RegisterExpLayer();
   RegisterFilterLayer();
   RegisterFlattenLayer();
+  RegisterHDF5DataLayer();
+  RegisterHDF5OutputLayer();
   RegisterHingeLossLayer();
   RegisterIm2colLayer();
   RegisterImageDataLayer();

@@ -308,4 +308,19 @@ void ReadSolverStateFromHdf5(const std::string& path, caffe::SolverState* state)
   }
 }
 
+void ReadHdf5Dataset(const std::string& path, const std::string& name, caffe::BlobProto* blob) {
+  Handle file = OpenForReading(path, "HDF5 data");
+  ReadBlob(file.get(), name, blob, path);
+}
+
+void WriteHdf5Datasets(const std::vector<std::pair<std::string, const Blob*>>& datasets,
+                       const std::string& path) {
+  WriteHdf5Atomically(path, [&](hid_t file, const std::string& temp) {
+    for (const auto& [name, blob] : datasets) {
+      std::vector<hsize_t> dims(blob->shape().begin(), blob->shape().end());
+      WriteDataset(file, name, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, blob->cpu_data(), temp);
+    }
+  });
+}
+
 }  // namespace cortado

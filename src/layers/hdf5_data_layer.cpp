@@ -1,0 +1,148 @@
+// HDF5Data: hands out batches of rows from the .h5 files listed in a text
+// file. Each top reads the dataset named like the top; the first axis counts
+// records. One file is held in memory at a time, as in BVLC Caffe.
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "cortado/hdf5.hpp"
+#include "cortado/layer.hpp"
+#include "cortado/layer_registry.hpp"
+#include "cortado/rng.hpp"
+
+namespace cortado {
+namespace {
+
+class Hdf5DataLayer : public Layer {
+ public:
+  using Layer::Layer;
+
+  const char* type() const override { return "HDF5Data"; }
+  int ExactNumBottomBlobs() const override { return 0; }
+  int MinTopBlobs() const override { return 1; }
+
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
+    const caffe::HDF5DataParameter& p = layer_param_.hdf5_data_param();
+    if (p.batch_size() == 0) {
+      ThrowError(ErrorPrefix(), "hdf5_data_param.batch_size must be positive");
+    }
+    batch_size_ = static_cast<int>(p.batch_size());
+    shuffle_ = p.shuffle();
+    ReadFileList(p.source());
+    file_order_.resize(files_.size());
+    std::iota(file_order_.begin(), file_order_.end(), 0);
+    if (shuffle_) std::shuffle(file_order_.begin(), file_order_.end(), GlobalRng());
+    current_file_ = 0;
+    record_shapes_.clear();
+    LoadFile(files_[file_order_[0]]);
+    // Every later file must match the first one's record shape.
+    for (const auto& dataset : datasets_) {
+      record_shapes_.emplace_back(dataset.shape().dim().begin() + 1, dataset.shape().dim().end());
+    }
+  }
+
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override {
+    for (size_t i = 0; i < top.size(); ++i) {
+      std::vector<int> shape = {batch_size_};
+      shape.insert(shape.end(), record_shapes_[i].begin(), record_shapes_[i].end());
+      top[i]->Reshape(shape);
+    }
+  }
+
+ protected:
+  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
+    for (int b = 0; b < batch_size_; ++b) {
+      if (current_row_ == rows_) NextFile();
+      const int64_t row = row_order_[current_row_];
+      for (size_t i = 0; i < top.size(); ++i) {
+        const int64_t width = top[i]->count(1);
+        std::memcpy(top[i]->mutable_cpu_data() + b * width,
+                    datasets_[i].data().data() + row * width, width * sizeof(float));
+      }
+      ++current_row_;
+    }
+  }
+
+ private:
+  void ReadFileList(const std::string& source) {
+    std::ifstream in(source);
+    if (!in) ThrowError(ErrorPrefix(), "cannot open hdf5_data_param.source '", source, "'");
+    files_.clear();
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto begin = line.find_first_not_of(" \t\r");
+      if (begin == std::string::npos) continue;
+      const auto end = line.find_last_not_of(" \t\r");
+      files_.push_back(line.substr(begin, end - begin + 1));
+    }
+    if (files_.empty()) {
+      ThrowError(ErrorPrefix(), "hdf5_data_param.source '", source, "' lists no files");
+    }
+  }
+
+  // Reads one dataset per top; all must have the same number of records.
+  void LoadFile(const std::string& path) {
+    datasets_.assign(layer_param_.top_size(), caffe::BlobProto());
+    for (int i = 0; i < layer_param_.top_size(); ++i) {
+      const std::string& name = layer_param_.top(i);
+      try {
+        ReadHdf5Dataset(path, name, &datasets_[i]);
+      } catch (const Error& e) {
+        ThrowError(ErrorPrefix(), e.what());
+      }
+      const auto& dims = datasets_[i].shape().dim();
+      if (dims.empty() || dims[0] == 0) {
+        ThrowError(ErrorPrefix(), path, ": dataset '", name, "' holds no records");
+      }
+      if (i == 0) rows_ = dims[0];
+      if (dims[0] != rows_) {
+        ThrowError(ErrorPrefix(), path, ": dataset '", name, "' has ", dims[0],
+                   " records but '", layer_param_.top(0), "' has ", rows_);
+      }
+      if (!record_shapes_.empty() &&
+          !std::equal(dims.begin() + 1, dims.end(), record_shapes_[i].begin(),
+                      record_shapes_[i].end())) {
+        ThrowError(ErrorPrefix(), path, ": dataset '", name,
+                   "' records are shaped differently from the first file's");
+      }
+    }
+    row_order_.resize(rows_);
+    std::iota(row_order_.begin(), row_order_.end(), 0);
+    if (shuffle_) std::shuffle(row_order_.begin(), row_order_.end(), GlobalRng());
+    current_row_ = 0;
+  }
+
+  void NextFile() {
+    if (files_.size() == 1) {
+      // Nothing to reload; a new epoch only reorders the rows.
+      if (shuffle_) std::shuffle(row_order_.begin(), row_order_.end(), GlobalRng());
+      current_row_ = 0;
+      return;
+    }
+    if (++current_file_ == files_.size()) {
+      current_file_ = 0;
+      if (shuffle_) std::shuffle(file_order_.begin(), file_order_.end(), GlobalRng());
+    }
+    LoadFile(files_[file_order_[current_file_]]);
+  }
+
+  int batch_size_ = 0;
+  bool shuffle_ = false;
+  std::vector<std::string> files_;
+  std::vector<size_t> file_order_;
+  size_t current_file_ = 0;
+  std::vector<caffe::BlobProto> datasets_;           // one per top, current file
+  std::vector<std::vector<int>> record_shapes_;      // one per top, without axis 0
+  std::vector<int64_t> row_order_;
+  int64_t rows_ = 0;
+  int64_t current_row_ = 0;
+};
+
+}  // namespace
+
+CORTADO_REGISTER_LAYER(HDF5Data, Hdf5DataLayer)
+
+}  // namespace cortado
