@@ -34,8 +34,8 @@ TEST(RegisteredLayersTest, ForkLayers) {
                     "ShuffleChannel", "Upsample"});
 }
 
-TEST(RegisteredLayersTest, HdfLayers) {
-  ExpectRegistered({"HDF5Data", "HDF5Output"});
+TEST(RegisteredLayersTest, HdfAndRecurrentLayers) {
+  ExpectRegistered({"HDF5Data", "HDF5Output", "LSTM", "LSTMUnit", "RNN"});
 }
 
 }  // namespace

@@ -40,6 +40,8 @@ void RegisterInnerProductLayer();
 void RegisterInputLayer();
 void RegisterInterpLayer();
 void RegisterLRNLayer();
+void RegisterLSTMLayer();
+void RegisterLSTMUnitLayer();
 void RegisterLogLayer();
 void RegisterMVNLayer();
 void RegisterMemoryDataLayer();
@@ -54,6 +56,7 @@ void RegisterPriorBoxLayer();
 #ifdef CORTADO_WITH_PYTHON
 void RegisterPythonLayer();  // only in builds with Python
 #endif
+void RegisterRNNLayer();
 void RegisterReLULayer();
 void RegisterReductionLayer();
 void RegisterReshapeLayer();
@@ -110,6 +113,8 @@ void RegisterBuiltinLayers() {
   RegisterInputLayer();
   RegisterInterpLayer();
   RegisterLRNLayer();
+  RegisterLSTMLayer();
+  RegisterLSTMUnitLayer();
   RegisterLogLayer();
   RegisterMVNLayer();
   RegisterMemoryDataLayer();
@@ -124,6 +129,7 @@ void RegisterBuiltinLayers() {
 #ifdef CORTADO_WITH_PYTHON
   RegisterPythonLayer();
 #endif
+  RegisterRNNLayer();
   RegisterReLULayer();
   RegisterReductionLayer();
   RegisterReshapeLayer();
