@@ -65,7 +65,8 @@ def main():
     opt = torch.optim.SGD([{"params": weights, "weight_decay": 5e-4, "lr_mult": 1.0},
                            {"params": biases, "weight_decay": 0.0, "lr_mult": 2.0}],
                           lr=0.01, momentum=0.9)
-    iters, batch, n = 10000, 64, train_x.shape[0]
+    iters = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    batch, n = 64, train_x.shape[0]
     cursor = 0
     accuracy = 0.0
     start = time.time()

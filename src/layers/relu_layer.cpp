@@ -48,13 +48,8 @@ class ReluLayer : public Layer {
     const float* dy = top[0]->cpu_diff();
     float* dx = bottom[0]->mutable_cpu_diff();
     const float slope = negative_slope_;
-    auto gain = [slope](float s) { return float(s > 0) + slope * float(s <= 0); };
-    // In place, dx and dy are one array: say so, or the compiler's overlap
-    // check sends the loop down its slow scalar path.
-    if (dx == dy) {
-      for (int64_t i = 0; i < n; ++i) dx[i] *= gain(sign_source[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * gain(sign_source[i]);
+    for (int64_t i = 0; i < n; ++i) {
+      dx[i] = dy[i] * (float(sign_source[i] > 0) + slope * float(sign_source[i] <= 0));
     }
   }
 
