@@ -454,14 +454,18 @@ void Net::CopyTrainedLayersFrom(const caffe::NetParameter& in_param) {
   }
   const caffe::NetParameter& param = legacy ? upgraded : in_param;
   int copied = 0;
+  std::vector<std::string> ignored;
+  std::set<std::string> provided;
   for (const caffe::LayerParameter& source : param.layer()) {
     Layer* target = layer_by_name(source.name());
     if (!target) {
       if (source.blobs_size() > 0) {
         LOG(INFO) << "Ignoring source layer " << source.name() << " (not in this net)";
+        ignored.push_back(source.name());
       }
       continue;
     }
+    if (source.blobs_size() > 0) provided.insert(source.name());
     if (source.blobs_size() == 0) continue;
     auto& blobs = target->blobs();
     if (static_cast<int>(blobs.size()) != source.blobs_size()) {
@@ -481,6 +485,26 @@ void Net::CopyTrainedLayersFrom(const caffe::NetParameter& in_param) {
     ++copied;
   }
   LOG(INFO) << "Copied weights of " << copied << " layers";
+  // Fine-tuning usually renames a layer on purpose; say which ones did not
+  // match so an accidental rename does not go unnoticed.
+  std::vector<std::string> unmatched;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (!layers_[i]->blobs().empty() && !provided.count(layer_names_[i])) {
+      unmatched.push_back(layer_names_[i]);
+    }
+  }
+  auto join = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+    return text;
+  };
+  if (!unmatched.empty()) {
+    LOG(WARNING) << "Layers of this net not in the weights (keeping their initial values): "
+                 << join(unmatched);
+  }
+  if (!ignored.empty()) {
+    LOG(WARNING) << "Layers in the weights but not in this net (ignored): " << join(ignored);
+  }
 }
 
 void Net::CopyTrainedLayersFrom(const std::string& caffemodel_path) {

@@ -157,6 +157,7 @@ std::unique_ptr<Net> LoadModel(caffe::Phase phase, bool stub_data = false) {
 }
 
 int Test() {
+  if (FLAGS_iterations < 1) ThrowError("--iterations=", FLAGS_iterations, " must be at least 1");
   RequireCpu();
   std::unique_ptr<Net> net = LoadModel(caffe::TEST);
   for (const std::string& weights : SplitCommas(FLAGS_weights)) {
