@@ -13,6 +13,11 @@ void ExpectRegistered(std::initializer_list<const char*> types) {
   for (const char* type : types) EXPECT_TRUE(LayerRegistry::Has(type)) << type;
 }
 
+#ifdef CORTADO_WITH_PYTHON
+// Built only with pybind11; python/tests/test_python_layer.py exercises it.
+TEST(RegisteredLayersTest, PythonLayerInPythonBuilds) { ExpectRegistered({"Python"}); }
+#endif
+
 TEST(RegisteredLayersTest, NeuronLayers) {
   ExpectRegistered({"AbsVal", "BNLL", "Clip", "ELU", "Exp", "Log", "PReLU", "Power", "Swish",
                     "Threshold"});

@@ -13,3 +13,4 @@ from cortado import classifier, detector, draw, net_spec, pycaffe  # noqa: F401
 # `import caffe.io` and friends must find the very same module objects.
 for _name in ('io', 'net_spec', 'draw', 'classifier', 'detector', 'pycaffe'):
     _sys.modules[__name__ + '.' + _name] = getattr(_cortado, _name)
+from . import proto  # noqa: E402,F401 (caffe.proto.caffe_pb2 without a separate import)

@@ -9,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include "cortado/blob.hpp"
+#include "cortado/db.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
@@ -107,6 +108,13 @@ PYBIND11_MODULE(_cortado, m) {
   m.def("set_random_seed", [](uint64_t seed) { SetRandomSeed(seed); }, "seed"_a);
   m.def("cuda_device_count", &CudaDeviceCount);
   m.def("layer_type_list", &LayerRegistry::Types);
+  m.def("database_size", [](const std::string& path, const std::string& backend) {
+    caffe::DataParameter::DB db;
+    if (!caffe::DataParameter::DB_Parse(backend, &db)) {
+      ThrowError("unknown database backend '", backend, "' (LMDB or LEVELDB)");
+    }
+    return OpenDatabase(db, path, Database::Mode::kRead)->size();
+  }, "path"_a, "backend"_a = "LMDB");
 
   py::class_<Blob>(m, "Blob")
       .def(py::init([](const std::vector<int>& shape) { return std::make_unique<Blob>(shape); }),

@@ -3,7 +3,13 @@ Transformer that maps H x W x K images to net inputs, and BlobProto/Datum
 conversions. Pure NumPy (plus Pillow for decoding image files)."""
 import numpy as np
 
+from . import _cortado
 from .proto import caffe_pb2
+
+
+def database_size(path, backend='LMDB'):
+    """Number of records in a Data-layer database (Cortado addition)."""
+    return _cortado.database_size(path, backend)
 
 
 # --- Protobuf <-> array ----------------------------------------------------

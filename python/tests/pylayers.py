@@ -1,0 +1,75 @@
+"""Python layers used by test_python_layer.py (and by `cortado train` there):
+imported by module name, as prototxt python_param { module: "pylayers" }."""
+import json
+
+import numpy as np
+
+import caffe
+
+
+class EuclideanLossLayer(caffe.Layer):
+    """loss = sum((a - b)^2) / (2 N), the classic pycaffe example."""
+
+    def setup(self, bottom, top):
+        if len(bottom) != 2:
+            raise ValueError('EuclideanLossLayer needs two bottoms')
+
+    def reshape(self, bottom, top):
+        if bottom[0].count != bottom[1].count:
+            raise ValueError('inputs must have the same count')
+        self.difference = np.zeros_like(bottom[0].data)
+        top[0].reshape(1)
+
+    def forward(self, bottom, top):
+        self.difference[...] = bottom[0].data - bottom[1].data
+        top[0].data[...] = np.sum(self.difference ** 2) / bottom[0].num / 2.0
+
+    def backward(self, top, propagate_down, bottom):
+        for i, sign in ((0, 1), (1, -1)):
+            if propagate_down[i]:
+                bottom[i].diff[...] = sign * top[0].diff * self.difference / bottom[i].num
+
+
+class ScaleByParamLayer(caffe.Layer):
+    """top = factor * bottom, factor read from param_str (JSON)."""
+
+    def setup(self, bottom, top):
+        self.factor = json.loads(self.param_str)['factor']
+        self.seen_phase = self.phase
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*bottom[0].data.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = self.factor * bottom[0].data
+
+    def backward(self, top, propagate_down, bottom):
+        if propagate_down[0]:
+            bottom[0].diff[...] = self.factor * top[0].diff
+
+
+class FailingLayer(caffe.Layer):
+    def reshape(self, bottom, top):
+        top[0].reshape(1)
+
+    def forward(self, bottom, top):
+        raise ZeroDivisionError('deliberate failure in forward')
+
+
+class SeparableDataLayer(caffe.Layer):
+    """Tops: 8-d points and labels of 3 classes, class k lighting feature k."""
+
+    def setup(self, bottom, top):
+        self.rng = np.random.RandomState(0)
+        self.batch = 12
+
+    def reshape(self, bottom, top):
+        top[0].reshape(self.batch, 8)
+        top[1].reshape(self.batch)
+
+    def forward(self, bottom, top):
+        labels = self.rng.randint(0, 3, self.batch)
+        data = self.rng.randn(self.batch, 8) * 0.1
+        data[np.arange(self.batch), labels] += 1.0
+        top[0].data[...] = data
+        top[1].data[...] = labels

@@ -1,0 +1,117 @@
+"""The `Python` layer type: layers written in Python inside nets built from
+Python, and inside `cortado train` (embedded interpreter)."""
+import os
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import caffe
+from conftest import REPO, write
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+LOSS_NET = """
+name: "pyloss"
+force_backward: true
+layer { name: "a" type: "Input" top: "a" input_param { shape { dim: 5 dim: 3 } } }
+layer { name: "b" type: "Input" top: "b" input_param { shape { dim: 5 dim: 3 } } }
+layer { name: "scaled" type: "Python" bottom: "a" top: "scaled"
+        python_param { module: "pylayers" layer: "ScaleByParamLayer" param_str: '{"factor": 3}' } }
+layer { name: "loss" type: "Python" bottom: "scaled" bottom: "b" top: "loss" loss_weight: 1
+        python_param { module: "pylayers" layer: "EuclideanLossLayer" } }
+"""
+
+
+@pytest.fixture(autouse=True)
+def pylayers_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(TESTS_DIR)
+
+
+def make_net(tmp_path, text=LOSS_NET, phase=caffe.TRAIN):
+    return caffe.Net(write(tmp_path / 'net.prototxt', text), phase)
+
+
+def test_forward_backward_match_numpy(tmp_path):
+    net = make_net(tmp_path)
+    assert [l.type for l in net.layers] == ['Input', 'Input', 'Python', 'Python']
+    rng = np.random.RandomState(0)
+    a, b = rng.randn(5, 3).astype(np.float32), rng.randn(5, 3).astype(np.float32)
+    loss = net.forward(a=a, b=b)['loss']
+    assert loss.shape == (1,)
+    np.testing.assert_allclose(loss[0], np.sum((3 * a - b) ** 2) / 5 / 2, rtol=1e-5)
+    grads = net.backward(diffs=['b'])
+    np.testing.assert_allclose(grads['a'], 3 * (3 * a - b) / 5, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grads['b'], -(3 * a - b) / 5, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_matches_finite_differences(tmp_path):
+    net = make_net(tmp_path)
+    rng = np.random.RandomState(1)
+    a, b = rng.randn(5, 3), rng.randn(5, 3)
+    net.forward(a=a, b=b)
+    analytic = net.backward()['a'].copy()
+    step = 1e-2
+    for index in [(0, 0), (2, 1), (4, 2)]:
+        plus, minus = a.copy(), a.copy()
+        plus[index] += step
+        minus[index] -= step
+        numeric = (net.forward(a=plus, b=b)['loss'][0] - net.forward(a=minus, b=b)['loss'][0]) / (2 * step)
+        assert abs(numeric - analytic[index]) < 1e-2 * max(1.0, abs(numeric))
+
+
+def test_param_str_and_phase_reach_the_layer(tmp_path):
+    net = make_net(tmp_path, phase=caffe.TEST)
+    net.forward(a=np.ones((5, 3)), b=np.zeros((5, 3)))
+    np.testing.assert_allclose(net.blobs['scaled'].data, 3)
+
+
+def test_python_errors_name_the_layer(tmp_path):
+    text = """
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+layer { name: "boom" type: "Python" bottom: "x" top: "y"
+        python_param { module: "pylayers" layer: "FailingLayer" } }
+"""
+    net = make_net(tmp_path, text)
+    with pytest.raises(caffe.Error) as info:
+        net.forward()
+    message = str(info.value)
+    assert 'boom' in message and 'forward' in message and 'deliberate failure' in message
+    missing = text.replace('pylayers', 'no_such_module_xyz')
+    with pytest.raises(caffe.Error, match='no_such_module_xyz'):
+        make_net(tmp_path, missing)
+
+
+def cortado_tool():
+    tool = os.environ.get('CORTADO_TOOL', os.path.join(REPO, 'build', 'cortado'))
+    assert os.path.exists(tool), 'cortado tool not built at %s' % tool
+    return tool
+
+
+def test_cortado_train_runs_python_layers(tmp_path):
+    net = write(tmp_path / 'train.prototxt', """
+name: "python_data"
+layer { name: "data" type: "Python" top: "data" top: "label"
+        python_param { module: "pylayers" layer: "SeparableDataLayer" } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+        inner_product_param { num_output: 3 weight_filler { type: "xavier" } } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+""")
+    solver = write(tmp_path / 'solver.prototxt', """
+net: "%s"
+base_lr: 0.5
+lr_policy: "fixed"
+max_iter: 60
+display: 10
+snapshot_prefix: "%s"
+""" % (net, tmp_path / 'snap'))
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([TESTS_DIR, os.path.dirname(os.path.dirname(caffe.__file__))])
+    result = subprocess.run([cortado_tool(), 'train', '--solver=' + solver], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    log = result.stdout.decode(errors='replace')
+    assert result.returncode == 0, log
+    losses = [float(x) for x in re.findall(r'Iteration \d+.*loss = ([0-9.eE+-]+)', log)]
+    assert len(losses) >= 2, log
+    assert losses[-1] < 0.5 * losses[0], log
