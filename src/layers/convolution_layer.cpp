@@ -4,6 +4,7 @@
 #include <functional>
 #include <vector>
 
+#include "cortado/conv_param.hpp"
 #include "cortado/filler.hpp"
 #include "cortado/im2col.hpp"
 #include "cortado/layer.hpp"
@@ -106,53 +107,8 @@ class ConvolutionLayer : public Layer {
 };
 
 void ConvolutionLayer::ReadGeometry() {
-  const caffe::ConvolutionParameter& p = layer_param_.convolution_param();
-  // Each of kernel/stride/pad comes either as the repeated field (one value
-  // for both dims, or h then w) or as the _h/_w pair, never both.
-  auto read_pair = [&](const char* name, const google::protobuf::RepeatedField<uint32_t>& values,
-                       bool has_h, int h, bool has_w, int w, int fallback, int* out_h,
-                       int* out_w) {
-    if (has_h || has_w) {
-      if (values.size() > 0) {
-        ThrowError(ErrorPrefix(), "give either ", name, " or ", name, "_h/", name,
-                   "_w, not both");
-      }
-      if (!(has_h && has_w)) {
-        ThrowError(ErrorPrefix(), name, "_h and ", name, "_w must be given together");
-      }
-      *out_h = h;
-      *out_w = w;
-      return;
-    }
-    if (values.size() > 2) {
-      ThrowError(ErrorPrefix(), name, " has ", values.size(),
-                 " values; a 2-D convolution takes 1 or 2");
-    }
-    *out_h = values.empty() ? fallback : static_cast<int>(values.Get(0));
-    *out_w = values.empty() ? fallback : static_cast<int>(values.Get(values.size() - 1));
-  };
-  ConvGeometry& g = geometry_;
-  if (p.kernel_size_size() == 0 && !p.has_kernel_h() && !p.has_kernel_w()) {
-    ThrowError(ErrorPrefix(), "kernel_size (or kernel_h and kernel_w) is required");
-  }
-  read_pair("kernel", p.kernel_size(), p.has_kernel_h(), p.kernel_h(), p.has_kernel_w(),
-            p.kernel_w(), 0, &g.kernel_h, &g.kernel_w);
-  read_pair("stride", p.stride(), p.has_stride_h(), p.stride_h(), p.has_stride_w(),
-            p.stride_w(), 1, &g.stride_h, &g.stride_w);
-  read_pair("pad", p.pad(), p.has_pad_h(), p.pad_h(), p.has_pad_w(), p.pad_w(), 0, &g.pad_h,
-            &g.pad_w);
-  read_pair("dilation", p.dilation(), false, 0, false, 0, 1, &g.dilation_h, &g.dilation_w);
-  if (g.kernel_h <= 0 || g.kernel_w <= 0) {
-    ThrowError(ErrorPrefix(), "kernel size must be positive, got ", g.kernel_h, "x",
-               g.kernel_w);
-  }
-  if (g.stride_h <= 0 || g.stride_w <= 0) {
-    ThrowError(ErrorPrefix(), "stride must be positive, got ", g.stride_h, "x", g.stride_w);
-  }
-  if (g.dilation_h <= 0 || g.dilation_w <= 0) {
-    ThrowError(ErrorPrefix(), "dilation must be positive, got ", g.dilation_h, "x",
-               g.dilation_w);
-  }
+  ReadConvWindow(layer_param_.convolution_param(), ErrorPrefix(), &geometry_);
+  const ConvGeometry& g = geometry_;
   is_1x1_ = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
             g.pad_h == 0 && g.pad_w == 0;
 }
