@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 
 namespace cortado {
 namespace {
@@ -145,16 +146,75 @@ void Blob::ShareDiff(const Blob& other) {
   diff_ = other.diff_memory();
 }
 
+namespace {
+
+// Whole-blob math runs where the freshest copy lives, so a net on the GPU
+// never drags its parameters back to the host for an update or a norm.
+bool FreshOnGpu(const std::shared_ptr<SyncedMemory>& memory) {
+  return memory && (memory->head() == SyncedMemory::Head::kAtGpu ||
+                    memory->head() == SyncedMemory::Head::kSynced);
+}
+
+}  // namespace
+
 void Blob::Update() {
+  if (count_ == 0) return;
+#ifdef CORTADO_WITH_CUDA
+  if (FreshOnGpu(data_) && FreshOnGpu(diff_)) {
+    gpu::Axpy(count_, -1.f, gpu_diff(), mutable_gpu_data());
+    return;
+  }
+#endif
   Axpy(count_, -1.f, cpu_diff(), mutable_cpu_data());
 }
 
-float Blob::asum_data() const { return count_ ? Asum(count_, cpu_data()) : 0; }
-float Blob::asum_diff() const { return count_ ? Asum(count_, cpu_diff()) : 0; }
-float Blob::sumsq_data() const { return count_ ? SumSquares(count_, cpu_data()) : 0; }
-float Blob::sumsq_diff() const { return count_ ? SumSquares(count_, cpu_diff()) : 0; }
-void Blob::scale_data(float factor) { Scale(count_, factor, mutable_cpu_data()); }
-void Blob::scale_diff(float factor) { Scale(count_, factor, mutable_cpu_diff()); }
+float Blob::asum_data() const {
+  if (count_ == 0) return 0;
+#ifdef CORTADO_WITH_CUDA
+  if (FreshOnGpu(data_)) return gpu::Asum(count_, gpu_data());
+#endif
+  return Asum(count_, cpu_data());
+}
+
+float Blob::asum_diff() const {
+  if (count_ == 0) return 0;
+#ifdef CORTADO_WITH_CUDA
+  if (FreshOnGpu(diff_)) return gpu::Asum(count_, gpu_diff());
+#endif
+  return Asum(count_, cpu_diff());
+}
+
+float Blob::sumsq_data() const {
+  if (count_ == 0) return 0;
+#ifdef CORTADO_WITH_CUDA
+  if (FreshOnGpu(data_)) return gpu::SumSquares(count_, gpu_data());
+#endif
+  return SumSquares(count_, cpu_data());
+}
+
+float Blob::sumsq_diff() const {
+  if (count_ == 0) return 0;
+#ifdef CORTADO_WITH_CUDA
+  if (FreshOnGpu(diff_)) return gpu::SumSquares(count_, gpu_diff());
+#endif
+  return SumSquares(count_, cpu_diff());
+}
+
+void Blob::scale_data(float factor) {
+  if (count_ == 0) return;
+#ifdef CORTADO_WITH_CUDA
+  if (FreshOnGpu(data_)) return gpu::Scale(count_, factor, mutable_gpu_data());
+#endif
+  Scale(count_, factor, mutable_cpu_data());
+}
+
+void Blob::scale_diff(float factor) {
+  if (count_ == 0) return;
+#ifdef CORTADO_WITH_CUDA
+  if (FreshOnGpu(diff_)) return gpu::Scale(count_, factor, mutable_gpu_diff());
+#endif
+  Scale(count_, factor, mutable_cpu_diff());
+}
 
 std::vector<int> Blob::ProtoShape(const caffe::BlobProto& proto) {
   std::vector<int> shape;

@@ -2,6 +2,7 @@
 #include "cortado/layer.hpp"
 
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 
 namespace cortado {
 namespace {
@@ -94,10 +95,26 @@ void Layer::set_param_propagate_down(int param_id, bool value) {
   param_propagate_down_[param_id] = value;
 }
 
+void Layer::SetDevice(const Device& device) {
+  ActivateDevice(device);
+  device_ = device;
+  runs_on_cuda_ = device.is_cuda() && (devices_ & kLayerCuda) != 0;
+}
+
 float Layer::Forward(const BlobVec& bottom, const BlobVec& top) {
   Reshape(bottom, top);
-  ForwardImpl(bottom, top);
   float loss = 0;
+  if (runs_on_cuda_) {
+#ifdef CORTADO_WITH_CUDA
+    ForwardGpu(bottom, top);
+    for (size_t i = 0; i < top.size() && i < loss_.size(); ++i) {
+      if (loss_[i] == 0) continue;
+      loss += gpu::Dot(top[i]->count(), top[i]->gpu_data(), top[i]->gpu_diff());
+    }
+#endif
+    return loss;
+  }
+  ForwardImpl(bottom, top);
   for (size_t i = 0; i < top.size() && i < loss_.size(); ++i) {
     if (loss_[i] == 0) continue;
     loss += Dot(top[i]->count(), top[i]->cpu_data(), top[i]->cpu_diff());
@@ -107,7 +124,11 @@ float Layer::Forward(const BlobVec& bottom, const BlobVec& top) {
 
 void Layer::Backward(const BlobVec& top, const std::vector<bool>& propagate_down,
                      const BlobVec& bottom) {
-  BackwardImpl(top, propagate_down, bottom);
+  if (runs_on_cuda_) {
+    BackwardGpu(top, propagate_down, bottom);
+  } else {
+    BackwardImpl(top, propagate_down, bottom);
+  }
 }
 
 void Layer::ToProto(caffe::LayerParameter* param, bool write_diff) const {

@@ -52,16 +52,21 @@ void LayerRegistry::Add(const std::string& type, Creator creator, unsigned devic
   std::lock_guard<std::mutex> lock(TableMutex());
   auto& table = Table();
   CHECK(table.find(type) == table.end()) << "layer type registered twice: " << type;
+  if (!CudaBuilt()) devices &= ~(kLayerCuda | kLayerCudnn);
   table[type] = Entry{creator, devices};
 }
 
 std::unique_ptr<Layer> LayerRegistry::Create(const caffe::LayerParameter& param) {
   EnsureBuiltins();
   Creator creator = nullptr;
+  unsigned devices = 0;
   {
     std::lock_guard<std::mutex> lock(TableMutex());
     auto it = Table().find(param.type());
-    if (it != Table().end()) creator = it->second.creator;
+    if (it != Table().end()) {
+      creator = it->second.creator;
+      devices = it->second.devices;
+    }
   }
   if (!creator) {
     std::string hint;
@@ -70,7 +75,9 @@ std::unique_ptr<Layer> LayerRegistry::Create(const caffe::LayerParameter& param)
                hint.empty() ? std::string() : " (did you mean: " + hint + "?)",
                "; `cortado layers` lists every registered type");
   }
-  return creator(param);
+  std::unique_ptr<Layer> layer = creator(param);
+  layer->set_devices(devices);
+  return layer;
 }
 
 bool LayerRegistry::Has(const std::string& type) {

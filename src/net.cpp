@@ -9,6 +9,7 @@
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 #include "cortado/upgrade.hpp"
 
 namespace cortado {
@@ -414,7 +415,30 @@ void Net::Reshape() {
 }
 
 void Net::ClearParamDiffs() {
-  for (Blob* p : learnable_params_) Set(p->count(), 0.f, p->mutable_cpu_diff());
+  for (Blob* p : learnable_params_) {
+#ifdef CORTADO_WITH_CUDA
+    if (device_.is_cuda()) {
+      gpu::Set(p->count(), 0.f, p->mutable_gpu_diff());
+      continue;
+    }
+#endif
+    Set(p->count(), 0.f, p->mutable_cpu_diff());
+  }
+}
+
+void Net::SetDevice(const Device& device) {
+  ActivateDevice(device);
+  device_ = device;
+  std::set<std::string> cpu_only;
+  for (const auto& layer : layers_) {
+    layer->SetDevice(device);
+    if (device.is_cuda() && !layer->runs_on_cuda()) cpu_only.insert(layer->type());
+  }
+  for (const std::string& type : cpu_only) {
+    LOG(WARNING) << "Net '" << name_ << "': layer type " << type
+                 << " has no CUDA kernels yet; its layers compute on the CPU and their "
+                    "blobs are copied between host and " << device.ToString();
+  }
 }
 
 void Net::Update() {

@@ -38,7 +38,14 @@ Solver::Solver(const caffe::SolverParameter& param) : param_(param) {
   if (param_.iter_size() < 1) ThrowError("solver: iter_size must be at least 1");
   InitTrainNet();
   InitTestNets();
-  LOG(INFO) << "Solver (" << param_.type() << ") ready";
+  // Only an explicit solver_mode: GPU selects the GPU (the schema's default
+  // says GPU, but an unset field means the CPU, as in Caffe's tool).
+  if (param_.has_solver_mode() && param_.solver_mode() == caffe::SolverParameter::GPU) {
+    const Device device = Device::Cuda(param_.device_id());
+    net_->SetDevice(device);
+    for (auto& test_net : test_nets_) test_net->SetDevice(device);
+  }
+  LOG(INFO) << "Solver (" << param_.type() << ") ready on " << net_->device().ToString();
 }
 
 void Solver::InitTrainNet() {

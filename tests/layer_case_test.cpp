@@ -7,7 +7,10 @@
 
 #include <google/protobuf/text_format.h>
 
+#include "cortado/device.hpp"
 #include "cortado/layer_registry.hpp"
+#include "cortado/math.hpp"
+#include "cortado/rng.hpp"
 
 namespace cortado {
 namespace testing {
@@ -54,41 +57,127 @@ void ExpectBlobNear(const std::vector<float>& expected, const Blob& actual,
   }
 }
 
-TEST_P(LayerCaseTest, ForwardAndGradient) {
-  const LayerCase& c = GetParam();
-  ASSERT_TRUE(static_cast<bool>(c.reference)) << "every row needs a reference";
-  std::vector<std::unique_ptr<Blob>> bottom_storage;
-  BlobVec bottom;
+namespace {
+
+// One row's layer with its own bottoms and tops, filled as the row says.
+struct CaseInstance {
+  std::vector<std::unique_ptr<Blob>> bottom_storage, top_storage;
+  BlobVec bottom, top;
+  std::unique_ptr<Layer> layer;
+};
+
+void Instantiate(const LayerCase& c, CaseInstance* out) {
   for (size_t i = 0; i < c.bottom_shapes.size(); ++i) {
-    bottom_storage.push_back(std::make_unique<Blob>(c.bottom_shapes[i]));
-    bottom.push_back(bottom_storage.back().get());
+    out->bottom_storage.push_back(std::make_unique<Blob>(c.bottom_shapes[i]));
+    out->bottom.push_back(out->bottom_storage.back().get());
   }
   if (c.fill) {
-    c.fill(bottom);
+    c.fill(out->bottom);
   } else {
-    for (size_t i = 0; i < bottom.size(); ++i) FillGaussian(bottom[i], 0, 1, 100 + i);
+    for (size_t i = 0; i < out->bottom.size(); ++i) FillGaussian(out->bottom[i], 0, 1, 100 + i);
   }
-  auto layer = MakeLayer(c.prototxt, c.phase);
-  ASSERT_NE(layer, nullptr);
+  // Fillers draw from the global RNG: the same seed gives every instance of
+  // a row the same parameters.
+  SetRandomSeed(4321);
+  out->layer = MakeLayer(c.prototxt, c.phase);
+  ASSERT_NE(out->layer, nullptr);
   // Layers without tops (Silence) declare ExactNumTopBlobs() == 0.
-  int tops = layer->ExactNumTopBlobs() == 0
+  int tops = out->layer->ExactNumTopBlobs() == 0
                  ? 0
-                 : std::max<int>({layer->ExactNumTopBlobs(), layer->MinTopBlobs(), 1});
+                 : std::max<int>({out->layer->ExactNumTopBlobs(), out->layer->MinTopBlobs(), 1});
   caffe::LayerParameter param;
   google::protobuf::TextFormat::ParseFromString(c.prototxt, &param);
   if (param.top_size() > 0) tops = param.top_size();
-  std::vector<std::unique_ptr<Blob>> top_storage;
-  BlobVec top;
   for (int i = 0; i < tops; ++i) {
-    top_storage.push_back(std::make_unique<Blob>());
-    top.push_back(top_storage.back().get());
+    out->top_storage.push_back(std::make_unique<Blob>());
+    out->top.push_back(out->top_storage.back().get());
   }
-  layer->SetUp(bottom, top);
-  layer->Forward(bottom, top);
-  c.reference(layer.get(), bottom, top);
+  out->layer->SetUp(out->bottom, out->top);
+}
+
+// |a - b| <= tolerance * max(1, |a|), element by element, naming the blob.
+void ExpectSame(const Blob& expected, const Blob& actual, bool diff, const std::string& what,
+                float tolerance) {
+  ASSERT_EQ(expected.shape(), actual.shape()) << what;
+  const float* a = diff ? expected.cpu_diff() : expected.cpu_data();
+  const float* b = diff ? actual.cpu_diff() : actual.cpu_data();
+  for (int64_t i = 0; i < expected.count(); ++i) {
+    ASSERT_NEAR(a[i], b[i], tolerance * std::max(1.f, std::fabs(a[i])))
+        << what << " element " << i;
+  }
+}
+
+}  // namespace
+
+TEST_P(LayerCaseTest, ForwardAndGradient) {
+  const LayerCase& c = GetParam();
+  ASSERT_TRUE(static_cast<bool>(c.reference)) << "every row needs a reference";
+  CaseInstance cpu;
+  ASSERT_NO_FATAL_FAILURE(Instantiate(c, &cpu));
+  cpu.layer->Forward(cpu.bottom, cpu.top);
+  c.reference(cpu.layer.get(), cpu.bottom, cpu.top);
   if (c.check_gradient) {
-    CheckGradient(layer.get(), bottom, top, c.gradient, c.bottoms_to_check);
+    CheckGradient(cpu.layer.get(), cpu.bottom, cpu.top, c.gradient, c.bottoms_to_check);
   }
+}
+
+// The same row on the GPU: forward and backward agree with the CPU within
+// 1e-4 relative, then the gradient checker runs on the GPU layer.
+TEST_P(LayerCaseTest, CudaMatchesCpu) {
+  if (CudaDeviceCount() == 0) {
+    GTEST_SKIP() << "skipped: no GPU (" << CudaUnavailableReason() << ")";
+  }
+  const LayerCase& c = GetParam();
+  CaseInstance cpu, gpu;
+  ASSERT_NO_FATAL_FAILURE(Instantiate(c, &cpu));
+  ASSERT_NO_FATAL_FAILURE(Instantiate(c, &gpu));
+  if (!(gpu.layer->devices() & kLayerCuda)) {
+    GTEST_SKIP() << "skipped: layer type " << gpu.layer->type() << " has no CUDA kernels yet";
+  }
+  gpu.layer->SetDevice(Device::Cuda(0));
+  ASSERT_TRUE(gpu.layer->runs_on_cuda());
+  for (size_t i = 0; i < cpu.layer->blobs().size(); ++i) {
+    ExpectSame(*cpu.layer->blobs()[i], *gpu.layer->blobs()[i], false, "initial parameter", 0);
+  }
+  // Stochastic layers draw from the host RNG on both devices.
+  SetRandomSeed(77);
+  cpu.layer->Forward(cpu.bottom, cpu.top);
+  SetRandomSeed(77);
+  gpu.layer->Forward(gpu.bottom, gpu.top);
+  for (size_t i = 0; i < cpu.top.size(); ++i) {
+    ExpectSame(*cpu.top[i], *gpu.top[i], false, StrCat("top ", i), 1e-4f);
+  }
+  if (!c.check_gradient) return;
+  // Random top gradients, identical on both sides.
+  for (size_t i = 0; i < cpu.top.size(); ++i) {
+    FillGaussian(cpu.top[i], 0, 1, 900 + i);  // fills data; move it to diff
+    Copy(cpu.top[i]->count(), cpu.top[i]->cpu_data(), cpu.top[i]->mutable_cpu_diff());
+    Copy(cpu.top[i]->count(), cpu.top[i]->cpu_diff(), gpu.top[i]->mutable_cpu_diff());
+  }
+  SetRandomSeed(77);
+  cpu.layer->Forward(cpu.bottom, cpu.top);
+  SetRandomSeed(77);
+  gpu.layer->Forward(gpu.bottom, gpu.top);
+  std::vector<bool> propagate(cpu.bottom.size(), true);
+  for (const std::unique_ptr<Layer>* l : {&cpu.layer, &gpu.layer}) {
+    for (auto& blob : (*l)->blobs()) Set(blob->count(), 0.f, blob->mutable_cpu_diff());
+  }
+  cpu.layer->Backward(cpu.top, propagate, cpu.bottom);
+  gpu.layer->Backward(gpu.top, propagate, gpu.bottom);
+  const std::vector<int>& checked = c.bottoms_to_check;
+  for (size_t i = 0; i < cpu.bottom.size(); ++i) {
+    if (!c.gradient.check_bottoms) break;
+    if (!checked.empty() && std::find(checked.begin(), checked.end(), int(i)) == checked.end()) {
+      continue;
+    }
+    ExpectSame(*cpu.bottom[i], *gpu.bottom[i], true, StrCat("bottom diff ", i), 1e-4f);
+  }
+  for (size_t i = 0; i < cpu.layer->blobs().size(); ++i) {
+    if (!cpu.layer->param_propagate_down(i)) continue;
+    ExpectSame(*cpu.layer->blobs()[i], *gpu.layer->blobs()[i], true, StrCat("param diff ", i),
+               1e-4f);
+  }
+  CheckGradient(gpu.layer.get(), gpu.bottom, gpu.top, c.gradient, c.bottoms_to_check);
 }
 
 }  // namespace testing

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -16,6 +17,7 @@
 #include <gflags/gflags.h>
 
 #include "cortado/common.hpp"
+#include "cortado/device.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/net.hpp"
@@ -23,9 +25,6 @@
 #include "cortado/solver.hpp"
 #include "cortado/stub_data.hpp"
 
-#ifdef CORTADO_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
 
 DEFINE_string(gpu, "", "GPU ids to use (e.g. '0' or 'all'); empty runs on the CPU");
 DEFINE_string(solver, "", "The solver definition protocol buffer text file");
@@ -72,15 +71,40 @@ std::vector<std::string> SplitCommas(const std::string& s) {
   return parts;
 }
 
-void RequireCpu() {
-  if (FLAGS_gpu.empty()) return;
-#ifdef CORTADO_WITH_CUDA
-  ThrowError("--gpu=", FLAGS_gpu, ": the CUDA layers are not available in this version yet; "
-             "run without --gpu");
-#else
-  ThrowError("--gpu=", FLAGS_gpu, ": this build has no CUDA support (configure with a CUDA "
-             "toolkit and CORTADO_CUDA=ON)");
-#endif
+// --gpu: empty means the CPU; "0" one GPU; "all" every GPU. Several GPUs
+// at once are data-parallel training, which is not built yet.
+std::vector<int> ParseGpuIds() {
+  std::vector<int> ids;
+  if (FLAGS_gpu == "all") {
+    for (int i = 0; i < CudaDeviceCount(); ++i) ids.push_back(i);
+    if (ids.empty()) {
+      ThrowError("--gpu=all: no GPU is usable: ", CudaUnavailableReason());
+    }
+    return ids;
+  }
+  for (const std::string& id : SplitCommas(FLAGS_gpu)) {
+    char* end = nullptr;
+    const long value = std::strtol(id.c_str(), &end, 10);
+    if (end == id.c_str() || *end != '\0' || value < 0) {
+      ThrowError("--gpu=", FLAGS_gpu, ": '", id, "' is not a GPU id (use e.g. --gpu=0)");
+    }
+    ids.push_back(static_cast<int>(value));
+  }
+  return ids;
+}
+
+// The one device a command runs on, from --gpu; checked before any work.
+Device SelectDevice() {
+  if (FLAGS_gpu.empty()) return Device::Cpu();
+  const std::vector<int> ids = ParseGpuIds();
+  if (ids.size() > 1) {
+    ThrowError("--gpu=", FLAGS_gpu, ": training on several GPUs at once is not available yet; "
+               "give one id, e.g. --gpu=", ids[0]);
+  }
+  const Device device = Device::Cuda(ids[0]);
+  ActivateDevice(device);  // throws a clear error when there is no such GPU
+  LOG(INFO) << "Using " << device.ToString();
+  return device;
 }
 
 caffe::Phase ParsePhase(const std::string& phase, caffe::Phase fallback) {
@@ -95,14 +119,33 @@ int Train() {
   if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
     ThrowError("give --snapshot or --weights, not both: a snapshot already holds the weights");
   }
-  RequireCpu();
   caffe::SolverParameter param;
   ReadSolverParamsFromTextFile(FLAGS_solver, &param);
   param.mutable_train_state()->set_level(FLAGS_level);
   for (const std::string& stage : SplitCommas(FLAGS_stage)) {
     param.mutable_train_state()->add_stage(stage);
   }
-  param.set_solver_mode(caffe::SolverParameter::CPU);
+  // As in Caffe, --gpu wins; without it the solver file's solver_mode and
+  // device_id decide. Solver files written for a GPU still train on a
+  // machine without one, and the log says so.
+  if (!FLAGS_gpu.empty()) {
+    const Device device = SelectDevice();
+    param.set_solver_mode(device.is_cuda() ? caffe::SolverParameter::GPU
+                                           : caffe::SolverParameter::CPU);
+    param.set_device_id(device.id());
+  } else if (param.has_solver_mode() && param.solver_mode() == caffe::SolverParameter::GPU) {
+    if (CudaDeviceCount() > param.device_id()) {
+      LOG(INFO) << "Using GPU " << param.device_id() << " (solver_mode: GPU in "
+                << FLAGS_solver << ")";
+    } else {
+      LOG(WARNING) << FLAGS_solver << " asks for solver_mode: GPU (device_id "
+                   << param.device_id() << ") but no such GPU is usable ("
+                   << CudaUnavailableReason() << "); training on the CPU";
+      param.set_solver_mode(caffe::SolverParameter::CPU);
+    }
+  } else {
+    param.set_solver_mode(caffe::SolverParameter::CPU);
+  }
   const Solver::Action on_sigint = ParseEffect("sigint_effect", FLAGS_sigint_effect);
   const Solver::Action on_sighup = ParseEffect("sighup_effect", FLAGS_sighup_effect);
   std::unique_ptr<Solver> solver = CreateSolver(param);
@@ -158,8 +201,9 @@ std::unique_ptr<Net> LoadModel(caffe::Phase phase, bool stub_data = false) {
 
 int Test() {
   if (FLAGS_iterations < 1) ThrowError("--iterations=", FLAGS_iterations, " must be at least 1");
-  RequireCpu();
+  const Device device = SelectDevice();
   std::unique_ptr<Net> net = LoadModel(caffe::TEST);
+  net->SetDevice(device);
   for (const std::string& weights : SplitCommas(FLAGS_weights)) {
     net->CopyTrainedLayersFrom(weights);
   }
@@ -203,8 +247,9 @@ int Test() {
 }
 
 int Time() {
-  RequireCpu();
+  const Device device = SelectDevice();
   std::unique_ptr<Net> net = LoadModel(ParsePhase(FLAGS_phase, caffe::TRAIN), FLAGS_stub_data);
+  net->SetDevice(device);
   using Clock = std::chrono::steady_clock;
   const auto& layers = net->layers();
   const int n = static_cast<int>(layers.size());
@@ -212,6 +257,7 @@ int Time() {
   float loss;
   net->Forward(&loss);
   net->Backward();
+  SynchronizeDevice(device);
   std::vector<double> forward_ms(n, 0), backward_ms(n, 0);
   double total_forward = 0, total_backward = 0;
   const int iterations = std::max(1, FLAGS_iterations);
@@ -219,6 +265,7 @@ int Time() {
     for (int i = 0; i < n; ++i) {
       auto start = Clock::now();
       layers[i]->Forward(net->bottom_vecs()[i], net->top_vecs()[i]);
+      SynchronizeDevice(device);  // kernels run asynchronously
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       forward_ms[i] += ms;
       total_forward += ms;
@@ -228,6 +275,7 @@ int Time() {
       auto start = Clock::now();
       layers[i]->Backward(net->top_vecs()[i], net->bottom_need_backward()[i],
                           net->bottom_vecs()[i]);
+      SynchronizeDevice(device);
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       backward_ms[i] += ms;
       total_backward += ms;
@@ -247,35 +295,19 @@ int Time() {
 }
 
 int DeviceQuery() {
-#ifdef CORTADO_WITH_CUDA
-  int count = 0;
-  cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess) {
-    std::printf("No usable GPU: %s. Cortado runs on the CPU.\n", cudaGetErrorString(status));
-    count = 0;
+  if (CudaDeviceCount() == 0) {
+    if (!FLAGS_gpu.empty()) ThrowError("--gpu=", FLAGS_gpu, ": no GPU is usable: ",
+                                       CudaUnavailableReason());
+    std::printf("GPUs: 0 (%s). Cortado runs on the CPU.\n", CudaUnavailableReason().c_str());
+    return 0;
   }
   std::vector<int> ids;
-  if (FLAGS_gpu.empty() || FLAGS_gpu == "all") {
-    for (int i = 0; i < count; ++i) ids.push_back(i);
+  if (FLAGS_gpu.empty()) {
+    for (int i = 0; i < CudaDeviceCount(); ++i) ids.push_back(i);
   } else {
-    for (const std::string& id : SplitCommas(FLAGS_gpu)) ids.push_back(std::stoi(id));
+    ids = ParseGpuIds();
   }
-  for (int id : ids) {
-    if (id < 0 || id >= count) ThrowError("--gpu=", id, ": there are ", count, " GPUs");
-    cudaDeviceProp prop;
-    cudaGetDeviceProperties(&prop, id);
-    std::printf("Device id:                     %d\n", id);
-    std::printf("Name:                          %s\n", prop.name);
-    std::printf("Major revision number:         %d\n", prop.major);
-    std::printf("Minor revision number:         %d\n", prop.minor);
-    std::printf("Total global memory:           %zu\n", prop.totalGlobalMem);
-    std::printf("Number of multiprocessors:     %d\n", prop.multiProcessorCount);
-  }
-  if (count == 0) std::printf("GPUs: 0\n");
-#else
-  if (!FLAGS_gpu.empty()) RequireCpu();
-  std::printf("This build of Cortado has no CUDA support. GPUs: 0\n");
-#endif
+  for (int id : ids) std::printf("%s", DescribeCudaDevice(id).c_str());
   return 0;
 }
 

@@ -10,10 +10,20 @@
 #include "caffe.pb.h"
 #include "cortado/blob.hpp"
 #include "cortado/common.hpp"
+#include "cortado/device.hpp"
 
 namespace cortado {
 
 using BlobVec = std::vector<Blob*>;
+
+// Where a layer type can run; `cortado layers` prints these. A layer class
+// with device kernels says so with a static member, e.g.
+//   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
+enum LayerDevice : unsigned {
+  kLayerCpu = 1u << 0,
+  kLayerCuda = 1u << 1,
+  kLayerCudnn = 1u << 2,
+};
 
 class Layer {
  public:
@@ -33,6 +43,17 @@ class Layer {
   float Forward(const BlobVec& bottom, const BlobVec& top);
   void Backward(const BlobVec& top, const std::vector<bool>& propagate_down,
                 const BlobVec& bottom);
+
+  // Where Forward/Backward compute. A layer without CUDA kernels for its
+  // type keeps computing on the CPU (the net logs it once); its blobs'
+  // synced memory moves data to whichever side asks.
+  void SetDevice(const Device& device);
+  const Device& device() const { return device_; }
+  // True when Forward/Backward run the CUDA kernels.
+  bool runs_on_cuda() const { return runs_on_cuda_; }
+  // The LayerDevice flags of this layer's type in this build.
+  unsigned devices() const { return devices_; }
+  void set_devices(unsigned devices) { devices_ = devices; }
 
   virtual const char* type() const = 0;
   const std::string& name() const { return layer_param_.name(); }
@@ -79,6 +100,15 @@ class Layer {
   virtual void BackwardImpl(const BlobVec& top,
                             const std::vector<bool>& propagate_down,
                             const BlobVec& bottom) {}
+  // The CUDA kernels' entry points, used when runs_on_cuda(). Shape logic
+  // stays in Reshape, shared with the CPU path; only the math differs.
+  virtual void ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+    ForwardImpl(bottom, top);
+  }
+  virtual void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                           const BlobVec& bottom) {
+    BackwardImpl(top, propagate_down, bottom);
+  }
 
   // "Layer 'conv1' (Convolution): " — the prefix of every error it raises.
   std::string ErrorPrefix() const;
@@ -88,6 +118,9 @@ class Layer {
   std::vector<std::unique_ptr<Blob>> blobs_;
   std::vector<bool> param_propagate_down_;
   std::vector<float> loss_;
+  Device device_;
+  unsigned devices_ = kLayerCpu;
+  bool runs_on_cuda_ = false;
 
  private:
   void CheckBlobCounts(const BlobVec& bottom, const BlobVec& top) const;

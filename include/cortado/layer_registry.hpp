@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "caffe.pb.h"
@@ -11,19 +12,24 @@
 
 namespace cortado {
 
-// Where a layer type can run; `cortado layers` prints these.
-enum LayerDevice : unsigned {
-  kLayerCpu = 1u << 0,
-  kLayerCuda = 1u << 1,
-  kLayerCudnn = 1u << 2,
+// A layer class's device flags: its kDevices member, or CPU only.
+template <typename T, typename = void>
+struct LayerDevicesOf {
+  static constexpr unsigned value = kLayerCpu;
+};
+template <typename T>
+struct LayerDevicesOf<T, std::void_t<decltype(T::kDevices)>> {
+  static constexpr unsigned value = T::kDevices;
 };
 
 class LayerRegistry {
  public:
   using Creator = std::unique_ptr<Layer> (*)(const caffe::LayerParameter&);
 
+  // CUDA flags are dropped in builds without the CUDA backend.
   static void Add(const std::string& type, Creator creator, unsigned devices);
   // Throws Error naming the type and the closest registered names.
+  // The layer comes with its type's device flags set.
   static std::unique_ptr<Layer> Create(const caffe::LayerParameter& param);
   static bool Has(const std::string& type);
   static std::vector<std::string> Types();  // sorted
@@ -42,7 +48,7 @@ class LayerRegistry {
         [](const caffe::LayerParameter& p) -> std::unique_ptr<::cortado::Layer> { \
           return std::make_unique<Class>(p);                                \
         },                                                                  \
-        ::cortado::kLayerCpu);                                              \
+        ::cortado::LayerDevicesOf<Class>::value);                           \
   }
 
 }  // namespace cortado

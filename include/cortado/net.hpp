@@ -33,6 +33,11 @@ class Net {
     Backward();
     return loss;
   }
+  // Runs every layer on `device` from now on. Layers whose type has no CUDA
+  // kernels stay on the CPU; each such type is logged once per net.
+  void SetDevice(const Device& device);
+  const Device& device() const { return device_; }
+
   // Re-runs shape inference after input blobs changed shape.
   void Reshape();
 
@@ -111,6 +116,7 @@ class Net {
   void UpdateDebugInfo(int param_id);
 
   std::string name_;
+  Device device_;
   caffe::Phase phase_ = caffe::TRAIN;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> layer_names_;

@@ -10,16 +10,13 @@
 
 #include "cortado/blob.hpp"
 #include "cortado/db.hpp"
+#include "cortado/device.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/net.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
-
-#ifdef CORTADO_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -68,10 +65,18 @@ py::array BlobArray(py::object self, bool diff) {
   return py::array_t<float>(shape, data, self);
 }
 
+// pycaffe's set_mode_gpu()/set_device() choose where nets made afterwards
+// run; the choice lives here, in the binding, not in the library.
+Device& PythonDevice() {
+  static Device device;
+  return device;
+}
+
 std::unique_ptr<Net> MakeNet(const std::string& model, int phase, int level,
                              const std::vector<std::string>& stages, py::object weights) {
   auto net = std::make_unique<Net>(model, ToPhase(phase), level, stages);
   if (!weights.is_none()) net->CopyTrainedLayersFrom(weights.cast<std::string>());
+  net->SetDevice(PythonDevice());
   return net;
 }
 
@@ -81,18 +86,11 @@ std::unique_ptr<Solver> MakeSolver(const std::string& path, const std::string& t
   caffe::SolverParameter param;
   ReadSolverParamsFromTextFile(path, &param);
   if (!type.empty()) param.set_type(type);
-  param.set_solver_mode(caffe::SolverParameter::CPU);
+  const Device& device = PythonDevice();
+  param.set_solver_mode(device.is_cuda() ? caffe::SolverParameter::GPU
+                                         : caffe::SolverParameter::CPU);
+  param.set_device_id(device.id());
   return CreateSolver(param);
-}
-
-int CudaDeviceCount() {
-#ifdef CORTADO_WITH_CUDA
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) return 0;
-  return count;
-#else
-  return 0;
-#endif
 }
 
 }  // namespace
@@ -107,6 +105,14 @@ PYBIND11_MODULE(_cortado, m) {
 
   m.def("set_random_seed", [](uint64_t seed) { SetRandomSeed(seed); }, "seed"_a);
   m.def("cuda_device_count", &CudaDeviceCount);
+  m.def("cuda_unavailable_reason", &CudaUnavailableReason);
+  // gpu_id < 0 selects the CPU; errors (no such GPU) raise.
+  m.def("set_default_device", [](int gpu_id) {
+    const Device device = gpu_id < 0 ? Device::Cpu() : Device::Cuda(gpu_id);
+    ActivateDevice(device);
+    PythonDevice() = device;
+  }, "gpu_id"_a);
+  m.def("default_device", []() { return PythonDevice().ToString(); });
   m.def("layer_type_list", &LayerRegistry::Types);
   m.def("database_size", [](const std::string& path, const std::string& backend) {
     caffe::DataParameter::DB db;

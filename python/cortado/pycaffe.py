@@ -234,20 +234,27 @@ AdamSolver = _solver_of_type('Adam')
 # --- Mode and devices ----------------------------------------------------------
 
 _device = 0
+_gpu_mode = False
 
 
 def set_mode_cpu():
-    """Nets run on the CPU (the only mode this version computes in)."""
+    """Nets and solvers made from now on run on the CPU."""
+    global _gpu_mode
+    _gpu_mode = False
+    _cortado.set_default_device(-1)
 
 
 def set_mode_gpu():
-    """Cortado's layers compute on the CPU in this version; say so rather than
-    pretend (a pycaffe script calling this still runs, on the CPU)."""
-    devices = _cortado.cuda_device_count()
-    where = ('%d CUDA device(s) found, but the layers have no CUDA code yet' % devices
-             if devices else 'no CUDA device or CUDA build')
-    warnings.warn('set_mode_gpu(): %s; nets run on the CPU' % where, RuntimeWarning,
-                  stacklevel=2)
+    """Nets and solvers made from now on run on the GPU chosen by set_device()
+    (0 by default). Without a usable GPU this warns and stays on the CPU, so a
+    pycaffe script written for a GPU still runs."""
+    global _gpu_mode
+    if _cortado.cuda_device_count() == 0:
+        warnings.warn('set_mode_gpu(): no usable GPU (%s); nets run on the CPU'
+                      % _cortado.cuda_unavailable_reason(), RuntimeWarning, stacklevel=2)
+        return
+    _cortado.set_default_device(_device)
+    _gpu_mode = True
 
 
 def set_device(device_id):
@@ -256,6 +263,8 @@ def set_device(device_id):
     if device_id < 0 or (devices and device_id >= devices):
         raise ValueError('set_device(%d): %d CUDA device(s) available' % (device_id, devices))
     _device = device_id
+    if _gpu_mode:
+        _cortado.set_default_device(_device)
 
 
 def init_log(level=0, stderr=False):
