@@ -1,6 +1,6 @@
 // CUDA plumbing shared by every kernel file: status checks that throw
-// cortado::Error, the per-thread cuBLAS/cuDNN handles, launch geometry and
-// the CORTADO_HD marker for functors compiled for host and device.
+// cortado::Error, the per-thread cuBLAS/cuDNN handles and workspace, launch
+// geometry and the grid-stride loop macro.
 // Only CUDA builds include this (guard with CORTADO_WITH_CUDA).
 #ifndef CORTADO_CUDA_HPP_
 #define CORTADO_CUDA_HPP_
@@ -16,6 +16,7 @@
 #include <cudnn.h>
 
 #include "cortado/common.hpp"
+#include "cortado/host_device.hpp"
 
 namespace cortado {
 namespace cuda {
@@ -49,13 +50,10 @@ inline int BlocksFor(int64_t n) {
 }  // namespace cortado
 
 #ifdef __CUDACC__
-#define CORTADO_HD __host__ __device__
 // for (int64_t i : ...) over a grid-stride range.
 #define CORTADO_KERNEL_LOOP(i, n)                                              \
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; \
        i < (n); i += static_cast<int64_t>(blockDim.x) * gridDim.x)
-#else
-#define CORTADO_HD
 #endif
 
 #endif  // CORTADO_CUDA_HPP_

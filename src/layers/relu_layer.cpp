@@ -1,15 +1,23 @@
 // ReLU: y = max(x, 0) + negative_slope * min(x, 0).
-#include <algorithm>
-
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
+#include "relu_math.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// relu_layer.cu
+void ReluForwardGpu(int64_t n, const float* x, float slope, float* y);
+void ReluBackwardGpu(int64_t n, const float* dy, const float* sign_source, float slope,
+                     float* dx);
+#endif
+
 namespace {
 
 class ReluLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "ReLU"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -29,31 +37,46 @@ class ReluLayer : public Layer {
     const float* x = bottom[0]->cpu_data();
     float* y = top[0]->mutable_cpu_data();
     const float slope = negative_slope_;
-    // Branch-free so it vectorises: signs are random, branches mispredict.
-    for (int64_t i = 0; i < n; ++i) y[i] = std::max(x[i], 0.f) + slope * std::min(x[i], 0.f);
+    for (int64_t i = 0; i < n; ++i) y[i] = ReluValue(x[i], slope);
   }
 
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
     if (!propagate_down[0]) return;
-    // In place, x is gone; for slope >= 0, y > 0 exactly when x > 0, so y
-    // decides the branch. A negative slope maps x < 0 to y > 0 and loses it.
-    const bool in_place = top[0] == bottom[0];
-    if (in_place && negative_slope_ < 0) {
-      ThrowError(ErrorPrefix(), "cannot back-propagate in place with negative_slope ",
-                 negative_slope_, " < 0; give the layer its own top");
-    }
-    const float* sign_source = negative_slope_ >= 0 ? top[0]->cpu_data() : bottom[0]->cpu_data();
+    const float* sign_source = SignSource(top, bottom)->cpu_data();
     const int64_t n = bottom[0]->count();
     const float* dy = top[0]->cpu_diff();
     float* dx = bottom[0]->mutable_cpu_diff();
     const float slope = negative_slope_;
-    for (int64_t i = 0; i < n; ++i) {
-      dx[i] = dy[i] * (float(sign_source[i] > 0) + slope * float(sign_source[i] <= 0));
-    }
+    for (int64_t i = 0; i < n; ++i) dx[i] = ReluGradient(dy[i], sign_source[i], slope);
   }
 
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    ReluForwardGpu(bottom[0]->count(), bottom[0]->gpu_data(), negative_slope_,
+                   top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    ReluBackwardGpu(bottom[0]->count(), top[0]->gpu_diff(), SignSource(top, bottom)->gpu_data(),
+                    negative_slope_, bottom[0]->mutable_gpu_diff());
+  }
+#endif
+
  private:
+  // In place, x is gone; for slope >= 0, y > 0 exactly when x > 0, so y
+  // decides the branch. A negative slope maps x < 0 to y > 0 and loses it.
+  const Blob* SignSource(const BlobVec& top, const BlobVec& bottom) const {
+    if (negative_slope_ >= 0) return top[0];
+    if (top[0] == bottom[0]) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate in place with negative_slope ",
+                 negative_slope_, " < 0; give the layer its own top");
+    }
+    return bottom[0];
+  }
+
   float negative_slope_ = 0;
 };
 
