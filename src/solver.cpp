@@ -8,8 +8,10 @@
 #include "cortado/hdf5.hpp"
 #include "cortado/io.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 #include "cortado/progress.hpp"
 #include "cortado/rng.hpp"
+#include "solvers/update_rules.hpp"
 
 namespace cortado {
 namespace {
@@ -432,14 +434,25 @@ void Solver::Regularize(int param_id) {
   const float decay = param_.weight_decay() * net_->params_weight_decay()[param_id];
   if (decay == 0) return;
   const std::string& type = param_.regularization_type();
+  if (type != "L2" && type != "L1") {
+    ThrowError("solver: unknown regularization_type \"", type, "\" (known: L2, L1)");
+  }
+#ifdef CORTADO_WITH_CUDA
+  if (net_->device().is_cuda()) {
+    if (type == "L2") {
+      gpu::Axpy(p->count(), decay, p->gpu_data(), p->mutable_gpu_diff());
+    } else {
+      RegularizeL1Gpu(p->count(), decay, p->gpu_data(), p->mutable_gpu_diff());
+    }
+    return;
+  }
+#endif
   float* diff = p->mutable_cpu_diff();
   const float* data = p->cpu_data();
   if (type == "L2") {
     Axpy(p->count(), decay, data, diff);
-  } else if (type == "L1") {
-    for (int64_t i = 0; i < p->count(); ++i) diff[i] += decay * float((0 < data[i]) - (data[i] < 0));
   } else {
-    ThrowError("solver: unknown regularization_type \"", type, "\" (known: L2, L1)");
+    for (int64_t i = 0; i < p->count(); ++i) diff[i] += L1Decay(data[i], decay);
   }
 }
 

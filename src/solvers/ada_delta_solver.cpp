@@ -18,21 +18,10 @@ class AdaDeltaSolver : public SgdSolver {
 
  protected:
   void ComputeUpdateValue(int param_id, float rate) override {
-    Blob* p = net_->learnable_params()[param_id];
-    const float lr = local_rate(param_id, rate);
-    const float delta = param_.delta();
-    const float d = param_.momentum();
-    float* a = history(0, param_id);
-    float* b = history(1, param_id);
-    float* g = p->mutable_cpu_diff();
-    const int64_t n = p->count();
-    for (int64_t i = 0; i < n; ++i) {
-      a[i] = d * a[i] + (1 - d) * g[i] * g[i];
-      const float u = g[i] * std::sqrt((b[i] + delta) / (a[i] + delta));
-      b[i] = d * b[i] + (1 - d) * u * u;
-      g[i] = lr * u;
-    }
+    ApplyRule(param_id, AdaDeltaRule{param_.momentum(), local_rate(param_id, rate),
+                                     param_.delta()});
   }
+
 };
 
 }  // namespace

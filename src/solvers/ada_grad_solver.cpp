@@ -19,17 +19,9 @@ class AdaGradSolver : public SgdSolver {
 
  protected:
   void ComputeUpdateValue(int param_id, float rate) override {
-    Blob* p = net_->learnable_params()[param_id];
-    const float lr = local_rate(param_id, rate);
-    const float delta = param_.delta();
-    float* h = history(0, param_id);
-    float* g = p->mutable_cpu_diff();
-    const int64_t n = p->count();
-    for (int64_t i = 0; i < n; ++i) {
-      h[i] += g[i] * g[i];
-      g[i] = lr * (g[i] / (std::sqrt(h[i]) + delta));
-    }
+    ApplyRule(param_id, AdaGradRule{local_rate(param_id, rate), param_.delta()});
   }
+
 };
 
 }  // namespace

@@ -18,23 +18,14 @@ class AdamSolver : public SgdSolver {
 
  protected:
   void ComputeUpdateValue(int param_id, float rate) override {
-    Blob* p = net_->learnable_params()[param_id];
     const float b1 = param_.momentum();
     const float b2 = param_.momentum2();
-    const float delta = param_.delta();
     const int t = iter_ + 1;
     const float correction = std::sqrt(1 - std::pow(b2, t)) / (1 - std::pow(b1, t));
-    const float step = local_rate(param_id, rate) * correction;
-    float* m = history(0, param_id);
-    float* v = history(1, param_id);
-    float* g = p->mutable_cpu_diff();
-    const int64_t n = p->count();
-    for (int64_t i = 0; i < n; ++i) {
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      g[i] = step * (m[i] / (std::sqrt(v[i]) + delta));
-    }
+    ApplyRule(param_id, AdamRule{b1, b2, local_rate(param_id, rate) * correction,
+                                 param_.delta()});
   }
+
 };
 
 }  // namespace

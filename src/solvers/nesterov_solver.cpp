@@ -12,18 +12,9 @@ class NesterovSolver : public SgdSolver {
 
  protected:
   void ComputeUpdateValue(int param_id, float rate) override {
-    Blob* p = net_->learnable_params()[param_id];
-    const float lr = local_rate(param_id, rate);
-    const float m = param_.momentum();
-    float* h = history(0, param_id);
-    float* g = p->mutable_cpu_diff();
-    const int64_t n = p->count();
-    for (int64_t i = 0; i < n; ++i) {
-      const float previous = h[i];
-      h[i] = m * h[i] + lr * g[i];
-      g[i] = (1 + m) * h[i] - m * previous;
-    }
+    ApplyRule(param_id, NesterovRule{param_.momentum(), local_rate(param_id, rate)});
   }
+
 };
 
 }  // namespace

@@ -21,18 +21,10 @@ class RmsPropSolver : public SgdSolver {
 
  protected:
   void ComputeUpdateValue(int param_id, float rate) override {
-    Blob* p = net_->learnable_params()[param_id];
-    const float lr = local_rate(param_id, rate);
-    const float delta = param_.delta();
-    const float decay = param_.rms_decay();
-    float* h = history(0, param_id);
-    float* g = p->mutable_cpu_diff();
-    const int64_t n = p->count();
-    for (int64_t i = 0; i < n; ++i) {
-      h[i] = decay * h[i] + (1 - decay) * g[i] * g[i];
-      g[i] = lr * (g[i] / (std::sqrt(h[i]) + delta));
-    }
+    ApplyRule(param_id, RmsPropRule{param_.rms_decay(), local_rate(param_id, rate),
+                                    param_.delta()});
   }
+
 };
 
 }  // namespace

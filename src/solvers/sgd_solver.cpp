@@ -28,16 +28,7 @@ void SgdSolver::ApplyUpdate() {
 }
 
 void SgdSolver::ComputeUpdateValue(int param_id, float rate) {
-  Blob* p = net_->learnable_params()[param_id];
-  const float lr = local_rate(param_id, rate);
-  const float momentum = param_.momentum();
-  float* h = history(0, param_id);
-  float* g = p->mutable_cpu_diff();
-  const int64_t n = p->count();
-  for (int64_t i = 0; i < n; ++i) {
-    h[i] = momentum * h[i] + lr * g[i];
-    g[i] = h[i];
-  }
+  ApplyRule(param_id, SgdRule{param_.momentum(), local_rate(param_id, rate)});
 }
 
 void SgdSolver::SnapshotSolverState(caffe::SolverState* state) const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cortado/solver.hpp"
+#include "update_rules.hpp"
 
 namespace cortado {
 
@@ -29,9 +30,28 @@ class SgdSolver : public Solver {
   // Adds a second zeroed history blob per learnable parameter.
   void AddHistorySet();
   int num_params() const { return static_cast<int>(net_->learnable_params().size()); }
-  // History of `set` (0 or 1) for one parameter.
-  float* history(int set, int param_id) {
-    return history_[set * num_params() + param_id]->mutable_cpu_data();
+  // Runs `rule` over one parameter's diff and history, on the device the net
+  // computes on (the history blobs follow the parameters there).
+  template <typename Rule>
+  void ApplyRule(int param_id, const Rule& rule) {
+    Blob* p = net_->learnable_params()[param_id];
+    const int64_t n = p->count();
+    Blob* h0 = history_[param_id].get();
+    // Single-history rules never touch h1; aliasing h0 keeps one signature.
+    Blob* h1 = history_.size() > static_cast<size_t>(num_params())
+                   ? history_[num_params() + param_id].get()
+                   : h0;
+#ifdef CORTADO_WITH_CUDA
+    if (net_->device().is_cuda()) {
+      ApplyRuleGpu(n, rule, p->mutable_gpu_diff(), h0->mutable_gpu_data(),
+                   h1->mutable_gpu_data());
+      return;
+    }
+#endif
+    float* g = p->mutable_cpu_diff();
+    float* a = h0->mutable_cpu_data();
+    float* b = h1->mutable_cpu_data();
+    for (int64_t i = 0; i < n; ++i) rule(g[i], a[i], b[i]);
   }
   float local_rate(int param_id, float rate) const {
     return rate * net_->params_lr()[param_id];
