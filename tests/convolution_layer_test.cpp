@@ -244,6 +244,29 @@ std::vector<LayerCase> ConvolutionCases() {
     c.check_gradient = false;
     cases.push_back(c);
   }
+  // On a GPU the rows above take the default engine, cuDNN; these copies
+  // force each engine, so CudaMatchesCpu covers the im2col + cuBLAS engine
+  // on every geometry and the explicit CUDNN setting on a few. On the CPU
+  // the engine field changes nothing.
+  const std::vector<LayerCase> default_engine = cases;
+  for (const LayerCase& base : default_engine) {
+    if (base.name == "ChunkedBatch") continue;  // large; the small rows cover the engine
+    const std::string field = "convolution_param { ";
+    const size_t at = base.prototxt.find(field);
+    EXPECT_NE(at, std::string::npos) << base.name;
+    if (at == std::string::npos) continue;
+    LayerCase c = base;
+    c.name = base.name + "_EngineCaffe";
+    c.prototxt.insert(at + field.size(), "engine: CAFFE ");
+    cases.push_back(c);
+    if (base.name == "Dilation2" || base.name == "Group2Stride2" ||
+        base.name == "Depthwise3x3" || base.name == "TwoBottomsShareWeights") {
+      c = base;
+      c.name = base.name + "_EngineCudnn";
+      c.prototxt.insert(at + field.size(), "engine: CUDNN ");
+      cases.push_back(c);
+    }
+  }
   return cases;
 }
 

@@ -2,10 +2,18 @@
 // side by side into one wide matrix.
 #include "cortado/im2col.hpp"
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "cortado/blob.hpp"
+#include "cortado/device.hpp"
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/im2col_gpu.hpp"
+#include "cortado/math_gpu.hpp"
+#endif
 
 namespace cortado {
 namespace {
@@ -107,6 +115,53 @@ TEST_P(Im2colTest, MatchesNaiveSideBySide) {
   for (size_t j = 0; j < expected.size(); ++j) {
     ASSERT_NEAR(expected[j], folded[j], 1e-5f) << "pixel " << j;
   }
+}
+
+// The device kernels give the host functions' results: Im2col exactly (it
+// only moves values), Col2im up to summation order.
+TEST_P(Im2colTest, GpuMatchesCpu) {
+  if (CudaDeviceCount() == 0) {
+    GTEST_SKIP() << "skipped: no GPU (" << CudaUnavailableReason() << ")";
+  }
+#ifdef CORTADO_WITH_CUDA
+  const ConvGeometry g = GetParam().geometry;
+  const int images = 2;
+  const int64_t image_size = int64_t(g.channels) * g.height * g.width;
+  const int64_t spatial = int64_t(g.output_h()) * g.output_w();
+  const int64_t rows = int64_t(g.channels) * g.kernel_h * g.kernel_w;
+  const int64_t row_stride = images * spatial;
+  const std::vector<float> input = Random(images * image_size, 5);
+  const std::vector<float> grad = Random(rows * row_stride, 6);
+
+  std::vector<float> cpu_columns(rows * row_stride, 0.f);
+  std::vector<float> cpu_folded(images * image_size, 0.f);
+  for (int i = 0; i < images; ++i) {
+    Im2col(input.data() + i * image_size, g, row_stride, cpu_columns.data() + i * spatial);
+    Col2im(grad.data() + i * spatial, g, row_stride, cpu_folded.data() + i * image_size);
+  }
+
+  Blob image({images, static_cast<int>(image_size)});
+  Blob columns({static_cast<int>(rows), static_cast<int>(row_stride)});
+  std::copy(input.begin(), input.end(), image.mutable_cpu_data());
+  std::copy(grad.begin(), grad.end(), columns.mutable_cpu_diff());
+  // Garbage first, so entries the kernel forgets to write are caught.
+  gpu::Set(columns.count(), 1234.f, columns.mutable_gpu_data());
+  gpu::Set(image.count(), 0.f, image.mutable_gpu_diff());
+  for (int i = 0; i < images; ++i) {
+    gpu::Im2col(image.gpu_data() + i * image_size, g, row_stride,
+                columns.mutable_gpu_data() + i * spatial);
+    gpu::Col2im(columns.gpu_diff() + i * spatial, g, row_stride,
+                image.mutable_gpu_diff() + i * image_size);
+  }
+  const float* gpu_columns = columns.cpu_data();
+  for (size_t j = 0; j < cpu_columns.size(); ++j) {
+    ASSERT_EQ(cpu_columns[j], gpu_columns[j]) << "column entry " << j;
+  }
+  const float* gpu_folded = image.cpu_diff();
+  for (size_t j = 0; j < cpu_folded.size(); ++j) {
+    ASSERT_NEAR(cpu_folded[j], gpu_folded[j], 1e-5f) << "pixel " << j;
+  }
+#endif
 }
 
 const Im2colCase kCases[] = {

@@ -158,18 +158,22 @@ TEST_P(LayerCaseTest, CudaMatchesCpu) {
   cpu.layer->Forward(cpu.bottom, cpu.top);
   SetRandomSeed(77);
   gpu.layer->Forward(gpu.bottom, gpu.top);
-  std::vector<bool> propagate(cpu.bottom.size(), true);
+  // Only the bottoms the row checks get a gradient: others (indices,
+  // labels) may refuse one.
+  const std::vector<int>& checked = c.bottoms_to_check;
+  std::vector<bool> propagate(cpu.bottom.size());
+  for (size_t i = 0; i < cpu.bottom.size(); ++i) {
+    propagate[i] = c.gradient.check_bottoms &&
+                   (checked.empty() || std::find(checked.begin(), checked.end(), int(i)) !=
+                                           checked.end());
+  }
   for (const std::unique_ptr<Layer>* l : {&cpu.layer, &gpu.layer}) {
     for (auto& blob : (*l)->blobs()) Set(blob->count(), 0.f, blob->mutable_cpu_diff());
   }
   cpu.layer->Backward(cpu.top, propagate, cpu.bottom);
   gpu.layer->Backward(gpu.top, propagate, gpu.bottom);
-  const std::vector<int>& checked = c.bottoms_to_check;
   for (size_t i = 0; i < cpu.bottom.size(); ++i) {
-    if (!c.gradient.check_bottoms) break;
-    if (!checked.empty() && std::find(checked.begin(), checked.end(), int(i)) == checked.end()) {
-      continue;
-    }
+    if (!propagate[i]) continue;
     ExpectSame(*cpu.bottom[i], *gpu.bottom[i], true, StrCat("bottom diff ", i), 1e-4f);
   }
   for (size_t i = 0; i < cpu.layer->blobs().size(); ++i) {

@@ -13,6 +13,14 @@
 #include "cortado/parallel.hpp"
 #include "depthwise_convolution.hpp"
 
+#ifdef CORTADO_WITH_CUDA
+#include "channel_bias.hpp"
+#include "cortado/cuda.hpp"
+#include "cortado/im2col_gpu.hpp"
+#include "cortado/math_gpu.hpp"
+#include "cudnn_convolution.hpp"
+#endif
+
 namespace cortado {
 namespace {
 
@@ -59,6 +67,9 @@ float Sum(const float* x, int n) {
 class ConvolutionLayer : public Layer {
  public:
   explicit ConvolutionLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  // On a CUDA device: the cuDNN engine unless convolution_param.engine is
+  // CAFFE, which keeps the im2col + cuBLAS engine.
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda | kLayerCudnn;
   const char* type() const override { return "Convolution"; }
   int MinBottomBlobs() const override { return 1; }
   int MinTopBlobs() const override { return 1; }
@@ -71,6 +82,11 @@ class ConvolutionLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   void ReadGeometry();
@@ -104,6 +120,19 @@ class ConvolutionLayer : public Layer {
   int64_t bottom_dim_ = 0;
   int64_t top_dim_ = 0;
   int chunk_ = 1;          // images per GEMM
+#ifdef CORTADO_WITH_CUDA
+  // Picks the GPU engine on the first GPU pass: the device is set after
+  // LayerSetUp, so set-up cannot know it yet.
+  void ChooseGpuEngine();
+  // The im2col engine's column matrix of one image, in the CUDA workspace.
+  float* GpuColumns() const;
+  void ForwardGpuIm2col(const float* in, const float* weights, float* out) const;
+  void BackwardGpuIm2col(const float* in, const float* top_diff, const float* weights,
+                         float* weight_diff, float* in_diff) const;
+
+  bool gpu_engine_chosen_ = false;
+  std::unique_ptr<CudnnConvolution> cudnn_;  // null: the im2col engine
+#endif
 };
 
 void ConvolutionLayer::ReadGeometry() {
@@ -387,6 +416,132 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
     }
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+void ConvolutionLayer::ChooseGpuEngine() {
+  if (gpu_engine_chosen_) return;
+  gpu_engine_chosen_ = true;
+  const bool caffe_engine =
+      layer_param_.convolution_param().engine() == caffe::ConvolutionParameter::CAFFE;
+  if (!caffe_engine) {
+    cudnn_ = std::make_unique<CudnnConvolution>(num_output_, group_, ErrorPrefix());
+  }
+  LOG(INFO) << ErrorPrefix() << "runs on " << device().ToString() << " with the "
+            << (cudnn_ ? "cuDNN engine" : "im2col + cuBLAS engine (engine: CAFFE)");
+}
+
+float* ConvolutionLayer::GpuColumns() const {
+  return static_cast<float*>(
+      cuda::Workspace(sizeof(float) * size_t(kernel_dim_) * group_ * out_spatial_));
+}
+
+// Per image: unfold, then one GEMM per group (a 1x1 convolution's image is
+// its own column matrix).
+void ConvolutionLayer::ForwardGpuIm2col(const float* in, const float* weights,
+                                        float* out) const {
+  const int out_per_group = num_output_ / group_;
+  float* buffer = is_1x1_ ? nullptr : GpuColumns();
+  for (int n = 0; n < num_; ++n) {
+    const float* image = in + n * bottom_dim_;
+    const float* columns = image;
+    if (!is_1x1_) {
+      gpu::Im2col(image, geometry_, out_spatial_, buffer);
+      columns = buffer;
+    }
+    for (int g = 0; g < group_; ++g) {
+      gpu::Gemm(Trans::kNo, Trans::kNo, out_per_group, out_spatial_, kernel_dim_, 1.f,
+                weights + int64_t(g) * out_per_group * kernel_dim_,
+                columns + int64_t(g) * kernel_dim_ * out_spatial_, 0.f,
+                out + n * top_dim_ + int64_t(g) * out_per_group * out_spatial_);
+    }
+  }
+}
+
+// Per image: the weight gradient from the unfolded input, then the column
+// gradient folded back into the input gradient. Both reuse one buffer; the
+// stream orders the GEMM that reads it before the one that overwrites it.
+void ConvolutionLayer::BackwardGpuIm2col(const float* in, const float* top_diff,
+                                         const float* weights, float* weight_diff,
+                                         float* in_diff) const {
+  const int out_per_group = num_output_ / group_;
+  float* buffer = is_1x1_ ? nullptr : GpuColumns();
+  for (int n = 0; n < num_; ++n) {
+    const float* image_diff_top = top_diff + n * top_dim_;
+    if (weight_diff) {
+      const float* columns = in + n * bottom_dim_;
+      if (!is_1x1_) {
+        gpu::Im2col(columns, geometry_, out_spatial_, buffer);
+        columns = buffer;
+      }
+      for (int g = 0; g < group_; ++g) {
+        gpu::Gemm(Trans::kNo, Trans::kYes, out_per_group, kernel_dim_, out_spatial_, 1.f,
+                  image_diff_top + int64_t(g) * out_per_group * out_spatial_,
+                  columns + int64_t(g) * kernel_dim_ * out_spatial_, 1.f,
+                  weight_diff + int64_t(g) * out_per_group * kernel_dim_);
+      }
+    }
+    if (in_diff) {
+      float* image_diff = in_diff + n * bottom_dim_;
+      float* column_diff = is_1x1_ ? image_diff : buffer;
+      for (int g = 0; g < group_; ++g) {
+        gpu::Gemm(Trans::kYes, Trans::kNo, kernel_dim_, out_spatial_, out_per_group, 1.f,
+                  weights + int64_t(g) * out_per_group * kernel_dim_,
+                  image_diff_top + int64_t(g) * out_per_group * out_spatial_, 0.f,
+                  column_diff + int64_t(g) * kernel_dim_ * out_spatial_);
+      }
+      if (!is_1x1_) {
+        gpu::Set(bottom_dim_, 0.f, image_diff);
+        gpu::Col2im(column_diff, geometry_, out_spatial_, image_diff);
+      }
+    }
+  }
+}
+
+void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  ChooseGpuEngine();
+  if (cudnn_) cudnn_->SetShape(num_, geometry_);
+  const float* weights = blobs_[0]->gpu_data();
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    const float* in = bottom[b]->gpu_data();
+    float* out = top[b]->mutable_gpu_data();
+    if (cudnn_) {
+      cudnn_->Forward(in, weights, out);
+    } else {
+      ForwardGpuIm2col(in, weights, out);
+    }
+    if (bias_term_) {
+      ChannelBiasForwardGpu(num_, num_output_, out_spatial_, blobs_[1]->gpu_data(), out);
+    }
+  }
+}
+
+void ConvolutionLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                                   const BlobVec& bottom) {
+  ChooseGpuEngine();
+  if (cudnn_) cudnn_->SetShape(num_, geometry_);
+  const bool weight_grad = param_propagate_down(0);
+  const bool bias_grad = bias_term_ && param_propagate_down(1);
+  const float* weights = blobs_[0]->gpu_data();
+  for (size_t b = 0; b < top.size(); ++b) {
+    const float* top_diff = top[b]->gpu_diff();
+    if (bias_grad) {
+      ChannelBiasBackwardGpu(num_, num_output_, out_spatial_, top_diff,
+                             blobs_[1]->mutable_gpu_diff());
+    }
+    const bool data_grad = propagate_down[b];
+    if (!weight_grad && !data_grad) continue;
+    const float* in = weight_grad ? bottom[b]->gpu_data() : nullptr;
+    float* weight_diff = weight_grad ? blobs_[0]->mutable_gpu_diff() : nullptr;
+    float* in_diff = data_grad ? bottom[b]->mutable_gpu_diff() : nullptr;
+    if (!cudnn_) {
+      BackwardGpuIm2col(in, top_diff, weights, weight_diff, in_diff);
+      continue;
+    }
+    if (weight_diff) cudnn_->BackwardFilter(in, top_diff, weight_diff);
+    if (in_diff) cudnn_->BackwardData(weights, top_diff, in_diff);
+  }
+}
+#endif  // CORTADO_WITH_CUDA
 
 CORTADO_REGISTER_LAYER(Convolution, ConvolutionLayer)
 

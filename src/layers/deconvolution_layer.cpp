@@ -10,12 +10,20 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 
+#ifdef CORTADO_WITH_CUDA
+#include "channel_bias.hpp"
+#include "cortado/cuda.hpp"
+#include "cortado/im2col_gpu.hpp"
+#include "cortado/math_gpu.hpp"
+#endif
+
 namespace cortado {
 namespace {
 
 class DeconvolutionLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Deconvolution"; }
   int MinBottomBlobs() const override { return 1; }
@@ -29,6 +37,11 @@ class DeconvolutionLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   int channels_ = 0;     // input channels
@@ -182,6 +195,77 @@ void DeconvolutionLayer::BackwardImpl(const BlobVec& top,
     }
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+// The CPU path's steps per image with device primitives; the column matrix
+// lives in the thread's shared CUDA workspace.
+void DeconvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  const float* weights = blobs_[0]->gpu_data();
+  const int in_per_group = channels_ / group_;
+  const int64_t in_dim = int64_t(channels_) * in_spatial_;
+  const int64_t out_spatial = int64_t(geometry_.height) * geometry_.width;
+  const int64_t out_dim = num_output_ * out_spatial;
+  float* columns = static_cast<float*>(
+      cuda::Workspace(sizeof(float) * size_t(kernel_dim_) * group_ * in_spatial_));
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    const float* x = bottom[b]->gpu_data();
+    float* y = top[b]->mutable_gpu_data();
+    gpu::Set(top[b]->count(), 0.f, y);
+    for (int n = 0; n < num_; ++n) {
+      for (int g = 0; g < group_; ++g) {
+        gpu::Gemm(Trans::kYes, Trans::kNo, kernel_dim_, in_spatial_, in_per_group, 1.f,
+                  weights + int64_t(g) * in_per_group * kernel_dim_,
+                  x + n * in_dim + int64_t(g) * in_per_group * in_spatial_, 0.f,
+                  columns + int64_t(g) * kernel_dim_ * in_spatial_);
+      }
+      gpu::Col2im(columns, geometry_, in_spatial_, y + n * out_dim);
+    }
+    if (bias_term_) {
+      ChannelBiasForwardGpu(num_, num_output_, out_spatial, blobs_[1]->gpu_data(), y);
+    }
+  }
+}
+
+void DeconvolutionLayer::BackwardGpu(const BlobVec& top,
+                                     const std::vector<bool>& propagate_down,
+                                     const BlobVec& bottom) {
+  const float* weights = blobs_[0]->gpu_data();
+  const bool weight_grad = param_propagate_down(0);
+  const bool bias_grad = bias_term_ && param_propagate_down(1);
+  const int in_per_group = channels_ / group_;
+  const int64_t in_dim = int64_t(channels_) * in_spatial_;
+  const int64_t out_spatial = int64_t(geometry_.height) * geometry_.width;
+  const int64_t out_dim = num_output_ * out_spatial;
+  float* columns = static_cast<float*>(
+      cuda::Workspace(sizeof(float) * size_t(kernel_dim_) * group_ * in_spatial_));
+  for (size_t b = 0; b < top.size(); ++b) {
+    const float* dy = top[b]->gpu_diff();
+    if (bias_grad) {
+      ChannelBiasBackwardGpu(num_, num_output_, out_spatial, dy, blobs_[1]->mutable_gpu_diff());
+    }
+    if (!weight_grad && !propagate_down[b]) continue;
+    const float* x = weight_grad ? bottom[b]->gpu_data() : nullptr;
+    float* weight_diff = weight_grad ? blobs_[0]->mutable_gpu_diff() : nullptr;
+    float* dx = propagate_down[b] ? bottom[b]->mutable_gpu_diff() : nullptr;
+    for (int n = 0; n < num_; ++n) {
+      gpu::Im2col(dy + n * out_dim, geometry_, in_spatial_, columns);
+      for (int g = 0; g < group_; ++g) {
+        const float* group_columns = columns + int64_t(g) * kernel_dim_ * in_spatial_;
+        if (weight_grad) {
+          gpu::Gemm(Trans::kNo, Trans::kYes, in_per_group, kernel_dim_, in_spatial_, 1.f,
+                    x + n * in_dim + int64_t(g) * in_per_group * in_spatial_, group_columns, 1.f,
+                    weight_diff + int64_t(g) * in_per_group * kernel_dim_);
+        }
+        if (dx) {
+          gpu::Gemm(Trans::kNo, Trans::kNo, in_per_group, in_spatial_, kernel_dim_, 1.f,
+                    weights + int64_t(g) * in_per_group * kernel_dim_, group_columns, 0.f,
+                    dx + n * in_dim + int64_t(g) * in_per_group * in_spatial_);
+        }
+      }
+    }
+  }
+}
+#endif  // CORTADO_WITH_CUDA
 
 }  // namespace
 

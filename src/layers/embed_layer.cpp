@@ -8,12 +8,25 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 
+#ifdef CORTADO_WITH_CUDA
+#include "channel_bias.hpp"
+#endif
+
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// embed_layer.cu
+void EmbedForwardGpu(int64_t count, const float* index, const float* w, int outputs, float* y);
+void EmbedBackwardGpu(int64_t count, const float* index, const float* dy, int outputs,
+                      float* dw);
+#endif
+
 namespace {
 
 class EmbedLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Embed"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -93,7 +106,40 @@ class EmbedLayer : public Layer {
     }
   }
 
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    CheckIndices(bottom[0]);
+    const int64_t n = bottom[0]->count();
+    float* y = top[0]->mutable_gpu_data();
+    EmbedForwardGpu(n, bottom[0]->gpu_data(), blobs_[0]->gpu_data(), outputs_, y);
+    if (bias_term_) ChannelBiasForwardGpu(n, outputs_, 1, blobs_[1]->gpu_data(), y);
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (propagate_down[0]) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate to its integer index input");
+    }
+    const int64_t n = bottom[0]->count();
+    const float* dy = top[0]->gpu_diff();
+    if (param_propagate_down(0)) {
+      CheckIndices(bottom[0]);
+      EmbedBackwardGpu(n, bottom[0]->gpu_data(), dy, outputs_, blobs_[0]->mutable_gpu_diff());
+    }
+    if (bias_term_ && param_propagate_down(1)) {
+      ChannelBiasBackwardGpu(n, outputs_, 1, dy, blobs_[1]->mutable_gpu_diff());
+    }
+  }
+#endif
+
  private:
+  // The kernels trust their indices, so a bad one is reported here, from the
+  // host copy of the (small) index blob, with the CPU path's message.
+  void CheckIndices(const Blob* bottom) const {
+    const float* index = bottom->cpu_data();
+    for (int64_t i = 0; i < bottom->count(); ++i) Row(index, i);
+  }
+
   int64_t Row(const float* index, int64_t i) const {
     const int row = static_cast<int>(index[i]);
     if (row < 0 || row >= inputs_) {

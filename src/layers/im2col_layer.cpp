@@ -8,12 +8,18 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/im2col_gpu.hpp"
+#include "cortado/math_gpu.hpp"
+#endif
+
 namespace cortado {
 namespace {
 
 class Im2colLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Im2col"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -69,6 +75,33 @@ class Im2colLayer : public Layer {
       Col2im(top[0]->cpu_diff() + n * out_dim, geometry_, out_spatial, dx);
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const int64_t in_dim = bottom[0]->count(1);
+    const int64_t out_dim = top[0]->count(1);
+    const int64_t out_spatial = top[0]->count(2);
+    const float* x = bottom[0]->gpu_data();
+    float* y = top[0]->mutable_gpu_data();
+    for (int n = 0; n < bottom[0]->shape(0); ++n) {
+      gpu::Im2col(x + n * in_dim, geometry_, out_spatial, y + n * out_dim);
+    }
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    const int64_t in_dim = bottom[0]->count(1);
+    const int64_t out_dim = top[0]->count(1);
+    const int64_t out_spatial = top[0]->count(2);
+    const float* dy = top[0]->gpu_diff();
+    float* dx = bottom[0]->mutable_gpu_diff();
+    gpu::Set(bottom[0]->count(), 0.f, dx);
+    for (int n = 0; n < bottom[0]->shape(0); ++n) {
+      gpu::Col2im(dy + n * out_dim, geometry_, out_spatial, dx + n * in_dim);
+    }
+  }
+#endif
 
  private:
   ConvGeometry geometry_;

@@ -6,11 +6,17 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 
+#ifdef CORTADO_WITH_CUDA
+#include "channel_bias.hpp"
+#include "cortado/math_gpu.hpp"
+#endif
+
 namespace cortado {
 
 class InnerProductLayer : public Layer {
  public:
   explicit InnerProductLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "InnerProduct"; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
@@ -22,6 +28,11 @@ class InnerProductLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   int axis_ = 1;
@@ -117,6 +128,39 @@ void InnerProductLayer::BackwardImpl(const BlobVec& top,
          dy, blobs_[0]->cpu_data(), 0.f, bottom[0]->mutable_cpu_diff());
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+// The same products as the CPU path, through cuBLAS; the bias is a
+// per-output "channel" of a rows x outputs array.
+void InnerProductLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  float* y = top[0]->mutable_gpu_data();
+  gpu::Gemm(Trans::kNo, transpose_ ? Trans::kNo : Trans::kYes, rows_, outputs_, inputs_, 1.f,
+            bottom[0]->gpu_data(), blobs_[0]->gpu_data(), 0.f, y);
+  if (bias_term_) ChannelBiasForwardGpu(rows_, outputs_, 1, blobs_[1]->gpu_data(), y);
+}
+
+void InnerProductLayer::BackwardGpu(const BlobVec& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const BlobVec& bottom) {
+  const float* dy = top[0]->gpu_diff();
+  if (param_propagate_down(0)) {
+    const float* x = bottom[0]->gpu_data();
+    float* dw = blobs_[0]->mutable_gpu_diff();
+    if (transpose_) {
+      gpu::Gemm(Trans::kYes, Trans::kNo, inputs_, outputs_, rows_, 1.f, x, dy, 1.f, dw);
+    } else {
+      gpu::Gemm(Trans::kYes, Trans::kNo, outputs_, inputs_, rows_, 1.f, dy, x, 1.f, dw);
+    }
+  }
+  if (bias_term_ && param_propagate_down(1)) {
+    ChannelBiasBackwardGpu(rows_, outputs_, 1, dy, blobs_[1]->mutable_gpu_diff());
+  }
+  if (propagate_down[0]) {
+    gpu::Gemm(Trans::kNo, transpose_ ? Trans::kYes : Trans::kNo, rows_, inputs_, outputs_, 1.f,
+              dy, blobs_[0]->gpu_data(), 0.f, bottom[0]->mutable_gpu_diff());
+  }
+}
+#endif  // CORTADO_WITH_CUDA
 
 CORTADO_REGISTER_LAYER(InnerProduct, InnerProductLayer)
 
