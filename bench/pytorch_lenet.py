@@ -3,8 +3,10 @@
 the peer that bench/lenet.sh is compared against. Same net, same solver settings
 (SGD momentum 0.9, weight decay 5e-4 on weights, biases at 2x lr with no decay, inv
 policy), batch 64, 10,000 iterations, test every 500 iterations on all 10,000 test
-images. Prints wall time, iterations/s and the final accuracy."""
+images. Prints wall time, iterations/s and the final accuracy.
+Usage: pytorch_lenet.py [iterations] [cpu|cuda]; FASHION_MNIST_DIR overrides the data folder."""
 import gzip
+import os
 import struct
 import sys
 import time
@@ -13,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-DATA = "/usr/share/datasets/fashion-mnist"
+DATA = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 
 
 def read_idx(path):
@@ -25,7 +27,6 @@ def read_idx(path):
 
 
 def load(split):
-    import os
     def find(base):
         for p in (f"{DATA}/{base}", f"{DATA}/{base}.gz"):
             if os.path.exists(p):
@@ -56,10 +57,16 @@ class LeNet(torch.nn.Module):
 
 
 def main():
-    torch.set_num_threads(2)
-    train_x, train_y = load("train")
-    test_x, test_y = load("t10k")
-    net = LeNet()
+    device = torch.device(sys.argv[2] if len(sys.argv) > 2 else "cpu")
+    if device.type == "cpu":
+        torch.set_num_threads(2)
+    else:
+        # Float32 as Cortado computes it: no TF32 in matrix products or convolutions.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    train_x, train_y = (t.to(device) for t in load("train"))
+    test_x, test_y = (t.to(device) for t in load("t10k"))
+    net = LeNet().to(device)
     weights = [p for n, p in net.named_parameters() if n.endswith("weight")]
     biases = [p for n, p in net.named_parameters() if n.endswith("bias")]
     opt = torch.optim.SGD([{"params": weights, "weight_decay": 5e-4, "lr_mult": 1.0},
@@ -87,13 +94,15 @@ def main():
         for g in opt.param_groups:
             # Caffe scales the gradient step (lr * mult) inside the momentum history.
             g["lr"] = lr * g["lr_mult"]
-        idx = torch.arange(cursor, cursor + batch) % n
+        idx = torch.arange(cursor, cursor + batch, device=device) % n
         cursor = (cursor + batch) % n
         loss = F.cross_entropy(net(train_x[idx]), train_y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
     accuracy = test()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     wall = time.time() - start
     print(f"{'metric':28s} {'value':>10s}")
     print(f"{'wall time (s)':28s} {wall:10.1f}")

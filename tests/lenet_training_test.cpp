@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cortado/device.hpp"
 #include "cortado/io.hpp"
 #include "temp_dir.hpp"
 
@@ -75,6 +76,37 @@ TEST(LenetTrainingTest, ShortRunLearnsSnapshotsResumesAndTests) {
                     dir.File("lenet_iter_400.caffemodel") + " --iterations=20", test_log), 0)
       << ReadFile(test_log);
   EXPECT_GT(LastAccuracy(ReadFile(test_log), "\\] accuracy"), 0.70) << ReadFile(test_log);
+}
+
+// Trains the same short run on the CPU and on GPU 0 (same seed and data
+// order) and expects the same accuracy, give or take what float rounding in
+// a different summation order makes of 400 iterations.
+TEST(LenetTrainingTest, GpuRunReachesCpuAccuracy) {
+  if (CudaDeviceCount() == 0) {
+    GTEST_SKIP() << "skipped: no GPU (" << CudaUnavailableReason() << ")";
+  }
+  ASSERT_TRUE(FileExists(kRoot + "/data/fashion_mnist/fashion_mnist_train_lmdb"));
+  testing::TempDir dir;
+  std::string solver = ReadFile(kRoot + "/models/lenet/lenet_solver.prototxt");
+  solver = std::regex_replace(solver, std::regex("max_iter: \\d+"), "max_iter: 400");
+  solver = std::regex_replace(solver, std::regex("test_iter: \\d+"), "test_iter: 50");
+  solver = std::regex_replace(solver, std::regex("test_interval: \\d+"), "test_interval: 400");
+  solver = std::regex_replace(solver, std::regex("snapshot: \\d+"), "snapshot: 0");
+  solver = std::regex_replace(solver, std::regex("snapshot_prefix: .*"),
+                              "snapshot_prefix: \"" + dir.File("lenet") + "\"");
+  solver += "\nrandom_seed: 1701\n";
+  const std::string solver_path = dir.File("solver.prototxt");
+  std::ofstream(solver_path) << solver;
+  const std::string cpu_log = dir.File("cpu.log"), gpu_log = dir.File("gpu.log");
+  ASSERT_EQ(RunTool("train --solver=" + solver_path, cpu_log), 0) << ReadFile(cpu_log);
+  ASSERT_EQ(RunTool("train --solver=" + solver_path + " --gpu=0", gpu_log), 0)
+      << ReadFile(gpu_log);
+  EXPECT_NE(ReadFile(gpu_log).find("ready on GPU 0"), std::string::npos) << ReadFile(gpu_log);
+  const double cpu = LastAccuracy(ReadFile(cpu_log), "Test net output #0: accuracy");
+  const double gpu = LastAccuracy(ReadFile(gpu_log), "Test net output #0: accuracy");
+  EXPECT_GT(cpu, 0.70);
+  EXPECT_GT(gpu, 0.70) << ReadFile(gpu_log);
+  EXPECT_NEAR(gpu, cpu, 0.02);
 }
 
 TEST(LenetTrainingTest, TimeAndLayersCommandsWork) {
