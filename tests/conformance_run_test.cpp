@@ -15,9 +15,11 @@
 
 #include <gtest/gtest.h>
 
+#include "cortado/device.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/net.hpp"
+#include "cortado/rng.hpp"
 #include "cortado/stub_data.hpp"
 #include "layer_case.hpp"
 
@@ -72,8 +74,9 @@ constexpr int kBatch = 2;  // keeps ImageNet-sized nets quick
 
 class ConformanceRunTest : public ::testing::TestWithParam<RunCase> {};
 
-TEST_P(ConformanceRunTest, BuildsAndRunsForwardBackward) {
-  const RunCase& c = GetParam();
+// Reads the case's net, stubs its data layers and shrinks its batch; returns
+// false (after printing why) when the net needs a type or module we lack.
+bool PrepareNet(const RunCase& c, caffe::NetParameter* out, size_t* stubbed_count) {
   const std::string path = (kRoot / c.path).string();
   caffe::NetParameter param;
   ReadNetParamsFromTextFile(path, &param);
@@ -89,7 +92,7 @@ TEST_P(ConformanceRunTest, BuildsAndRunsForwardBackward) {
   StubDataOptions options;
   options.item_shapes = ItemShapes(c.path);
   options.batch_size = kBatch;
-  const std::vector<StubbedLayer> stubbed = StubDataSources(&param, options);
+  *stubbed_count = StubDataSources(&param, options).size();
   // Deploy nets' own inputs shrink to the same batch.
   for (auto& layer : *param.mutable_layer()) {
     if (layer.type() != "Input") continue;
@@ -114,7 +117,7 @@ TEST_P(ConformanceRunTest, BuildsAndRunsForwardBackward) {
     for (const auto& t : missing) types += (types.empty() ? "" : ", ") + t;
     std::printf("[conformance-run] %s %s: SKIPPED, missing: %s\n", c.path.c_str(),
                 caffe::Phase_Name(c.phase).c_str(), types.c_str());
-    GTEST_SKIP() << c.path << ": missing " << types;
+    return false;
   }
 
   // A net without a loss (a deploy net) forces backward so its layers'
@@ -128,13 +131,26 @@ TEST_P(ConformanceRunTest, BuildsAndRunsForwardBackward) {
   }
   param.set_force_backward(!has_loss);
 
-  Net net(param);
-  // Data tops get noise; other input tops (labels, similarity) stay 0, a
-  // valid class for every loss here.
-  for (size_t i = 0; i < net.layers().size(); ++i) {
-    if (std::string(net.layers()[i]->type()) != "Input") continue;
-    testing::FillGaussian(net.top_vecs()[i][0], 0, 1, 17 + i);
+  *out = param;
+  return true;
+}
+
+// Data tops get noise; other input tops (labels, similarity) stay 0, a
+// valid class for every loss here.
+void FillInputs(Net* net) {
+  for (size_t i = 0; i < net->layers().size(); ++i) {
+    if (std::string(net->layers()[i]->type()) != "Input") continue;
+    testing::FillGaussian(net->top_vecs()[i][0], 0, 1, 17 + i);
   }
+}
+
+TEST_P(ConformanceRunTest, BuildsAndRunsForwardBackward) {
+  const RunCase& c = GetParam();
+  caffe::NetParameter param;
+  size_t stubbed = 0;
+  if (!PrepareNet(c, &param, &stubbed)) GTEST_SKIP() << c.path << ": missing layer types";
+  Net net(param);
+  FillInputs(&net);
   float loss = 0;
   net.Forward(&loss);
   EXPECT_TRUE(std::isfinite(loss)) << loss;
@@ -152,7 +168,57 @@ TEST_P(ConformanceRunTest, BuildsAndRunsForwardBackward) {
   std::printf("[conformance-run] %s %s: forward+backward ok (%zu layers, %zu stubbed data "
               "layers, loss %g)\n",
               c.path.c_str(), caffe::Phase_Name(c.phase).c_str(), net.layers().size(),
-              stubbed.size(), loss);
+              stubbed, loss);
+}
+
+// ||a - b|| / max(||a||, 1e-6): one number per blob, robust to the different
+// summation orders of cuDNN's algorithms in deep nets.
+double RelativeError(const float* a, const float* b, int64_t n) {
+  double diff = 0, norm = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    diff += double(a[k] - b[k]) * (a[k] - b[k]);
+    norm += double(a[k]) * a[k];
+  }
+  return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-6);
+}
+
+// The same net, weights and inputs on the CPU and on GPU 0: outputs and
+// parameter gradients agree within 1e-3 relative (float32 throughout).
+TEST_P(ConformanceRunTest, GpuMatchesCpu) {
+  if (CudaDeviceCount() == 0) {
+    GTEST_SKIP() << "skipped: no GPU (" << CudaUnavailableReason() << ")";
+  }
+  const RunCase& c = GetParam();
+  caffe::NetParameter param;
+  size_t stubbed = 0;
+  if (!PrepareNet(c, &param, &stubbed)) GTEST_SKIP() << c.path << ": missing layer types";
+  SetRandomSeed(5);
+  Net cpu(param);
+  SetRandomSeed(5);
+  Net gpu(param);
+  gpu.SetDevice(Device::Cuda(0));
+  FillInputs(&cpu);
+  FillInputs(&gpu);
+  SetRandomSeed(6);  // dropout masks come from the host RNG on both devices
+  cpu.Forward();
+  SetRandomSeed(6);
+  gpu.Forward();
+  for (size_t o = 0; o < cpu.output_blobs().size(); ++o) {
+    const Blob* a = cpu.output_blobs()[o];
+    const Blob* b = gpu.output_blobs()[o];
+    EXPECT_LT(RelativeError(a->cpu_data(), b->cpu_data(), a->count()), 1e-3)
+        << "output " << cpu.blob_names()[cpu.output_blob_indices()[o]];
+  }
+  cpu.ClearParamDiffs();
+  gpu.ClearParamDiffs();
+  cpu.Backward();
+  gpu.Backward();
+  for (size_t p = 0; p < cpu.learnable_params().size(); ++p) {
+    const Blob* a = cpu.learnable_params()[p];
+    const Blob* b = gpu.learnable_params()[p];
+    EXPECT_LT(RelativeError(a->cpu_diff(), b->cpu_diff(), a->count()), 1e-3)
+        << "gradient of " << cpu.param_display_names()[p];
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Nets, ConformanceRunTest, ::testing::ValuesIn(Cases()), CaseName);
