@@ -5,6 +5,8 @@
 # for LeNet and the conformance nets, and LeNet training on the GPU next to
 # PyTorch on the same GPU, then prints tables. Logs go to $OUT (or /tmp/gpu_bench).
 # Usage: bench/gpu_bench.sh [--iterations=N] [--no-tests] [--no-train] [--no-time]
+# Through the workplace's device tool: build here, run bench/device_bundle.py,
+# then `run` with carry ["device_bundle.tar.xz"] and command "bench/gpu_bench.sh".
 set -uo pipefail
 repo=$(pwd)
 out=${OUT:-/tmp/gpu_bench}
