@@ -1,15 +1,22 @@
 // AbsVal: y = |x|.
-#include <cmath>
-
+#include "activation_math.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// absval_layer.cu
+void AbsValForwardGpu(int64_t n, const float* x, float* y);
+void AbsValBackwardGpu(int64_t n, const float* dy, const float* x, float* dx);
+#endif
+
 namespace {
 
 class AbsValLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "AbsVal"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -28,10 +35,9 @@ class AbsValLayer : public Layer {
     const int64_t n = bottom[0]->count();
     const float* x = bottom[0]->cpu_data();
     float* y = top[0]->mutable_cpu_data();
-    for (int64_t i = 0; i < n; ++i) y[i] = std::fabs(x[i]);
+    for (int64_t i = 0; i < n; ++i) y[i] = AbsValValue(x[i]);
   }
 
-  // sign(0) = 0, so the gradient at the kink is zero.
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
     if (!propagate_down[0]) return;
@@ -39,10 +45,21 @@ class AbsValLayer : public Layer {
     const float* x = bottom[0]->cpu_data();
     const float* dy = top[0]->cpu_diff();
     float* dx = bottom[0]->mutable_cpu_diff();
-    for (int64_t i = 0; i < n; ++i) {
-      dx[i] = x[i] > 0 ? dy[i] : (x[i] < 0 ? -dy[i] : 0.f);
-    }
+    for (int64_t i = 0; i < n; ++i) dx[i] = AbsValGradient(dy[i], x[i]);
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    AbsValForwardGpu(bottom[0]->count(), bottom[0]->gpu_data(), top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    AbsValBackwardGpu(bottom[0]->count(), top[0]->gpu_diff(), bottom[0]->gpu_data(),
+                      bottom[0]->mutable_gpu_diff());
+  }
+#endif
 };
 
 }  // namespace

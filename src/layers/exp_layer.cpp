@@ -1,15 +1,24 @@
 // Exp: y = base ^ (shift + scale * x); base -1 (the default) means e.
 #include <cmath>
 
+#include "activation_math.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// exp_layer.cu
+void ExpForwardGpu(int64_t n, const float* x, float inner, float outer, float* y);
+void ExpBackwardGpu(int64_t n, const float* dy, const float* y, float inner, float* dx);
+#endif
+
 namespace {
 
 class ExpLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Exp"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -40,10 +49,9 @@ class ExpLayer : public Layer {
     const float* x = bottom[0]->cpu_data();
     float* y = top[0]->mutable_cpu_data();
     const float inner = inner_scale_, outer = outer_scale_;
-    for (int64_t i = 0; i < n; ++i) y[i] = outer * std::exp(inner * x[i]);
+    for (int64_t i = 0; i < n; ++i) y[i] = ExpValue(x[i], inner, outer);
   }
 
-  // dy/dx = inner * y: reads only y, so it works in place.
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
     if (!propagate_down[0]) return;
@@ -52,8 +60,22 @@ class ExpLayer : public Layer {
     const float* dy = top[0]->cpu_diff();
     float* dx = bottom[0]->mutable_cpu_diff();
     const float inner = inner_scale_;
-    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * inner;
+    for (int64_t i = 0; i < n; ++i) dx[i] = ExpGradient(dy[i], y[i], inner);
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    ExpForwardGpu(bottom[0]->count(), bottom[0]->gpu_data(), inner_scale_, outer_scale_,
+                  top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    ExpBackwardGpu(bottom[0]->count(), top[0]->gpu_diff(), top[0]->gpu_data(), inner_scale_,
+                   bottom[0]->mutable_gpu_diff());
+  }
+#endif
 
  private:
   float inner_scale_ = 1;

@@ -3,17 +3,35 @@
 #include <memory>
 #include <vector>
 
+#include "activation_math.hpp"
 #include "cortado/filler.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/math_gpu.hpp"
+#endif
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// prelu_layer.cu. x is num x channels x dim; slope_count is 1 (shared) or
+// channels.
+void PreluForwardGpu(int64_t num, int channels, int64_t dim, const float* x,
+                     const float* slopes, int slope_count, float* y);
+void PreluBackwardGpu(int64_t num, int channels, int64_t dim, const float* dy, const float* x,
+                      const float* slopes, int slope_count, float* dx);
+// Adds each slope's gradient to slope_diff.
+void PreluSlopeBackwardGpu(int64_t num, int channels, int64_t dim, const float* dy,
+                           const float* x, int slope_count, float* slope_diff);
+#endif
+
 namespace {
 
 class PreluLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "PReLU"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -75,7 +93,7 @@ class PreluLayer : public Layer {
       for (int c = 0; c < channels; ++c) {
         const float a = slopes[channel_shared_ ? 0 : c];
         const int64_t base = (n * channels + c) * dim;
-        for (int64_t i = base; i < base + dim; ++i) y[i] = x[i] > 0 ? x[i] : a * x[i];
+        for (int64_t i = base; i < base + dim; ++i) y[i] = PreluValue(x[i], a);
       }
     }
   }
@@ -95,7 +113,7 @@ class PreluLayer : public Layer {
         for (int c = 0; c < channels; ++c) {
           const int64_t base = (n * channels + c) * dim;
           float sum = 0;
-          for (int64_t i = base; i < base + dim; ++i) sum += x[i] > 0 ? 0.f : dy[i] * x[i];
+          for (int64_t i = base; i < base + dim; ++i) sum += PreluSlopeGradient(dy[i], x[i]);
           da[channel_shared_ ? 0 : c] += sum;
         }
       }
@@ -107,11 +125,40 @@ class PreluLayer : public Layer {
         for (int c = 0; c < channels; ++c) {
           const float a = slopes[channel_shared_ ? 0 : c];
           const int64_t base = (n * channels + c) * dim;
-          for (int64_t i = base; i < base + dim; ++i) dx[i] = x[i] > 0 ? dy[i] : a * dy[i];
+          for (int64_t i = base; i < base + dim; ++i) dx[i] = PreluGradient(dy[i], x[i], a);
         }
       }
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const Blob& in = *bottom[0];
+    const float* x = in.gpu_data();
+    if (top[0] == bottom[0]) {
+      gpu::Copy(in.count(), x, bottom_copy_.mutable_gpu_data());
+      x = bottom_copy_.gpu_data();
+    }
+    PreluForwardGpu(in.shape(0), in.shape(1), in.count(2), x, blobs_[0]->gpu_data(),
+                    blobs_[0]->count(), top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    const Blob& in = *bottom[0];
+    const float* x = top[0] == bottom[0] ? bottom_copy_.gpu_data() : in.gpu_data();
+    const float* dy = top[0]->gpu_diff();
+    // The slope gradient first: in place, dx overwrites dy below.
+    if (param_propagate_down(0)) {
+      PreluSlopeBackwardGpu(in.shape(0), in.shape(1), in.count(2), dy, x, blobs_[0]->count(),
+                            blobs_[0]->mutable_gpu_diff());
+    }
+    if (propagate_down[0]) {
+      PreluBackwardGpu(in.shape(0), in.shape(1), in.count(2), dy, x, blobs_[0]->gpu_data(),
+                       blobs_[0]->count(), bottom[0]->mutable_gpu_diff());
+    }
+  }
+#endif
 
  private:
   bool channel_shared_ = false;

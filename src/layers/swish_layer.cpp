@@ -1,16 +1,25 @@
 // Swish: y = x * sigmoid(beta * x), with a fixed (not learned) beta.
-#include <cmath>
 #include <vector>
 
+#include "activation_math.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// swish_layer.cu
+void SwishForwardGpu(int64_t n, const float* x, float half_beta, float* sigmoid, float* y);
+void SwishBackwardGpu(int64_t n, const float* dy, const float* y, const float* sigmoid,
+                      float beta, float* dx);
+#endif
+
 namespace {
 
 class SwishLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Swish"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -32,15 +41,12 @@ class SwishLayer : public Layer {
     float* y = top[0]->mutable_cpu_data();
     float* s = sigmoid_.mutable_cpu_data();
     const float half_beta = 0.5f * beta_;
-    // The tanh form of the sigmoid never overflows.
     for (int64_t i = 0; i < n; ++i) {
-      s[i] = 0.5f * std::tanh(half_beta * x[i]) + 0.5f;
+      s[i] = SwishSigmoid(x[i], half_beta);
       y[i] = x[i] * s[i];
     }
   }
 
-  // dy/dx = s + beta * x * s * (1 - s) = beta * y + s * (1 - beta * y),
-  // which reads only y and s, so it works in place.
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
     if (!propagate_down[0]) return;
@@ -50,11 +56,22 @@ class SwishLayer : public Layer {
     const float* dy = top[0]->cpu_diff();
     float* dx = bottom[0]->mutable_cpu_diff();
     const float beta = beta_;
-    for (int64_t i = 0; i < n; ++i) {
-      const float by = beta * y[i];
-      dx[i] = dy[i] * (by + s[i] * (1.f - by));
-    }
+    for (int64_t i = 0; i < n; ++i) dx[i] = SwishGradient(dy[i], y[i], s[i], beta);
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    SwishForwardGpu(bottom[0]->count(), bottom[0]->gpu_data(), 0.5f * beta_,
+                    sigmoid_.mutable_gpu_data(), top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    SwishBackwardGpu(bottom[0]->count(), top[0]->gpu_diff(), top[0]->gpu_data(),
+                     sigmoid_.gpu_data(), beta_, bottom[0]->mutable_gpu_diff());
+  }
+#endif
 
  private:
   float beta_ = 1;

@@ -1,15 +1,22 @@
 // TanH: y = tanh(x).
-#include <cmath>
-
+#include "activation_math.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// tanh_layer.cu
+void TanhForwardGpu(int64_t n, const float* x, float* y);
+void TanhBackwardGpu(int64_t n, const float* dy, const float* y, float* dx);
+#endif
+
 namespace {
 
 class TanhLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "TanH"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -24,7 +31,7 @@ class TanhLayer : public Layer {
     const int64_t n = bottom[0]->count();
     const float* x = bottom[0]->cpu_data();
     float* y = top[0]->mutable_cpu_data();
-    for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+    for (int64_t i = 0; i < n; ++i) y[i] = TanhValue(x[i]);
   }
 
   // Reads only y, so it works in place.
@@ -35,8 +42,21 @@ class TanhLayer : public Layer {
     const float* y = top[0]->cpu_data();
     const float* dy = top[0]->cpu_diff();
     float* dx = bottom[0]->mutable_cpu_diff();
-    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.f - y[i] * y[i]);
+    for (int64_t i = 0; i < n; ++i) dx[i] = TanhGradient(dy[i], y[i]);
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    TanhForwardGpu(bottom[0]->count(), bottom[0]->gpu_data(), top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    TanhBackwardGpu(bottom[0]->count(), top[0]->gpu_diff(), top[0]->gpu_data(),
+                    bottom[0]->mutable_gpu_diff());
+  }
+#endif
 };
 
 }  // namespace
