@@ -1,22 +1,33 @@
 // ContrastiveLoss: pulls similar pairs together and pushes dissimilar ones
 // at least `margin` apart. Per pair with d = ||a - b||: d^2 if similar,
 // else max(margin - d, 0)^2 (legacy: max(margin - d^2, 0)); summed / (2 N).
-#include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
+#include "device_sum.hpp"
+#include "loss_math.hpp"
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/math_gpu.hpp"
+#endif
 
 namespace cortado {
-namespace {
 
-// Keeps the gradient finite when a dissimilar pair coincides (d = 0).
-constexpr float kDistanceEpsilon = 1e-4f;
+#ifdef CORTADO_WITH_CUDA
+// contrastive_loss_layer.cu. diff = a - b is num x dim.
+void ContrastiveLossForwardGpu(int num, int64_t dim, const float* diff, const float* similar,
+                               float margin, bool legacy, float* distance_sq, float* pair_loss);
+void ContrastiveLossBackwardGpu(int num, int64_t dim, const float* diff, const float* similar,
+                                const float* distance_sq, float margin, bool legacy,
+                                float alpha, float* dx);
+#endif
+
+namespace {
 
 class ContrastiveLossLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "ContrastiveLoss"; }
   int ExactNumBottomBlobs() const override { return 3; }
@@ -43,7 +54,7 @@ class ContrastiveLossLayer : public Layer {
     dim_ = num_ == 0 ? 0 : a.count() / num_;
     top[0]->Reshape(std::vector<int>{});
     difference_.ReshapeLike(a);
-    distance_sq_.assign(num_, 0.f);
+    distance_sq_.Reshape(std::vector<int>{num_});
   }
 
  protected:
@@ -52,6 +63,7 @@ class ContrastiveLossLayer : public Layer {
     const float* b = bottom[1]->cpu_data();
     const float* similar = bottom[2]->cpu_data();
     float* diff = difference_.mutable_cpu_data();
+    float* distance_sq = distance_sq_.mutable_cpu_data();
     const int64_t dim = dim_;
     double loss = 0;
     for (int n = 0; n < num_; ++n) {
@@ -60,55 +72,73 @@ class ContrastiveLossLayer : public Layer {
         diff[k] = a[k] - b[k];
         sum += diff[k] * diff[k];
       }
-      distance_sq_[n] = sum;
-      if (static_cast<int>(similar[n]) != 0) {
-        loss += sum;
-      } else if (legacy_) {
-        loss += std::max(margin_ - sum, 0.f);
-      } else {
-        const float gap = std::max(margin_ - std::sqrt(sum), 0.f);
-        loss += double(gap) * gap;
-      }
+      distance_sq[n] = sum;
+      loss += ContrastivePairLoss(IsSimilarPair(similar[n]), sum, margin_, legacy_);
     }
     top[0]->mutable_cpu_data()[0] = static_cast<float>(loss / num_ / 2.0);
   }
 
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
-    if (propagate_down[2]) {
-      ThrowError(ErrorPrefix(), "cannot back-propagate to the similarity labels (bottom 2)");
-    }
+    CheckPropagateDown(propagate_down);
     const float* similar = bottom[2]->cpu_data();
     const float* diff = difference_.cpu_data();
+    const float* distance_sq = distance_sq_.cpu_data();
     const int64_t dim = dim_;
     for (int i = 0; i < 2; ++i) {
       if (!propagate_down[i]) continue;
-      const float alpha = (i == 0 ? 1.f : -1.f) * top[0]->cpu_diff()[0] / num_;
+      const float alpha = Alpha(i, top);
       float* dx = bottom[i]->mutable_cpu_diff();
       for (int n = 0; n < num_; ++n) {
-        // Each pair's gradient is a multiple of its difference vector.
-        float factor = 0;
-        if (static_cast<int>(similar[n]) != 0) {
-          factor = alpha;
-        } else if (legacy_) {
-          factor = margin_ - distance_sq_[n] > 0 ? -alpha : 0.f;
-        } else {
-          const float distance = std::sqrt(distance_sq_[n]);
-          const float gap = margin_ - distance;
-          factor = gap > 0 ? -alpha * gap / (distance + kDistanceEpsilon) : 0.f;
-        }
+        const float factor =
+            ContrastiveFactor(IsSimilarPair(similar[n]), distance_sq[n], margin_, legacy_, alpha);
         for (int64_t k = n * dim; k < (n + 1) * dim; ++k) dx[k] = factor * diff[k];
       }
     }
   }
 
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    gpu::Sub(bottom[0]->count(), bottom[0]->gpu_data(), bottom[1]->gpu_data(),
+             difference_.mutable_gpu_data());
+    // Each pair's loss goes to distance_sq_'s diff, which is otherwise unused.
+    ContrastiveLossForwardGpu(num_, dim_, difference_.gpu_data(), bottom[2]->gpu_data(), margin_,
+                              legacy_, distance_sq_.mutable_gpu_data(),
+                              distance_sq_.mutable_gpu_diff());
+    const double loss = SumGpu(num_, distance_sq_.gpu_diff());
+    top[0]->mutable_cpu_data()[0] = static_cast<float>(loss / num_ / 2.0);
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    CheckPropagateDown(propagate_down);
+    for (int i = 0; i < 2; ++i) {
+      if (!propagate_down[i]) continue;
+      ContrastiveLossBackwardGpu(num_, dim_, difference_.gpu_data(), bottom[2]->gpu_data(),
+                                 distance_sq_.gpu_data(), margin_, legacy_, Alpha(i, top),
+                                 bottom[i]->mutable_gpu_diff());
+    }
+  }
+#endif
+
  private:
+  void CheckPropagateDown(const std::vector<bool>& propagate_down) const {
+    if (propagate_down[2]) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate to the similarity labels (bottom 2)");
+    }
+  }
+
+  // d loss / d (a - b) carries the top's weight and 1/N; b gets the negative.
+  float Alpha(int bottom_index, const BlobVec& top) const {
+    return (bottom_index == 0 ? 1.f : -1.f) * top[0]->cpu_diff()[0] / num_;
+  }
+
   float margin_ = 1;
   bool legacy_ = false;
   int num_ = 0;
   int64_t dim_ = 0;
-  Blob difference_;                // a - b
-  std::vector<float> distance_sq_;  // per pair
+  Blob difference_;   // a - b
+  Blob distance_sq_;  // ||a - b||^2 per pair
 };
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/math_gpu.hpp"
+#endif
 
 namespace cortado {
 namespace {
@@ -12,6 +15,7 @@ namespace {
 class EuclideanLossLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "EuclideanLoss"; }
   int ExactNumBottomBlobs() const override { return 2; }
@@ -34,7 +38,7 @@ class EuclideanLossLayer : public Layer {
     const int64_t n = bottom[0]->count();
     Sub(n, bottom[0]->cpu_data(), bottom[1]->cpu_data(), difference_.mutable_cpu_data());
     const float dot = Dot(n, difference_.cpu_data(), difference_.cpu_data());
-    top[0]->mutable_cpu_data()[0] = dot / bottom[0]->shape(0) / 2.f;
+    top[0]->mutable_cpu_data()[0] = Loss(dot, bottom);
   }
 
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
@@ -47,7 +51,29 @@ class EuclideanLossLayer : public Layer {
     }
   }
 
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const int64_t n = bottom[0]->count();
+    gpu::Sub(n, bottom[0]->gpu_data(), bottom[1]->gpu_data(), difference_.mutable_gpu_data());
+    const float dot = gpu::Dot(n, difference_.gpu_data(), difference_.gpu_data());
+    top[0]->mutable_cpu_data()[0] = Loss(dot, bottom);
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    const float scale = top[0]->cpu_diff()[0] / bottom[0]->shape(0);
+    for (int i = 0; i < 2; ++i) {
+      if (!propagate_down[i]) continue;
+      gpu::Scale(bottom[i]->count(), i == 0 ? scale : -scale, difference_.gpu_data(),
+                 bottom[i]->mutable_gpu_diff());
+    }
+  }
+#endif
+
  private:
+  // From the squared norm of a - b.
+  static float Loss(float dot, const BlobVec& bottom) { return dot / bottom[0]->shape(0) / 2.f; }
+
   Blob difference_;  // a - b
 };
 

@@ -1,17 +1,30 @@
 // HingeLoss: the one-vs-all hinge loss of N items' scores against integer
 // labels, L1 (sum of margins) or L2 (sum of squared margins), divided by N.
-#include <algorithm>
 #include <vector>
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
+#include "loss_math.hpp"
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/math_gpu.hpp"
+#endif
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// hinge_loss_layer.cu. Scores are num x dim; labels already checked.
+void HingeLossForwardGpu(int num, int64_t dim, const float* scores, const float* label,
+                         float* margins);
+void HingeLossBackwardGpu(int num, int64_t dim, const float* margins, const float* label,
+                          bool squared, float scale, float* dscores);
+#endif
+
 namespace {
 
 class HingeLossLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "HingeLoss"; }
   int ExactNumBottomBlobs() const override { return 2; }
@@ -45,8 +58,7 @@ class HingeLossLayer : public Layer {
     for (int n = 0; n < num_; ++n) {
       const int truth = Label(label, n);
       for (int64_t k = 0; k < dim; ++k) {
-        const float signed_score = k == truth ? -s[n * dim + k] : s[n * dim + k];
-        const float margin = std::max(0.f, 1.f + signed_score);
+        const float margin = HingeMargin(s[n * dim + k], k == truth);
         m[n * dim + k] = margin;
         loss += squared_ ? double(margin) * margin : margin;
       }
@@ -56,10 +68,7 @@ class HingeLossLayer : public Layer {
 
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
-    if (propagate_down[1]) {
-      ThrowError(ErrorPrefix(), "cannot back-propagate to the label input (bottom 1)");
-    }
-    if (!propagate_down[0]) return;
+    if (!CheckPropagateDown(propagate_down)) return;
     const float* m = margins_.cpu_data();
     const float* label = bottom[1]->cpu_data();
     float* ds = bottom[0]->mutable_cpu_diff();
@@ -68,15 +77,32 @@ class HingeLossLayer : public Layer {
     for (int n = 0; n < num_; ++n) {
       const int truth = Label(label, n);
       for (int64_t k = 0; k < dim; ++k) {
-        const float margin = m[n * dim + k];
-        // d margin / d score is +1 (or -1 for the true class) where the
-        // margin is active; L2 doubles the margin.
-        float g = squared_ ? 2.f * margin : (margin > 0 ? 1.f : 0.f);
-        if (k == truth) g = -g;
-        ds[n * dim + k] = scale * g;
+        ds[n * dim + k] = scale * HingeGradient(m[n * dim + k], k == truth, squared_);
       }
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  // The labels are checked on the host (one per item), as the CPU path
+  // checks them; the margins are never negative, so L1 is an Asum.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    CheckLabels(bottom[1]->cpu_data());
+    HingeLossForwardGpu(num_, dim_, bottom[0]->gpu_data(), bottom[1]->gpu_data(),
+                        margins_.mutable_gpu_data());
+    const int64_t n = margins_.count();
+    const float loss = squared_ ? gpu::SumSquares(n, margins_.gpu_data())
+                                : gpu::Asum(n, margins_.gpu_data());
+    top[0]->mutable_cpu_data()[0] = loss / num_;
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!CheckPropagateDown(propagate_down)) return;
+    CheckLabels(bottom[1]->cpu_data());
+    HingeLossBackwardGpu(num_, dim_, margins_.gpu_data(), bottom[1]->gpu_data(), squared_,
+                         top[0]->cpu_diff()[0] / num_, bottom[0]->mutable_gpu_diff());
+  }
+#endif
 
  private:
   int Label(const float* label, int n) const {
@@ -86,6 +112,18 @@ class HingeLossLayer : public Layer {
                  dim_, "): the scores have ", dim_, " classes");
     }
     return value;
+  }
+
+  void CheckLabels(const float* label) const {
+    for (int n = 0; n < num_; ++n) Label(label, n);
+  }
+
+  // Whether bottom 0 wants a gradient; the labels cannot have one.
+  bool CheckPropagateDown(const std::vector<bool>& propagate_down) const {
+    if (propagate_down[1]) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate to the label input (bottom 1)");
+    }
+    return propagate_down[0];
   }
 
   bool squared_ = false;  // L2 norm

@@ -1,18 +1,35 @@
 // SigmoidCrossEntropyLoss: the cross-entropy of sigmoid(x) against target
 // probabilities t, fused for a stable loss and gradient (sigmoid(x) - t).
-#include <cmath>
 #include <vector>
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
+#include "device_sum.hpp"
+#include "loss_math.hpp"
 #include "loss_normalization.hpp"
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/math_gpu.hpp"
+#endif
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// sigmoid_cross_entropy_loss_layer.cu. Both write 1 to valid[i] for a
+// counted element and 0 for an ignored one.
+void SigmoidCrossEntropyLossForwardGpu(int64_t n, const float* x, const float* t,
+                                       bool has_ignore_label, int ignore_label, float* loss,
+                                       float* valid);
+void SigmoidCrossEntropyLossBackwardGpu(int64_t n, const float* x, const float* t,
+                                        bool has_ignore_label, int ignore_label, float* dx,
+                                        float* valid);
+#endif
+
 namespace {
 
 class SigmoidCrossEntropyLossLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "SigmoidCrossEntropyLoss"; }
   int ExactNumBottomBlobs() const override { return 2; }
@@ -36,11 +53,10 @@ class SigmoidCrossEntropyLossLayer : public Layer {
     outer_ = x.shape(0);
     inner_ = outer_ == 0 ? 0 : x.count() / outer_;
     top[0]->Reshape(std::vector<int>{});
+    terms_.ReshapeLike(x);
   }
 
  protected:
-  // -[t log s + (1 - t) log(1 - s)] with s = sigmoid(x) equals
-  // max(x, 0) - x t + log(1 + exp(-|x|)), which never overflows.
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
     const float* x = bottom[0]->cpu_data();
     const float* t = bottom[1]->cpu_data();
@@ -49,20 +65,15 @@ class SigmoidCrossEntropyLossLayer : public Layer {
     int64_t valid = 0;
     for (int64_t i = 0; i < n; ++i) {
       if (Ignored(t[i])) continue;
-      const float positive = x[i] >= 0 ? x[i] : 0.f;
-      loss += positive - x[i] * t[i] + std::log1p(std::exp(-std::fabs(x[i])));
+      loss += SigmoidCrossEntropy(x[i], t[i]);
       ++valid;
     }
-    top[0]->mutable_cpu_data()[0] =
-        static_cast<float>(loss / LossNormalizer(normalization_, outer_, inner_, valid));
+    top[0]->mutable_cpu_data()[0] = static_cast<float>(loss / Normalizer(valid));
   }
 
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
-    if (propagate_down[1]) {
-      ThrowError(ErrorPrefix(), "cannot back-propagate to the target input (bottom 1)");
-    }
-    if (!propagate_down[0]) return;
+    if (!CheckPropagateDown(propagate_down)) return;
     const float* x = bottom[0]->cpu_data();
     const float* t = bottom[1]->cpu_data();
     float* dx = bottom[0]->mutable_cpu_diff();
@@ -73,17 +84,54 @@ class SigmoidCrossEntropyLossLayer : public Layer {
         dx[i] = 0;
         continue;
       }
-      dx[i] = 0.5f * std::tanh(0.5f * x[i]) + 0.5f - t[i];
+      dx[i] = SigmoidCrossEntropyGradient(x[i], t[i]);
       ++valid;
     }
-    const float scale = top[0]->cpu_diff()[0] /
-                        static_cast<float>(LossNormalizer(normalization_, outer_, inner_, valid));
+    const float scale = top[0]->cpu_diff()[0] / static_cast<float>(Normalizer(valid));
     for (int64_t i = 0; i < n; ++i) dx[i] *= scale;
   }
 
+#ifdef CORTADO_WITH_CUDA
+  // Per-element terms go to terms_'s data, valid flags to its diff; the
+  // sums come back to the host for the normalisation.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const int64_t n = bottom[0]->count();
+    SigmoidCrossEntropyLossForwardGpu(n, bottom[0]->gpu_data(), bottom[1]->gpu_data(),
+                                      has_ignore_label_, ignore_label_,
+                                      terms_.mutable_gpu_data(), terms_.mutable_gpu_diff());
+    const double loss = SumGpu(n, terms_.gpu_data());
+    const int64_t valid = static_cast<int64_t>(SumGpu(n, terms_.gpu_diff()));
+    top[0]->mutable_cpu_data()[0] = static_cast<float>(loss / Normalizer(valid));
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!CheckPropagateDown(propagate_down)) return;
+    const int64_t n = bottom[0]->count();
+    float* dx = bottom[0]->mutable_gpu_diff();
+    SigmoidCrossEntropyLossBackwardGpu(n, bottom[0]->gpu_data(), bottom[1]->gpu_data(),
+                                       has_ignore_label_, ignore_label_, dx,
+                                       terms_.mutable_gpu_diff());
+    const int64_t valid = static_cast<int64_t>(SumGpu(n, terms_.gpu_diff()));
+    gpu::Scale(n, top[0]->cpu_diff()[0] / static_cast<float>(Normalizer(valid)), dx);
+  }
+#endif
+
  private:
   bool Ignored(float target) const {
-    return has_ignore_label_ && static_cast<int>(target) == ignore_label_;
+    return IsIgnoredLabel(target, has_ignore_label_, ignore_label_);
+  }
+
+  double Normalizer(int64_t valid) const {
+    return LossNormalizer(normalization_, outer_, inner_, valid);
+  }
+
+  // Whether bottom 0 wants a gradient; the targets cannot have one.
+  bool CheckPropagateDown(const std::vector<bool>& propagate_down) const {
+    if (propagate_down[1]) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate to the target input (bottom 1)");
+    }
+    return propagate_down[0];
   }
 
   NormalizationMode normalization_ = caffe::LossParameter::BATCH_SIZE;
@@ -91,6 +139,7 @@ class SigmoidCrossEntropyLossLayer : public Layer {
   int ignore_label_ = 0;
   int64_t outer_ = 0;  // items (axis 0)
   int64_t inner_ = 0;  // predictions per item
+  Blob terms_;  // GPU scratch: per-element loss (data) and valid flags (diff)
 };
 
 }  // namespace
