@@ -52,6 +52,27 @@ std::vector<LayerCase> PermuteCases() {
 INSTANTIATE_TEST_SUITE_P(Permute, LayerCaseTest, ::testing::ValuesIn(PermuteCases()),
                          LayerCaseName);
 
+// The offset table is built once per bottom shape: a new shape (even one of
+// the same count) must rebuild it, and going back must not reuse a stale one.
+TEST(PermuteLayerTest, ReshapeRebuildsTheTable) {
+  auto layer = MakeLayer("name: 'p' type: 'Permute' permute_param { order: 1 order: 0 }");
+  Blob x({2, 3}), y;
+  layer->SetUp({&x}, {&y});
+  const std::vector<std::vector<int>> shapes = {{2, 3}, {3, 2}, {4, 5}, {2, 3}};
+  for (const std::vector<int>& shape : shapes) {
+    x.Reshape(shape);
+    for (int i = 0; i < x.count(); ++i) x.mutable_cpu_data()[i] = static_cast<float>(i);
+    layer->Forward({&x}, {&y});
+    ASSERT_EQ(y.shape(), (std::vector<int>{shape[1], shape[0]}));
+    for (int r = 0; r < shape[0]; ++r) {
+      for (int c = 0; c < shape[1]; ++c) {
+        EXPECT_EQ(y.cpu_data()[c * shape[0] + r], static_cast<float>(r * shape[1] + c))
+            << shape[0] << "x" << shape[1] << " at " << r << "," << c;
+      }
+    }
+  }
+}
+
 TEST(PermuteLayerTest, BadOrderThrows) {
   Blob x({2, 3, 4, 5}), y;
   for (const char* params : {"order: 4", "order: 1 order: 1"}) {

@@ -2,20 +2,30 @@
 // and last rows/columns of input and output coincide). The output size comes
 // from a second bottom, height/width, or shrink/zoom factors; non-positive
 // pad_beg/pad_end crop the input first.
-#include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "interp_math.hpp"
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/math_gpu.hpp"
+#endif
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// interp_layer.cu. The backward adds into dx (zero it first).
+void InterpForwardGpu(const InterpGeometry& g, const float* x, float* y);
+void InterpBackwardGpu(const InterpGeometry& g, const float* dy, float* dx);
+#endif
+
 namespace {
 
 class InterpLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Interp"; }
   int MinBottomBlobs() const override { return 1; }
@@ -86,12 +96,8 @@ class InterpLayer : public Layer {
     for (int64_t p = 0; p < planes; ++p) {
       const float* xp = x + p * in_plane;
       for (int h = 0; h < out_h_; ++h) {
-        const Tap& r = rows_[h];
-        for (int w = 0; w < out_w_; ++w) {
-          const Tap& c = cols_[w];
-          *y++ = r.w0 * (c.w0 * xp[r.i0 * width + c.i0] + c.w1 * xp[r.i0 * width + c.i1]) +
-                 r.w1 * (c.w0 * xp[r.i1 * width + c.i0] + c.w1 * xp[r.i1 * width + c.i1]);
-        }
+        const InterpTap& r = rows_[h];
+        for (int w = 0; w < out_w_; ++w) *y++ = InterpBlend(xp, width, r, cols_[w]);
       }
     }
   }
@@ -109,9 +115,9 @@ class InterpLayer : public Layer {
     for (int64_t p = 0; p < planes; ++p) {
       float* dxp = dx + p * in_plane;
       for (int h = 0; h < out_h_; ++h) {
-        const Tap& r = rows_[h];
+        const InterpTap& r = rows_[h];
         for (int w = 0; w < out_w_; ++w) {
-          const Tap& c = cols_[w];
+          const InterpTap& c = cols_[w];
           const float g = *dy++;
           dxp[r.i0 * width + c.i0] += r.w0 * c.w0 * g;
           dxp[r.i0 * width + c.i1] += r.w0 * c.w1 * g;
@@ -122,30 +128,36 @@ class InterpLayer : public Layer {
     }
   }
 
- private:
-  // The two input positions one output position blends, and their weights.
-  struct Tap {
-    int i0, i1;
-    float w0, w1;
-  };
+#ifdef CORTADO_WITH_CUDA
+  // The kernels compute the taps on the fly with the same InterpTapAt.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    InterpForwardGpu(Geometry(*bottom[0]), bottom[0]->gpu_data(), top[0]->mutable_gpu_data());
+  }
 
-  // Aligned corners: output o samples input o * (in - 1) / (out - 1).
-  static std::vector<Tap> Taps(int in_size, int out_size, int offset) {
-    const float ratio = out_size > 1 ? static_cast<float>(in_size - 1) / (out_size - 1) : 0.f;
-    std::vector<Tap> taps(out_size);
-    for (int o = 0; o < out_size; ++o) {
-      const float pos = ratio * o;
-      const int i0 = std::min(static_cast<int>(pos), in_size - 1);
-      const int step = i0 < in_size - 1 ? 1 : 0;
-      const float frac = pos - i0;
-      taps[o] = {offset + i0, offset + i0 + step, 1.f - frac, frac};
-    }
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    float* dx = bottom[0]->mutable_gpu_diff();
+    gpu::Set(bottom[0]->count(), 0.f, dx);
+    InterpBackwardGpu(Geometry(*bottom[0]), top[0]->gpu_diff(), dx);
+  }
+
+  InterpGeometry Geometry(const Blob& in) const {
+    return {in.count(0, 2), in.height(), in.width(), in_h_, in_w_, out_h_, out_w_, -pad_beg_};
+  }
+#endif
+
+ private:
+  static std::vector<InterpTap> Taps(int in_size, int out_size, int offset) {
+    const float ratio = InterpRatio(in_size, out_size);
+    std::vector<InterpTap> taps(out_size);
+    for (int o = 0; o < out_size; ++o) taps[o] = InterpTapAt(o, ratio, in_size, offset);
     return taps;
   }
 
   int pad_beg_ = 0;
   int in_h_ = 0, in_w_ = 0, out_h_ = 0, out_w_ = 0;
-  std::vector<Tap> rows_, cols_;
+  std::vector<InterpTap> rows_, cols_;
 };
 
 }  // namespace

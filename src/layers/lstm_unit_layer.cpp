@@ -7,11 +7,23 @@
 #include "lstm_cell.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// lstm_unit_layer.cu. Shapes as in LstmCellForward/LstmCellBackward
+// (lstm_cell.hpp); dc is never null here, dc_prev may be.
+void LstmUnitForwardGpu(int n, int h, const float* c_prev, const float* pre, const float* cont,
+                        float* acts, float* c, float* hidden);
+void LstmUnitBackwardGpu(int n, int h, const float* c_prev, const float* acts, const float* c,
+                         const float* cont, const float* dh, const float* dc, float* dpre,
+                         float* dc_prev);
+#endif
+
 namespace {
 
 class LstmUnitLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "LSTMUnit"; }
   int ExactNumBottomBlobs() const override { return 3; }
@@ -36,20 +48,19 @@ class LstmUnitLayer : public Layer {
     }
     top[0]->ReshapeLike(c_prev);
     top[1]->ReshapeLike(c_prev);
-    acts_.resize(static_cast<size_t>(instances_) * 4 * hidden_);
+    acts_.ReshapeLike(*bottom[1]);
   }
 
  protected:
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
     LstmCellForward(instances_, hidden_, bottom[0]->cpu_data(), bottom[1]->cpu_data(),
-                    bottom[2]->cpu_data(), acts_.data(), top[0]->mutable_cpu_data(),
+                    bottom[2]->cpu_data(), acts_.mutable_cpu_data(), top[0]->mutable_cpu_data(),
                     top[1]->mutable_cpu_data());
   }
 
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
-    if (propagate_down[2]) ThrowError(ErrorPrefix(), "cannot back-propagate to cont");
-    if (!propagate_down[0] && !propagate_down[1]) return;
+    if (!CheckPropagateDown(propagate_down)) return;
     // The cell writes both gradients at once; an unwanted one goes to scratch.
     std::vector<float> scratch;
     float* dx = bottom[1]->mutable_cpu_diff();
@@ -57,16 +68,42 @@ class LstmUnitLayer : public Layer {
       scratch.resize(bottom[1]->count());
       dx = scratch.data();
     }
-    LstmCellBackward(instances_, hidden_, bottom[0]->cpu_data(), acts_.data(),
+    LstmCellBackward(instances_, hidden_, bottom[0]->cpu_data(), acts_.cpu_data(),
                      top[0]->cpu_data(), bottom[2]->cpu_data(), top[1]->cpu_diff(),
                      top[0]->cpu_diff(), dx,
                      propagate_down[0] ? bottom[0]->mutable_cpu_diff() : nullptr);
   }
 
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    LstmUnitForwardGpu(instances_, hidden_, bottom[0]->gpu_data(), bottom[1]->gpu_data(),
+                       bottom[2]->gpu_data(), acts_.mutable_gpu_data(),
+                       top[0]->mutable_gpu_data(), top[1]->mutable_gpu_data());
+  }
+
+  // An unwanted gate gradient goes to acts_'s diff (scratch of its size); an
+  // unwanted c_prev gradient is not written.
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!CheckPropagateDown(propagate_down)) return;
+    float* dpre = propagate_down[1] ? bottom[1]->mutable_gpu_diff() : acts_.mutable_gpu_diff();
+    float* dc_prev = propagate_down[0] ? bottom[0]->mutable_gpu_diff() : nullptr;
+    LstmUnitBackwardGpu(instances_, hidden_, bottom[0]->gpu_data(), acts_.gpu_data(),
+                        top[0]->gpu_data(), bottom[2]->gpu_data(), top[1]->gpu_diff(),
+                        top[0]->gpu_diff(), dpre, dc_prev);
+  }
+#endif
+
  private:
+  // Whether any gradient is wanted; cont cannot have one.
+  bool CheckPropagateDown(const std::vector<bool>& propagate_down) const {
+    if (propagate_down[2]) ThrowError(ErrorPrefix(), "cannot back-propagate to cont");
+    return propagate_down[0] || propagate_down[1];
+  }
+
   int instances_ = 0;
   int hidden_ = 0;
-  std::vector<float> acts_;  // activated gates of the last Forward
+  Blob acts_;  // activated gates of the last Forward (1 x N x 4H); GPU scratch in its diff
 };
 
 }  // namespace

@@ -10,13 +10,31 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "normalize_math.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// normalize_layer.cu. x is num x channels x spatial; norms has one entry per
+// group (num, or num x spatial); scale_count is 1 (shared) or channels.
+void NormalizeForwardGpu(int num, int channels, int64_t spatial, bool across_spatial,
+                         float eps, const float* x, const float* scale, int scale_count,
+                         float* norms, float* y);
+void NormalizeBackwardGpu(int num, int channels, int64_t spatial, bool across_spatial,
+                          const float* x, const float* dy, const float* scale, int scale_count,
+                          const float* norms, float* dx);
+// Adds each scale's gradient to scale_diff.
+void NormalizeScaleBackwardGpu(int num, int channels, int64_t spatial, bool across_spatial,
+                               const float* x, const float* dy, const float* norms,
+                               int scale_count, float* scale_diff);
+#endif
+
 namespace {
 
 class NormalizeLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Normalize"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -61,7 +79,8 @@ class NormalizeLayer : public Layer {
       ThrowError(ErrorPrefix(), "cannot run in place; give the top its own name");
     }
     top[0]->ReshapeLike(in);
-    norms_.assign(static_cast<size_t>(in.shape(0)) * (across_spatial_ ? 1 : in.count(2)), 0.f);
+    norms_.Reshape(
+        std::vector<int>{static_cast<int>(in.shape(0) * (across_spatial_ ? 1 : in.count(2)))});
   }
 
  protected:
@@ -74,7 +93,7 @@ class NormalizeLayer : public Layer {
     float* y = top[0]->mutable_cpu_data();
     for (int n = 0; n < num; ++n) {
       const float* xn = x + n * channels * spatial;
-      float* norm = norms_.data() + (across_spatial_ ? n : n * spatial);
+      float* norm = norms_.mutable_cpu_data() + (across_spatial_ ? n : n * spatial);
       if (across_spatial_) {
         norm[0] = std::sqrt(SumSquares(channels * spatial, xn) + eps_);
       } else {
@@ -82,21 +101,19 @@ class NormalizeLayer : public Layer {
           double sum = 0;
           for (int c = 0; c < channels; ++c)
             sum += double(xn[c * spatial + s]) * xn[c * spatial + s];
-          norm[s] = static_cast<float>(std::sqrt(sum + eps_));
+          norm[s] = NormalizeNorm(sum, eps_);
         }
       }
       for (int c = 0; c < channels; ++c) {
         const float a = scale[channel_shared_ ? 0 : c];
         for (int64_t s = 0; s < spatial; ++s) {
           const int64_t i = c * spatial + s;
-          y[n * channels * spatial + i] = a * xn[i] / norm[across_spatial_ ? 0 : s];
+          y[n * channels * spatial + i] = NormalizeValue(a, xn[i], norm[across_spatial_ ? 0 : s]);
         }
       }
     }
   }
 
-  // With y = a x / r and r = sqrt(sum x^2 + eps) over the group:
-  //   dx = a dy / r - x (sum_group a dy x) / r^3,  da = sum dy x / r.
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
     const Blob& in = *bottom[0];
@@ -109,7 +126,7 @@ class NormalizeLayer : public Layer {
     std::vector<double> dots(groups);
     for (int n = 0; n < num; ++n) {
       const int64_t base = static_cast<int64_t>(n) * channels * spatial;
-      const float* norm = norms_.data() + (across_spatial_ ? n : n * spatial);
+      const float* norm = norms_.cpu_data() + (across_spatial_ ? n : n * spatial);
       auto group = [&](int64_t s) { return across_spatial_ ? 0 : s; };
       if (param_propagate_down(0)) {
         float* da = blobs_[0]->mutable_cpu_diff();
@@ -117,7 +134,7 @@ class NormalizeLayer : public Layer {
           double sum = 0;
           for (int64_t s = 0; s < spatial; ++s) {
             const int64_t i = base + c * spatial + s;
-            sum += double(dy[i]) * x[i] / norm[group(s)];
+            sum += NormalizeScaleTerm(dy[i], x[i], norm[group(s)]);
           }
           da[channel_shared_ ? 0 : c] += static_cast<float>(sum);
         }
@@ -128,7 +145,7 @@ class NormalizeLayer : public Layer {
         const float a = scale[channel_shared_ ? 0 : c];
         for (int64_t s = 0; s < spatial; ++s) {
           const int64_t i = base + c * spatial + s;
-          dots[group(s)] += double(a) * dy[i] * x[i];
+          dots[group(s)] += NormalizeDotTerm(a, dy[i], x[i]);
         }
       }
       float* dx = bottom[0]->mutable_cpu_diff();
@@ -136,18 +153,41 @@ class NormalizeLayer : public Layer {
         const float a = scale[channel_shared_ ? 0 : c];
         for (int64_t s = 0; s < spatial; ++s) {
           const int64_t i = base + c * spatial + s;
-          const double r = norm[group(s)];
-          dx[i] = static_cast<float>(a * dy[i] / r - x[i] * dots[group(s)] / (r * r * r));
+          dx[i] = NormalizeGradient(a, dy[i], x[i], norm[group(s)], dots[group(s)]);
         }
       }
     }
   }
 
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const Blob& in = *bottom[0];
+    NormalizeForwardGpu(in.shape(0), in.shape(1), in.count(2), across_spatial_, eps_,
+                        in.gpu_data(), blobs_[0]->gpu_data(), blobs_[0]->count(),
+                        norms_.mutable_gpu_data(), top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    const Blob& in = *bottom[0];
+    if (param_propagate_down(0)) {
+      NormalizeScaleBackwardGpu(in.shape(0), in.shape(1), in.count(2), across_spatial_,
+                                in.gpu_data(), top[0]->gpu_diff(), norms_.gpu_data(),
+                                blobs_[0]->count(), blobs_[0]->mutable_gpu_diff());
+    }
+    if (propagate_down[0]) {
+      NormalizeBackwardGpu(in.shape(0), in.shape(1), in.count(2), across_spatial_,
+                           in.gpu_data(), top[0]->gpu_diff(), blobs_[0]->gpu_data(),
+                           blobs_[0]->count(), norms_.gpu_data(), bottom[0]->mutable_gpu_diff());
+    }
+  }
+#endif
+
  private:
   bool across_spatial_ = true;
   bool channel_shared_ = true;
   float eps_ = 1e-10f;
-  std::vector<float> norms_;  // per sample, or per sample and position
+  Blob norms_;  // per sample, or per sample and position
 };
 
 }  // namespace

@@ -6,13 +6,22 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "shuffle_channel_math.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// shuffle_channel_layer.cu: y = Shuffle(x) for num x channels x inner blobs.
+void ShuffleChannelGpu(int num, int channels, int64_t inner, int groups, const float* x,
+                       float* y);
+#endif
+
 namespace {
 
 class ShuffleChannelLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "ShuffleChannel"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -50,21 +59,33 @@ class ShuffleChannelLayer : public Layer {
     Shuffle(top[0]->cpu_diff(), bottom[0]->mutable_cpu_diff(), *bottom[0], channels / group_);
   }
 
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const Blob& in = *bottom[0];
+    ShuffleChannelGpu(in.shape(0), in.shape(1), in.count(2), group_, in.gpu_data(),
+                      top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    const Blob& in = *bottom[0];
+    ShuffleChannelGpu(in.shape(0), in.shape(1), in.count(2), in.shape(1) / group_,
+                      top[0]->gpu_diff(), bottom[0]->mutable_gpu_diff());
+  }
+#endif
+
  private:
-  // Output channel i * groups + g is input channel g * (C / groups) + i.
   static void Shuffle(const float* x, float* y, const Blob& shape, int groups) {
     const int num = shape.shape(0);
     const int channels = shape.shape(1);
-    const int per_group = channels / groups;
     const int64_t inner = shape.count(2);
     for (int n = 0; n < num; ++n) {
       const float* xn = x + static_cast<int64_t>(n) * channels * inner;
       float* yn = y + static_cast<int64_t>(n) * channels * inner;
-      for (int g = 0; g < groups; ++g) {
-        for (int i = 0; i < per_group; ++i) {
-          Copy(inner, xn + static_cast<int64_t>(g * per_group + i) * inner,
-               yn + static_cast<int64_t>(i * groups + g) * inner);
-        }
+      for (int c = 0; c < channels; ++c) {
+        Copy(inner, xn + static_cast<int64_t>(ShuffleSourceChannel(c, channels, groups)) * inner,
+             yn + static_cast<int64_t>(c) * inner);
       }
     }
   }

@@ -2,19 +2,36 @@
 // upsampling by integer factors; with a second bottom holding a max-pooling
 // mask (the argmax top of Pooling), SegNet's unpooling: each value goes to
 // the position its mask names in the output plane, the rest are zero.
-#include <algorithm>
 #include <vector>
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "upsample_math.hpp"
+#ifdef CORTADO_WITH_CUDA
+#include "cortado/math_gpu.hpp"
+#endif
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// upsample_layer.cu. The mask versions return false, with the offending
+// value in *bad_value, when a mask value is outside the output plane.
+void UpsampleNearestForwardGpu(const UpsampleGeometry& g, const float* x, float* y);
+void UpsampleNearestBackwardGpu(const UpsampleGeometry& g, const float* dy, float* dx);
+// y must be zero.
+bool UpsampleMaskForwardGpu(const UpsampleGeometry& g, const float* x, const float* mask,
+                            float* y, float* bad_value);
+bool UpsampleMaskBackwardGpu(const UpsampleGeometry& g, const float* dy, const float* mask,
+                             float* dx, float* bad_value);
+#endif
+
 namespace {
 
 class UpsampleLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Upsample"; }
   int MinBottomBlobs() const override { return 1; }
@@ -117,22 +134,57 @@ class UpsampleLayer : public Layer {
     }
   }
 
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const UpsampleGeometry g = Geometry(*bottom[0]);
+    const float* x = bottom[0]->gpu_data();
+    float* y = top[0]->mutable_gpu_data();
+    if (bottom.size() == 2) {
+      gpu::Set(top[0]->count(), 0.f, y);
+      float bad_value = 0;
+      if (!UpsampleMaskForwardGpu(g, x, bottom[1]->gpu_data(), y, &bad_value)) {
+        MaskIndex(bad_value);  // throws
+      }
+      return;
+    }
+    UpsampleNearestForwardGpu(g, x, y);
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    const UpsampleGeometry g = Geometry(*bottom[0]);
+    const float* dy = top[0]->gpu_diff();
+    float* dx = bottom[0]->mutable_gpu_diff();
+    if (bottom.size() == 2) {
+      float bad_value = 0;
+      if (!UpsampleMaskBackwardGpu(g, dy, bottom[1]->gpu_data(), dx, &bad_value)) {
+        MaskIndex(bad_value);  // throws
+      }
+      return;
+    }
+    UpsampleNearestBackwardGpu(g, dy, dx);
+  }
+
+  UpsampleGeometry Geometry(const Blob& in) const {
+    return {in.count(0, 2), in.height(), in.width(), out_h_, out_w_, scale_h_, scale_w_};
+  }
+#endif
+
  private:
-  // Offset inside an input plane of the value output (h, w) repeats; clamped
-  // so an explicit upsample_h/w larger than scale * size stays in range.
+  // Offset inside an input plane of the value output (h, w) repeats.
   int64_t NearestSource(const Blob& in, int h, int w) const {
-    const int sh = std::min(h / scale_h_, in.height() - 1);
-    const int sw = std::min(w / scale_w_, in.width() - 1);
+    const int sh = UpsampleNearestSource(h, scale_h_, in.height());
+    const int sw = UpsampleNearestSource(w, scale_w_, in.width());
     return static_cast<int64_t>(sh) * in.width() + sw;
   }
 
   int64_t MaskIndex(float value) const {
-    const int64_t index = static_cast<int64_t>(value);
-    if (value < 0 || index >= static_cast<int64_t>(out_h_) * out_w_) {
+    if (!UpsampleMaskValid(value, static_cast<int64_t>(out_h_) * out_w_)) {
       ThrowError(ErrorPrefix(), "mask index ", value, " is outside the ", out_h_, " x ", out_w_,
                  " output plane");
     }
-    return index;
+    return static_cast<int64_t>(value);
   }
 
   int scale_h_ = 2;
