@@ -99,6 +99,7 @@ void Layer::SetDevice(const Device& device) {
   ActivateDevice(device);
   device_ = device;
   runs_on_cuda_ = device.is_cuda() && (devices_ & kLayerCuda) != 0;
+  OnDeviceSet();
 }
 
 float Layer::Forward(const BlobVec& bottom, const BlobVec& top) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cortado/layer.hpp"
+#include "cortado/rng.hpp"
 #include "layer_case.hpp"
 
 namespace cortado {
@@ -120,6 +121,60 @@ LayerCase PoolCase(const std::string& name, const std::string& params, const Poo
   return c;
 }
 
+// Naive STOCHASTIC pooling without padding: in training the first element
+// whose running sum reaches u * (window sum), u drawn per output from the
+// global RNG as the layer draws them (Instantiate seeds it with 4321 and
+// Pooling's set-up draws nothing); in testing sum(x^2) / sum(x).
+std::function<void(Layer*, const BlobVec&, const BlobVec&)> StochasticReference(
+    int kernel, int stride, bool train, std::vector<int> expected_shape) {
+  return [=](Layer*, const BlobVec& bottom, const BlobVec& top) {
+    ASSERT_EQ(top[0]->shape(), expected_shape);
+    const int height = bottom[0]->shape(2), width = bottom[0]->shape(3);
+    const int pooled_h = expected_shape[2], pooled_w = expected_shape[3];
+    std::vector<float> uniform(top[0]->count());
+    SetRandomSeed(4321);
+    RngUniform(top[0]->count(), 0.f, 1.f, uniform.data());
+    std::vector<float> expected;
+    for (int64_t plane = 0; plane < int64_t(expected_shape[0]) * expected_shape[1]; ++plane) {
+      const float* x = bottom[0]->cpu_data() + plane * height * width;
+      for (int ph = 0; ph < pooled_h; ++ph) {
+        for (int pw = 0; pw < pooled_w; ++pw) {
+          const int h1 = std::min(ph * stride + kernel, height);
+          const int w1 = std::min(pw * stride + kernel, width);
+          float sum = 0, squares = 0;
+          for (int h = ph * stride; h < h1; ++h) {
+            for (int w = pw * stride; w < w1; ++w) {
+              sum += x[h * width + w];
+              squares += x[h * width + w] * x[h * width + w];
+            }
+          }
+          if (!train) {
+            expected.push_back(squares / sum);
+            continue;
+          }
+          const float threshold = uniform[expected.size()] * sum;
+          float running = 0, pick = x[(h1 - 1) * width + w1 - 1];
+          bool found = false;
+          for (int h = ph * stride; h < h1 && !found; ++h) {
+            for (int w = pw * stride; w < w1 && !found; ++w) {
+              running += x[h * width + w];
+              if (running >= threshold) {
+                pick = x[h * width + w];
+                found = true;
+              }
+            }
+          }
+          expected.push_back(pick);
+        }
+      }
+    }
+    ExpectBlobNear(expected, *top[0], 1e-5f);
+  };
+}
+
+// Positive values, as after a ReLU: STOCHASTIC pooling's probabilities.
+void FillPositive(const BlobVec& bottom) { FillUniform(bottom[0], 0.1f, 1.f, 23); }
+
 std::vector<LayerCase> PoolingCases() {
   std::vector<LayerCase> cases;
   PoolSpec max2{true, 2, 2, 2, 2};
@@ -185,6 +240,42 @@ std::vector<LayerCase> PoolingCases() {
   max_global.max = true;
   cases.push_back(PoolCase("MaxGlobal", "global_pooling: true", max_global, {2, 3, 4, 5},
                            {2, 3, 1, 1}));
+  // Floor-sized cases go to cuDNN on a GPU by default; engine CAFFE keeps
+  // them on the layer's own kernels, so both are compared with the CPU.
+  PoolSpec max_pad_floor = max_pad;
+  max_pad_floor.ceil = false;
+  cases.push_back(PoolCase("MaxPad1FloorCudnn", "kernel_size: 3 stride: 2 pad: 1 round_mode: FLOOR",
+                           max_pad_floor, {2, 3, 5, 6}, {2, 3, 3, 3}));
+  cases.push_back(PoolCase("MaxPad1FloorCaffeEngine",
+                           "kernel_size: 3 stride: 2 pad: 1 round_mode: FLOOR engine: CAFFE",
+                           max_pad_floor, {2, 3, 5, 6}, {2, 3, 3, 3}));
+  cases.push_back(PoolCase("Ave3x3Stride2Pad1CaffeEngine",
+                           "kernel_size: 3 stride: 2 pad: 1 engine: CAFFE", ave3, {2, 3, 5, 5},
+                           {2, 3, 3, 3}));
+  cases.push_back(PoolCase("Max2x2Stride2CudnnEngine", "kernel_size: 2 stride: 2 engine: CUDNN",
+                           max2, {2, 3, 6, 6}, {2, 3, 3, 3}));
+  {
+    LayerCase c;
+    c.name = "StochasticTrain";
+    c.prototxt = "name: 'pool' type: 'Pooling' pooling_param { pool: STOCHASTIC kernel_size: 3 "
+                 "stride: 2 }";
+    c.bottom_shapes = {{2, 3, 7, 7}};
+    c.fill = FillPositive;
+    c.reference = StochasticReference(3, 2, true, {2, 3, 3, 3});
+    cases.push_back(c);
+  }
+  {
+    LayerCase c;
+    c.name = "StochasticTest";
+    c.prototxt = "name: 'pool' type: 'Pooling' pooling_param { pool: STOCHASTIC kernel_size: 2 "
+                 "stride: 2 }";
+    c.bottom_shapes = {{2, 3, 6, 6}};
+    c.fill = FillPositive;
+    c.phase = caffe::TEST;
+    c.reference = StochasticReference(2, 2, false, {2, 3, 3, 3});
+    c.check_gradient = false;  // Caffe defines no TEST-phase gradient
+    cases.push_back(c);
+  }
   return cases;
 }
 
@@ -239,11 +330,22 @@ std::string SetUpError(const std::string& prototxt, int tops = 1) {
   return "";
 }
 
-TEST(PoolingErrors, StochasticNotSupported) {
-  const std::string error =
-      SetUpError("name: 'p' type: 'Pooling' pooling_param { pool: STOCHASTIC kernel_size: 2 }");
-  EXPECT_NE(error.find("STOCHASTIC"), std::string::npos) << error;
-  EXPECT_NE(error.find("'p'"), std::string::npos) << error;
+TEST(PoolingErrors, StochasticTestPhaseHasNoBackward) {
+  auto layer = MakeLayer(
+      "name: 'p' type: 'Pooling' pooling_param { pool: STOCHASTIC kernel_size: 2 stride: 2 }",
+      caffe::TEST);
+  Blob bottom(std::vector<int>{1, 1, 4, 4}), top;
+  FillUniform(&bottom, 0.1f, 1.f, 3);
+  layer->SetUp({&bottom}, {&top});
+  layer->Forward({&bottom}, {&top});
+  try {
+    layer->Backward({&top}, {true}, {&bottom});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string error = e.what();
+    EXPECT_NE(error.find("STOCHASTIC"), std::string::npos) << error;
+    EXPECT_NE(error.find("'p'"), std::string::npos) << error;
+  }
 }
 
 TEST(PoolingErrors, MissingKernel) {

@@ -109,6 +109,9 @@ class Layer {
                            const BlobVec& bottom) {
     BackwardImpl(top, propagate_down, bottom);
   }
+  // Called at the end of SetDevice: layers that own inner layers or nets
+  // (SoftmaxWithLoss, SPP, LSTM, RNN) move them to device() here.
+  virtual void OnDeviceSet() {}
 
   // "Layer 'conv1' (Convolution): " — the prefix of every error it raises.
   std::string ErrorPrefix() const;

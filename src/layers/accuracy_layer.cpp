@@ -8,11 +8,19 @@
 #include "cortado/math.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// accuracy_layer.cu
+void AccuracyCorrectGpu(int64_t outer, int classes, int64_t inner, const float* score,
+                        const float* label, int top_k, float* correct);
+#endif
+
 namespace {
 
 class AccuracyLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Accuracy"; }
   int ExactNumBottomBlobs() const override { return 2; }
@@ -56,7 +64,44 @@ class AccuracyLayer : public Layer {
  protected:
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
     const float* score = bottom[0]->cpu_data();
-    const float* label = bottom[1]->cpu_data();
+    Tally(bottom[1]->cpu_data(), top, [&](int64_t o, int64_t i, int value) {
+      const float* s = score + o * classes_ * inner_ + i;
+      const float truth = s[value * inner_];
+      // A tie with the true class counts against it, so a constant score
+      // vector is not "correct".
+      int better = 0;
+      for (int c = 0; c < classes_; ++c) {
+        if (c != value && s[c * inner_] >= truth) ++better;
+      }
+      return better < top_k_;
+    });
+  }
+
+#ifdef CORTADO_WITH_CUDA
+  // The device ranks the scores; the labels (few) are checked and the
+  // results tallied on the host by the same Tally as the CPU path.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    correct_.Reshape(std::vector<int>{static_cast<int>(outer_ * inner_)});
+    AccuracyCorrectGpu(outer_, classes_, inner_, bottom[0]->gpu_data(), bottom[1]->gpu_data(),
+                       top_k_, correct_.mutable_gpu_data());
+    const float* correct = correct_.cpu_data();
+    Tally(bottom[1]->cpu_data(), top,
+          [&](int64_t o, int64_t i, int value) { return correct[o * inner_ + i] != 0.f; });
+  }
+#endif
+
+  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override {
+    for (bool down : propagate_down) {
+      if (down) ThrowError(ErrorPrefix(), "accuracy has no gradient to back-propagate");
+    }
+  }
+
+ private:
+  // Walks the labels, skipping ignored ones and rejecting out-of-range ones,
+  // asks is_correct(o, i, label) for the rest and writes the tops.
+  template <typename IsCorrect>
+  void Tally(const float* label, const BlobVec& top, IsCorrect is_correct) {
     const bool per_class = top.size() >= 2;
     float* class_correct = per_class ? top[1]->mutable_cpu_data() : nullptr;
     if (per_class) Set(classes_, 0.f, class_correct);
@@ -72,17 +117,9 @@ class AccuracyLayer : public Layer {
                      " is outside [0, ", classes_, "): the scores have ", classes_,
                      " classes");
         }
-        const float* s = score + o * classes_ * inner_ + i;
-        const float truth = s[value * inner_];
-        // A tie with the true class counts against it, so a constant score
-        // vector is not "correct".
-        int better = 0;
-        for (int c = 0; c < classes_; ++c) {
-          if (c != value && s[c * inner_] >= truth) ++better;
-        }
         ++counted;
         ++class_counts_[value];
-        if (better < top_k_) {
+        if (is_correct(o, i, value)) {
           ++correct;
           if (per_class) class_correct[value] += 1;
         }
@@ -97,14 +134,6 @@ class AccuracyLayer : public Layer {
     }
   }
 
-  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override {
-    for (bool down : propagate_down) {
-      if (down) ThrowError(ErrorPrefix(), "accuracy has no gradient to back-propagate");
-    }
-  }
-
- private:
   int top_k_ = 1;
   bool has_ignore_label_ = false;
   int ignore_label_ = 0;
@@ -113,6 +142,7 @@ class AccuracyLayer : public Layer {
   int classes_ = 0;
   int64_t inner_ = 0;
   std::vector<int64_t> class_counts_;
+  Blob correct_;  // CUDA path: 1 per correct prediction
 };
 
 }  // namespace

@@ -9,11 +9,19 @@
 #include "layer_axis.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// argmax_layer.cu
+void ArgMaxForwardGpu(int64_t vectors, int dim, int64_t inner, int top_k, bool out_max_val,
+                      bool has_axis, const float* x, float* y);
+#endif
+
 namespace {
 
 class ArgMaxLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "ArgMax"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -84,6 +92,13 @@ class ArgMaxLayer : public Layer {
       }
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    ArgMaxForwardGpu(bottom[0]->count() / dim_, dim_, inner_, top_k_, out_max_val_, has_axis_,
+                     bottom[0]->gpu_data(), top[0]->mutable_gpu_data());
+  }
+#endif
 
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {

@@ -6,8 +6,25 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
+#include "channel_sum_gpu.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// batch_norm_layer.cu
+void BatchNormMapGpu(int64_t n, int64_t channels, int64_t spatial, const float* x,
+                     const float* shift, const float* divisor, float* y);
+void BatchNormGlobalStatsGpu(int channels, float eps, const float* mean_sum,
+                             const float* var_sum, const float* weight, float* mean,
+                             float* stddev);
+void BatchNormBatchStatsGpu(int channels, float m, float eps, float maf, float correction,
+                            const float* mean, const float* squares, float* stddev,
+                            float* mean_sum, float* var_sum, float* weight);
+void BatchNormBackwardGpu(int64_t n, int64_t channels, int64_t spatial, float m,
+                          const float* y, const float* dy, const float* dy_sum,
+                          const float* dyy_sum, const float* stddev, float* dx);
+#endif
 
 // Caffe-compatible statistics: blobs_ are (sum of decayed means, sum of
 // decayed variances, sum of decay weights); the running estimate is each of
@@ -17,6 +34,7 @@ namespace cortado {
 class BatchNormLayer : public Layer {
  public:
   explicit BatchNormLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "BatchNorm"; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
@@ -28,6 +46,11 @@ class BatchNormLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   bool use_global_stats_ = false;
@@ -38,6 +61,8 @@ class BatchNormLayer : public Layer {
   int64_t spatial_ = 0;
   std::vector<float> mean_, stddev_;  // per channel, from the last Forward
   std::vector<float> normalized_;     // the output, kept for Backward (in-place safe)
+  // CUDA path: rows mean, stddev and two per-channel sums; the output copy.
+  Blob stats_gpu_, normalized_gpu_;
 };
 
 void BatchNormLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
@@ -189,6 +214,60 @@ void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& p
     }
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+void BatchNormLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  const int64_t count = bottom[0]->count();
+  stats_gpu_.Reshape(std::vector<int>{4, channels_});
+  float* mean = stats_gpu_.mutable_gpu_data();
+  float* stddev = mean + channels_;
+  float* sum = mean + 2 * channels_;
+  float* squares = mean + 3 * channels_;
+  const float* x = bottom[0]->gpu_data();
+  float* y = top[0]->mutable_gpu_data();
+  if (use_global_stats_) {
+    BatchNormGlobalStatsGpu(channels_, eps_, blobs_[0]->gpu_data(), blobs_[1]->gpu_data(),
+                            blobs_[2]->gpu_data(), mean, stddev);
+    BatchNormMapGpu(count, channels_, spatial_, x, mean, stddev, y);
+  } else {
+    // Mean, then the centred values (in place in y), their squares' sums,
+    // and from those the variance and the running sums, as on the CPU.
+    const double m = double(num_) * spatial_;
+    ChannelSumGpu(num_, channels_, spatial_, x, nullptr, 0.f, sum);
+    gpu::Scale(channels_, static_cast<float>(1.0 / m), sum, mean);
+    BatchNormMapGpu(count, channels_, spatial_, x, mean, nullptr, y);
+    ChannelSumGpu(num_, channels_, spatial_, y, y, 0.f, squares);
+    const float correction = m > 1 ? static_cast<float>(m / (m - 1)) : 1.f;
+    BatchNormBatchStatsGpu(channels_, static_cast<float>(m), eps_, moving_average_fraction_,
+                           correction, mean, squares, stddev, blobs_[0]->mutable_gpu_data(),
+                           blobs_[1]->mutable_gpu_data(), blobs_[2]->mutable_gpu_data());
+    BatchNormMapGpu(count, channels_, spatial_, y, nullptr, stddev, y);
+  }
+  normalized_gpu_.ReshapeLike(*top[0]);
+  gpu::Copy(count, y, normalized_gpu_.mutable_gpu_data());
+}
+
+void BatchNormLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                                 const BlobVec& bottom) {
+  if (!propagate_down[0]) return;
+  const int64_t count = bottom[0]->count();
+  const float* dy = top[0]->gpu_diff();
+  float* dx = bottom[0]->mutable_gpu_diff();
+  float* stats = stats_gpu_.mutable_gpu_data();
+  const float* stddev = stats + channels_;
+  if (use_global_stats_) {
+    BatchNormMapGpu(count, channels_, spatial_, dy, nullptr, stddev, dx);
+    return;
+  }
+  float* dy_sum = stats + 2 * channels_;
+  float* dyy_sum = stats + 3 * channels_;
+  const float* y = normalized_gpu_.gpu_data();
+  ChannelSumGpu(num_, channels_, spatial_, dy, nullptr, 0.f, dy_sum);
+  ChannelSumGpu(num_, channels_, spatial_, dy, y, 0.f, dyy_sum);
+  BatchNormBackwardGpu(count, channels_, spatial_, static_cast<float>(double(num_) * spatial_),
+                       y, dy, dy_sum, dyy_sum, stddev, dx);
+}
+#endif
 
 CORTADO_REGISTER_LAYER(BatchNorm, BatchNormLayer)
 

@@ -5,6 +5,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 
 namespace cortado {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 class BatchReindexLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "BatchReindex"; }
   int ExactNumBottomBlobs() const override { return 2; }
@@ -61,6 +63,36 @@ class BatchReindexLayer : public Layer {
       Axpy(item, 1.f, dy + i * item, dx + Source(index, i, *bottom[0]) * item);
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  // The (small) index bottom is read and checked on the host; the items
+  // move on the device, one copy (or sum) each, in the CPU's order.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const int64_t item = bottom[0]->count(1);
+    const float* index = bottom[1]->cpu_data();
+    const float* x = bottom[0]->gpu_data();
+    float* y = top[0]->mutable_gpu_data();
+    for (int i = 0; i < bottom[1]->shape(0); ++i) {
+      gpu::Copy(item, x + Source(index, i, *bottom[0]) * item, y + i * item);
+    }
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (propagate_down[1]) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate to the index bottom (bottom 1)");
+    }
+    if (!propagate_down[0]) return;
+    const int64_t item = bottom[0]->count(1);
+    const float* index = bottom[1]->cpu_data();
+    const float* dy = top[0]->gpu_diff();
+    float* dx = bottom[0]->mutable_gpu_diff();
+    gpu::Set(bottom[0]->count(), 0.f, dx);
+    for (int i = 0; i < bottom[1]->shape(0); ++i) {
+      gpu::Axpy(item, 1.f, dy + i * item, dx + Source(index, i, *bottom[0]) * item);
+    }
+  }
+#endif
 
  private:
   int64_t Source(const float* index, int i, const Blob& data) const {

@@ -5,12 +5,21 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
+#include "channel_sum_gpu.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// bias_layer.cu
+void BiasForwardGpu(int64_t n, const float* x, const float* bias, int64_t bias_dim,
+                    int64_t inner, float* y);
+#endif
 
 class BiasLayer : public Layer {
  public:
   explicit BiasLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "Bias"; }
   int MinBottomBlobs() const override { return 1; }
   int MaxBottomBlobs() const override { return 2; }
@@ -23,6 +32,11 @@ class BiasLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   const Blob& BiasBlob(const BlobVec& bottom) const {
@@ -117,6 +131,27 @@ void BiasLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propag
     }
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+void BiasLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  BiasForwardGpu(bottom[0]->count(), bottom[0]->gpu_data(), BiasBlob(bottom).gpu_data(),
+                 bias_dim_, inner_, top[0]->mutable_gpu_data());
+}
+
+void BiasLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                            const BlobVec& bottom) {
+  const float* dy = top[0]->gpu_diff();
+  if (propagate_down[0] && bottom[0] != top[0]) {
+    gpu::Copy(bottom[0]->count(), dy, bottom[0]->mutable_gpu_diff());
+  }
+  const bool is_param = bottom.size() == 1;
+  const bool bias_grad = is_param ? param_propagate_down(0) : propagate_down[1];
+  if (!bias_grad) return;
+  float* bias_diff = is_param ? blobs_[0]->mutable_gpu_diff() : bottom[1]->mutable_gpu_diff();
+  // A parameter's gradient accumulates; a bottom's is overwritten.
+  ChannelSumGpu(outer_, bias_dim_, inner_, dy, nullptr, is_param ? 1.f : 0.f, bias_diff);
+}
+#endif
 
 CORTADO_REGISTER_LAYER(Bias, BiasLayer)
 

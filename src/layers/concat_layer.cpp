@@ -4,12 +4,14 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "copy_rows_gpu.hpp"
 
 namespace cortado {
 
 class ConcatLayer : public Layer {
  public:
   explicit ConcatLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "Concat"; }
   int MinBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
@@ -21,6 +23,11 @@ class ConcatLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   int axis_ = 1;
@@ -96,6 +103,36 @@ void ConcatLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& prop
     offset += block;
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+// The same runs as the CPU loops: each bottom fills `block` values of every
+// top block of `top_block` values, starting at its offset.
+void ConcatLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  float* out = top[0]->mutable_gpu_data();
+  const int64_t top_block = top[0]->shape(axis_) * inner_;
+  int64_t offset = 0;
+  for (Blob* b : bottom) {
+    const int64_t block = b->shape(axis_) * inner_;
+    CopyRowsGpu(outer_, block, b->gpu_data(), block, out + offset, top_block);
+    offset += block;
+  }
+}
+
+void ConcatLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                              const BlobVec& bottom) {
+  const float* out_diff = top[0]->gpu_diff();
+  const int64_t top_block = top[0]->shape(axis_) * inner_;
+  int64_t offset = 0;
+  for (size_t i = 0; i < bottom.size(); ++i) {
+    const int64_t block = bottom[i]->shape(axis_) * inner_;
+    if (propagate_down[i]) {
+      CopyRowsGpu(outer_, block, out_diff + offset, top_block, bottom[i]->mutable_gpu_diff(),
+                  block);
+    }
+    offset += block;
+  }
+}
+#endif
 
 CORTADO_REGISTER_LAYER(Concat, ConcatLayer)
 

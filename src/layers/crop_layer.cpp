@@ -5,14 +5,23 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 #include "layer_axis.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// crop_layer.cu
+void CropGpu(const std::vector<int>& bottom_shape, const std::vector<int>& top_shape,
+             const std::vector<int>& offsets, bool backward, const float* from, float* to);
+#endif
+
 namespace {
 
 class CropLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Crop"; }
   int ExactNumBottomBlobs() const override { return 2; }
@@ -74,6 +83,24 @@ class CropLayer : public Layer {
       Copy(n, dy + to, dx + from);
     });
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    CropGpu(bottom[0]->shape(), top[0]->shape(), offsets_, false, bottom[0]->gpu_data(),
+            top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (propagate_down.size() > 1 && propagate_down[1]) {
+      gpu::Set(bottom[1]->count(), 0.f, bottom[1]->mutable_gpu_diff());
+    }
+    if (!propagate_down[0]) return;
+    float* dx = bottom[0]->mutable_gpu_diff();
+    gpu::Set(bottom[0]->count(), 0.f, dx);
+    CropGpu(bottom[0]->shape(), top[0]->shape(), offsets_, true, top[0]->gpu_diff(), dx);
+  }
+#endif
 
  private:
   // Calls copy(bottom_offset, top_offset, length) for every contiguous row

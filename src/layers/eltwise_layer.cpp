@@ -4,12 +4,22 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// eltwise_layer.cu
+void EltwiseMaxForwardGpu(int64_t n, const float* const* bottoms, int num_bottoms, float* y,
+                          float* index);
+void EltwiseMaxBackwardGpu(int64_t n, const float* dy, const float* index, int which,
+                           float* dx);
+#endif
 
 class EltwiseLayer : public Layer {
  public:
   explicit EltwiseLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "Eltwise"; }
   int MinBottomBlobs() const override { return 2; }
   int ExactNumTopBlobs() const override { return 1; }
@@ -21,12 +31,18 @@ class EltwiseLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   caffe::EltwiseParameter::EltwiseOp op_ = caffe::EltwiseParameter::SUM;
   std::vector<float> coeffs_;
   bool stable_prod_grad_ = true;
   std::vector<int> max_index_;  // MAX: which bottom won each element
+  Blob max_index_gpu_;          // the same on the device, as floats
 };
 
 void EltwiseLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
@@ -135,6 +151,73 @@ void EltwiseLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& pro
     }
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+void EltwiseLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  const int64_t count = top[0]->count();
+  float* y = top[0]->mutable_gpu_data();
+  switch (op_) {
+    case caffe::EltwiseParameter::PROD:
+      gpu::Mul(count, bottom[0]->gpu_data(), bottom[1]->gpu_data(), y);
+      for (size_t i = 2; i < bottom.size(); ++i) gpu::Mul(count, y, bottom[i]->gpu_data(), y);
+      break;
+    case caffe::EltwiseParameter::SUM:
+      gpu::Scale(count, coeffs_[0], bottom[0]->gpu_data(), y);
+      for (size_t i = 1; i < bottom.size(); ++i) {
+        gpu::Axpy(count, coeffs_[i], bottom[i]->gpu_data(), y);
+      }
+      break;
+    case caffe::EltwiseParameter::MAX: {
+      max_index_gpu_.ReshapeLike(*top[0]);
+      std::vector<const float*> x;
+      for (Blob* b : bottom) x.push_back(b->gpu_data());
+      EltwiseMaxForwardGpu(count, x.data(), static_cast<int>(x.size()), y,
+                           max_index_gpu_.mutable_gpu_data());
+      break;
+    }
+    default:
+      ThrowError(ErrorPrefix(), "unknown operation ", static_cast<int>(op_));
+  }
+}
+
+void EltwiseLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                               const BlobVec& bottom) {
+  const int64_t count = top[0]->count();
+  const float* y = top[0]->gpu_data();
+  const float* dy = top[0]->gpu_diff();
+  for (size_t i = 0; i < bottom.size(); ++i) {
+    if (!propagate_down[i]) continue;
+    float* dx = bottom[i]->mutable_gpu_diff();
+    switch (op_) {
+      case caffe::EltwiseParameter::PROD:
+        if (stable_prod_grad_) {
+          bool started = false;
+          for (size_t j = 0; j < bottom.size(); ++j) {
+            if (j == i) continue;
+            if (!started) {
+              gpu::Copy(count, bottom[j]->gpu_data(), dx);
+              started = true;
+            } else {
+              gpu::Mul(count, dx, bottom[j]->gpu_data(), dx);
+            }
+          }
+        } else {
+          gpu::Div(count, y, bottom[i]->gpu_data(), dx);
+        }
+        gpu::Mul(count, dx, dy, dx);
+        break;
+      case caffe::EltwiseParameter::SUM:
+        gpu::Scale(count, coeffs_[i], dy, dx);
+        break;
+      case caffe::EltwiseParameter::MAX:
+        EltwiseMaxBackwardGpu(count, dy, max_index_gpu_.gpu_data(), static_cast<int>(i), dx);
+        break;
+      default:
+        break;
+    }
+  }
+}
+#endif
 
 CORTADO_REGISTER_LAYER(Eltwise, EltwiseLayer)
 

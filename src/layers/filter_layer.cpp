@@ -5,6 +5,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 
 namespace cortado {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 class FilterLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Filter"; }
   int MinBottomBlobs() const override { return 2; }
@@ -92,6 +94,38 @@ class FilterLayer : public Layer {
       }
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  // Reshape read the (small) selector on the host; the items move on the
+  // device, one copy each.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    for (size_t b = 0; b + 1 < bottom.size(); ++b) {
+      const int64_t item = bottom[b]->count(1);
+      const float* x = bottom[b]->gpu_data();
+      float* y = top[b]->mutable_gpu_data();
+      for (size_t k = 0; k < selected_.size(); ++k) {
+        gpu::Copy(item, x + selected_[k] * item, y + k * item);
+      }
+    }
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (propagate_down.back()) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate to the selector (last bottom)");
+    }
+    for (size_t b = 0; b + 1 < bottom.size(); ++b) {
+      if (!propagate_down[b]) continue;
+      const int64_t item = bottom[b]->count(1);
+      const float* dy = top[b]->gpu_diff();
+      float* dx = bottom[b]->mutable_gpu_diff();
+      gpu::Set(bottom[b]->count(), 0.f, dx);
+      for (size_t k = 0; k < selected_.size(); ++k) {
+        gpu::Copy(item, dy + k * item, dx + selected_[k] * item);
+      }
+    }
+  }
+#endif
 
  private:
   std::vector<int64_t> selected_;  // items passed on, in order

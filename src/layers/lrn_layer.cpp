@@ -6,8 +6,19 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "lrn_math.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// lrn_layer.cu
+void LrnForwardGpu(int64_t n, int channels, int height, int width, int local_size,
+                   bool across, float alpha, float beta, float k, const float* x,
+                   float* scale, float* y);
+void LrnBackwardGpu(int64_t n, int channels, int height, int width, int local_size,
+                    bool across, float alpha, float beta, const float* x, const float* y,
+                    const float* dy, const float* scale, float* ratio, float* dx);
+#endif
 
 // ACROSS_CHANNELS: y = x * (k + alpha/n * sum_{n neighbouring channels} x^2)^-beta.
 // WITHIN_CHANNEL:  y = x * (1 + alpha * avg_{n x n window} x^2)^-beta, where
@@ -16,6 +27,7 @@ namespace cortado {
 class LrnLayer : public Layer {
  public:
   explicit LrnLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "LRN"; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
@@ -27,6 +39,11 @@ class LrnLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   // The window of spatial position p along an axis of length `size`:
@@ -45,6 +62,8 @@ class LrnLayer : public Layer {
   // The denominator base (before ^-beta) per element, kept for Backward.
   std::vector<float> scale_;
   std::vector<float> scratch_;
+  // CUDA path: scale_ and the backward ratio on the device.
+  Blob scale_gpu_, ratio_gpu_;
 };
 
 void LrnLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
@@ -74,11 +93,7 @@ void LrnLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 }
 
 int LrnLayer::SpatialWindow(int p, int size, int* lo, int* hi) const {
-  const int start = p - pre_pad_;
-  const int end = std::min(start + size_, size + pre_pad_);
-  *lo = std::max(start, 0);
-  *hi = std::min(end, size);
-  return end - start;
+  return LrnSpatialWindow(p, size, pre_pad_, size_, lo, hi);
 }
 
 void LrnLayer::WindowAverage(const float* values, float* sums) const {
@@ -184,6 +199,25 @@ void LrnLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propaga
     dx[i] = dy[i] * std::pow(scale_[i], -beta_) - factor * x[i] * window_sum[i];
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+void LrnLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  scale_gpu_.ReshapeLike(*bottom[0]);
+  LrnForwardGpu(bottom[0]->count(), channels_, height_, width_, size_, across_, alpha_, beta_,
+                k_, bottom[0]->gpu_data(), scale_gpu_.mutable_gpu_data(),
+                top[0]->mutable_gpu_data());
+}
+
+void LrnLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                           const BlobVec& bottom) {
+  if (!propagate_down[0]) return;
+  ratio_gpu_.ReshapeLike(*bottom[0]);
+  LrnBackwardGpu(bottom[0]->count(), channels_, height_, width_, size_, across_, alpha_, beta_,
+                 bottom[0]->gpu_data(), top[0]->gpu_data(), top[0]->gpu_diff(),
+                 scale_gpu_.gpu_data(), ratio_gpu_.mutable_gpu_data(),
+                 bottom[0]->mutable_gpu_diff());
+}
+#endif
 
 CORTADO_REGISTER_LAYER(LRN, LrnLayer)
 

@@ -5,13 +5,26 @@
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
+#include "channel_sum_gpu.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// mvn_layer.cu
+void MvnCenterGpu(int64_t rows, int64_t dim, const float* x, const float* sum, float* y);
+void MvnNormalizeGpu(int64_t rows, int64_t dim, const float* squares, float eps, float* stddev,
+                     float* y);
+void MvnBackwardGpu(int64_t rows, int64_t dim, const float* y, const float* dy,
+                    const float* dy_sum, const float* ydy_sum, const float* stddev, float eps,
+                    float* dx);
+#endif
+
 namespace {
 
 class MvnLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "MVN"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -92,6 +105,39 @@ class MvnLayer : public Layer {
     }
   }
 
+#ifdef CORTADO_WITH_CUDA
+  // Rows are vectors of dim_ contiguous values: ChannelSumGpu with one
+  // outer item sums each. row_stats_ holds per-row sums (rows 0, 1) and
+  // the standard deviation (row 2).
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    row_stats_.Reshape(std::vector<int>{3, static_cast<int>(rows_)});
+    float* sum = row_stats_.mutable_gpu_data();
+    float* squares = sum + rows_;
+    float* stddev = sum + 2 * rows_;
+    float* y = top[0]->mutable_gpu_data();
+    ChannelSumGpu(1, rows_, dim_, bottom[0]->gpu_data(), nullptr, 0.f, sum);
+    MvnCenterGpu(rows_, dim_, bottom[0]->gpu_data(), sum, y);
+    if (!normalize_variance_) return;
+    ChannelSumGpu(1, rows_, dim_, y, y, 0.f, squares);
+    MvnNormalizeGpu(rows_, dim_, squares, eps_, stddev, y);
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    const float* y = top[0]->gpu_data();
+    const float* dy = top[0]->gpu_diff();
+    float* stats = row_stats_.mutable_gpu_data();
+    float* dy_sum = stats;
+    float* ydy_sum = stats + rows_;
+    const float* stddev = normalize_variance_ ? stats + 2 * rows_ : nullptr;
+    ChannelSumGpu(1, rows_, dim_, dy, nullptr, 0.f, dy_sum);
+    ChannelSumGpu(1, rows_, dim_, y, dy, 0.f, ydy_sum);
+    MvnBackwardGpu(rows_, dim_, y, dy, dy_sum, ydy_sum, stddev, eps_,
+                   bottom[0]->mutable_gpu_diff());
+  }
+#endif
+
  private:
   bool normalize_variance_ = true;
   bool across_channels_ = false;
@@ -99,6 +145,7 @@ class MvnLayer : public Layer {
   int64_t rows_ = 0;  // vectors normalised independently
   int64_t dim_ = 0;   // values per vector
   std::vector<float> stddev_;  // per vector, without eps, for the backward pass
+  Blob row_stats_;             // CUDA path: per-row sums and stddev
 };
 
 }  // namespace

@@ -11,6 +11,8 @@ namespace {
 class ParameterLayer : public Layer {
  public:
   using Layer::Layer;
+  // A view: Forward and Backward touch no data, so nothing differs on CUDA.
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Parameter"; }
   int ExactNumBottomBlobs() const override { return 0; }

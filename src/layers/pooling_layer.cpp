@@ -1,16 +1,30 @@
-// Pooling: max or average over spatial windows, with Caffe's output-size
-// rounding so models trained there keep their shapes.
+// Pooling: max, average or stochastic over spatial windows, with Caffe's
+// output-size rounding so models trained there keep their shapes.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 #include "cortado/parallel.hpp"
+#include "cortado/rng.hpp"
+#include "pooling_cudnn.hpp"
+#include "pooling_math.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// pooling_layer.cu; method is the PoolMethod value. index: see the kernels.
+void PoolingForwardGpu(const PoolingShape& s, int method, const float* x, const float* uniform,
+                       float* y, float* index);
+void PoolingBackwardGpu(const PoolingShape& s, const float* dy, const float* index, float* dx);
+static_assert(caffe::PoolingParameter::MAX == 0 && caffe::PoolingParameter::AVE == 1,
+              "pooling_layer.cu's method constants");
+#endif
+
 namespace {
 
 // MAX pooling with 2x2 windows at stride 2, every window inside the input
@@ -61,6 +75,7 @@ void MaxPool2x2Backward(const float* x, const float* y, const float* dy, int wid
 class PoolingLayer : public Layer {
  public:
   explicit PoolingLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda | kLayerCudnn;
   const char* type() const override { return "Pooling"; }
   int ExactNumBottomBlobs() const override { return 1; }
   int MinTopBlobs() const override { return 1; }
@@ -76,15 +91,44 @@ class PoolingLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
-  // The window of each output row (and column) in input coordinates,
-  // clipped to the input, plus its length clipped only to the padded input
-  // (what Caffe's AVE pooling divides by). Computed once per Reshape.
-  struct Span {
-    int begin, end, padded_length;
-  };
+  // The window of each output row (and column): PoolingSpan, computed once
+  // per Reshape.
+  using Span = PoolSpan;
   static std::vector<Span> Spans(int pooled, int size, int kernel, int stride, int pad);
+  // MAX, and STOCHASTIC in training, route each gradient to one picked input.
+  bool Picks() const {
+    return method_ == caffe::PoolingParameter::MAX ||
+           (method_ == caffe::PoolingParameter::STOCHASTIC && phase_ == caffe::TRAIN);
+  }
+  // Caffe's STOCHASTIC pooling has no gradient at test time; neither has ours.
+  void CheckBackwardDefined() const {
+    if (method_ == caffe::PoolingParameter::STOCHASTIC && phase_ != caffe::TRAIN) {
+      ThrowError(ErrorPrefix(), "STOCHASTIC pooling has no backward pass in the TEST phase");
+    }
+  }
+#ifdef CORTADO_WITH_CUDA
+  PoolingShape Shape() const {
+    return {num_, channels_, height_, width_, pooled_h_, pooled_w_, kernel_h_,
+            kernel_w_, stride_h_, stride_w_, pad_h_, pad_w_};
+  }
+  // The cuDNN engine takes 2-D MAX and AVE when the engine is not CAFFE, no
+  // mask top is asked for, and the output size is cuDNN's (floor) one:
+  // ceil rounding can add a window past the padded input, which cuDNN's
+  // symmetric padding cannot express.
+  bool UsesCudnn(const BlobVec& top) const {
+    if (layer_param_.pooling_param().engine() == caffe::PoolingParameter::CAFFE) return false;
+    if (method_ == caffe::PoolingParameter::STOCHASTIC || top.size() > 1) return false;
+    return pooled_h_ == (height_ + 2 * pad_h_ - kernel_h_) / stride_h_ + 1 &&
+           pooled_w_ == (width_ + 2 * pad_w_ - kernel_w_) / stride_w_ + 1;
+  }
+#endif
   // Whether the 2x2, stride-2 MAX fast path applies (no mask top asked for).
   bool UsesMaxPool2x2(const BlobVec& top) const {
     return method_ == caffe::PoolingParameter::MAX && top.size() == 1 && kernel_h_ == 2 &&
@@ -101,18 +145,22 @@ class PoolingLayer : public Layer {
   int height_ = 0, width_ = 0;
   int pooled_h_ = 0, pooled_w_ = 0;
   int planes_ = 0;  // num * channels
+  int num_ = 0, channels_ = 0;
   std::vector<Span> rows_, cols_;
-  // Argmax per output element (index within its input plane), kept when the
-  // mask is not requested as a top.
+  // Argmax (or stochastic pick) per output element (index within its input
+  // plane), kept when the mask is not requested as a top.
   std::vector<int> max_index_;
+  // STOCHASTIC training: one uniform draw in [0, 1) per output element.
+  std::vector<float> uniform_;
+#ifdef CORTADO_WITH_CUDA
+  Blob index_gpu_, uniform_gpu_;  // the same two on the device
+  std::unique_ptr<CudnnPooling> cudnn_;
+#endif
 };
 
 void PoolingLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const caffe::PoolingParameter& p = layer_param_.pooling_param();
   method_ = p.pool();
-  if (method_ == caffe::PoolingParameter::STOCHASTIC) {
-    ThrowError(ErrorPrefix(), "pool: STOCHASTIC is not supported yet; use MAX or AVE");
-  }
   global_ = p.global_pooling();
   const bool has_kernel = p.has_kernel_size() || p.has_kernel_h() || p.has_kernel_w();
   if (global_) {
@@ -167,7 +215,9 @@ void PoolingLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   }
   height_ = in.height();
   width_ = in.width();
-  planes_ = in.num() * in.channels();
+  num_ = in.num();
+  channels_ = in.channels();
+  planes_ = num_ * channels_;
   if (global_) {
     kernel_h_ = height_;
     kernel_w_ = width_;
@@ -196,11 +246,7 @@ void PoolingLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 std::vector<PoolingLayer::Span> PoolingLayer::Spans(int pooled, int size, int kernel,
                                                     int stride, int pad) {
   std::vector<Span> spans(pooled);
-  for (int p = 0; p < pooled; ++p) {
-    const int begin = p * stride - pad;
-    const int end = std::min(begin + kernel, size + pad);
-    spans[p] = {std::max(begin, 0), std::min(end, size), end - begin};
-  }
+  for (int p = 0; p < pooled; ++p) spans[p] = PoolingSpan(p, size, kernel, stride, pad);
   return spans;
 }
 
@@ -209,13 +255,19 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   float* out = top[0]->mutable_cpu_data();
   const int in_plane = height_ * width_;
   const int out_plane = pooled_h_ * pooled_w_;
-  const bool is_max = method_ == caffe::PoolingParameter::MAX;
+  const bool picks = Picks();
   const bool mask_top = top.size() > 1;
   float* mask_out = mask_top ? top[1]->mutable_cpu_data() : nullptr;
-  if (is_max && !mask_top && !UsesMaxPool2x2(top)) {
+  if (picks && !mask_top && !UsesMaxPool2x2(top)) {
     max_index_.resize(size_t(planes_) * out_plane);
   }
   int* index_out = max_index_.data();
+  const float* uniform = nullptr;
+  if (method_ == caffe::PoolingParameter::STOCHASTIC && phase_ == caffe::TRAIN) {
+    uniform_.resize(size_t(planes_) * out_plane);
+    RngUniform(static_cast<int64_t>(uniform_.size()), 0.f, 1.f, uniform_.data());
+    uniform = uniform_.data();
+  }
   if (UsesMaxPool2x2(top)) {
     ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
       for (int64_t plane = lo; plane < hi; ++plane) {
@@ -234,29 +286,25 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
         for (int pw = 0; pw < pooled_w_; ++pw) {
           const Span& c = cols_[pw];
           const int64_t o = int64_t(ph) * pooled_w_ + pw;
-          if (is_max) {
-            float best = -FLT_MAX;
-            int best_index = -1;
-            for (int h = r.begin; h < r.end; ++h) {
-              for (int w = c.begin; w < c.end; ++w) {
-                if (x[h * width_ + w] > best) {
-                  best = x[h * width_ + w];
-                  best_index = h * width_ + w;
-                }
-              }
-            }
-            y[o] = best;
-            if (mask_top) {
-              mask_out[plane * out_plane + o] = static_cast<float>(best_index);
-            } else {
-              index_out[plane * out_plane + o] = best_index;
-            }
+          int picked = -1;
+          switch (method_) {
+            case caffe::PoolingParameter::MAX:
+              y[o] = PoolWindowMax(x, width_, r, c, &picked);
+              break;
+            case caffe::PoolingParameter::AVE:
+              y[o] = PoolWindowAverage(x, width_, r, c);
+              break;
+            default:  // STOCHASTIC
+              y[o] = uniform ? PoolWindowStochastic(x, width_, r, c,
+                                                    uniform[plane * out_plane + o], &picked)
+                             : PoolWindowStochasticMean(x, width_, r, c);
+              break;
+          }
+          if (!picks) continue;
+          if (mask_top) {
+            mask_out[plane * out_plane + o] = static_cast<float>(picked);
           } else {
-            float sum = 0;
-            for (int h = r.begin; h < r.end; ++h) {
-              for (int w = c.begin; w < c.end; ++w) sum += x[h * width_ + w];
-            }
-            y[o] = sum / (r.padded_length * c.padded_length);
+            index_out[plane * out_plane + o] = picked;
           }
         }
       }
@@ -267,11 +315,12 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
 void PoolingLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                                 const BlobVec& bottom) {
   if (!propagate_down[0]) return;
+  CheckBackwardDefined();
   const float* out_diff = top[0]->cpu_diff();
   float* in_diff = bottom[0]->mutable_cpu_diff();
   const int in_plane = height_ * width_;
   const int out_plane = pooled_h_ * pooled_w_;
-  const bool is_max = method_ == caffe::PoolingParameter::MAX;
+  const bool picks = Picks();
   const float* mask = top.size() > 1 ? top[1]->cpu_data() : nullptr;
   const int* index = max_index_.data();
   if (UsesMaxPool2x2(top)) {
@@ -293,7 +342,7 @@ void PoolingLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& pro
       float* dx = in_diff + plane * in_plane;
       const float* dy = out_diff + plane * out_plane;
       std::fill(dx, dx + in_plane, 0.f);
-      if (is_max) {
+      if (picks) {
         for (int j = 0; j < out_plane; ++j) {
           const int64_t o = plane * out_plane + j;
           const int source = mask ? static_cast<int>(mask[o]) : index[o];
@@ -314,6 +363,51 @@ void PoolingLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& pro
     }
   }, 4);
 }
+
+#ifdef CORTADO_WITH_CUDA
+void PoolingLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  const float* x = bottom[0]->gpu_data();
+  float* y = top[0]->mutable_gpu_data();
+  if (UsesCudnn(top)) {
+    if (!cudnn_) cudnn_ = std::make_unique<CudnnPooling>();
+    cudnn_->Configure(method_ == caffe::PoolingParameter::MAX, Shape());
+    cudnn_->Forward(x, y);
+    return;
+  }
+  float* index = nullptr;
+  if (Picks()) {
+    if (top.size() > 1) {
+      index = top[1]->mutable_gpu_data();
+    } else {
+      index_gpu_.ReshapeLike(*top[0]);
+      index = index_gpu_.mutable_gpu_data();
+    }
+  }
+  // The draws come from the host RNG, as many and in the order the CPU
+  // path takes them, so both devices pick the same elements.
+  const float* uniform = nullptr;
+  if (method_ == caffe::PoolingParameter::STOCHASTIC && phase_ == caffe::TRAIN) {
+    uniform_gpu_.ReshapeLike(*top[0]);
+    RngUniform(uniform_gpu_.count(), 0.f, 1.f, uniform_gpu_.mutable_cpu_data());
+    uniform = uniform_gpu_.gpu_data();
+  }
+  PoolingForwardGpu(Shape(), static_cast<int>(method_), x, uniform, y, index);
+}
+
+void PoolingLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                               const BlobVec& bottom) {
+  if (!propagate_down[0]) return;
+  CheckBackwardDefined();
+  float* dx = bottom[0]->mutable_gpu_diff();
+  if (UsesCudnn(top)) {
+    cudnn_->Backward(bottom[0]->gpu_data(), top[0]->gpu_data(), top[0]->gpu_diff(), dx);
+    return;
+  }
+  const float* index = nullptr;
+  if (Picks()) index = top.size() > 1 ? top[1]->gpu_data() : index_gpu_.gpu_data();
+  PoolingBackwardGpu(Shape(), top[0]->gpu_diff(), index, dx);
+}
+#endif
 
 CORTADO_REGISTER_LAYER(Pooling, PoolingLayer)
 

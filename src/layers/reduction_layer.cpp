@@ -8,6 +8,18 @@
 #include "layer_axis.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// reduction_layer.cu; op is the ReductionOp value (its constants mirror it).
+void ReductionForwardGpu(int64_t rows, int64_t dim, int op, float coeff, const float* x,
+                         float* y);
+void ReductionBackwardGpu(int64_t rows, int64_t dim, int op, float coeff, const float* x,
+                          const float* dy, float* dx);
+static_assert(caffe::ReductionParameter::SUM == 1 && caffe::ReductionParameter::ASUM == 2 &&
+                  caffe::ReductionParameter::SUMSQ == 3,
+              "reduction_layer.cu's op constants");
+#endif
+
 namespace {
 
 using Op = caffe::ReductionParameter::ReductionOp;
@@ -15,6 +27,7 @@ using Op = caffe::ReductionParameter::ReductionOp;
 class ReductionLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Reduction"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -88,6 +101,20 @@ class ReductionLayer : public Layer {
       }
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    ReductionForwardGpu(rows_, dim_, static_cast<int>(op_), coeff_, bottom[0]->gpu_data(),
+                        top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    ReductionBackwardGpu(rows_, dim_, static_cast<int>(op_), coeff_, bottom[0]->gpu_data(),
+                         top[0]->gpu_diff(), bottom[0]->mutable_gpu_diff());
+  }
+#endif
 
  private:
   Op op_ = caffe::ReductionParameter::SUM;

@@ -12,6 +12,8 @@ namespace {
 class ReshapeLayer : public Layer {
  public:
   using Layer::Layer;
+  // A view: Forward and Backward touch no data, so nothing differs on CUDA.
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Reshape"; }
   int ExactNumBottomBlobs() const override { return 1; }

@@ -6,12 +6,21 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
+#include "channel_sum_gpu.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// scale_layer.cu
+void ScaleForwardGpu(int64_t n, const float* x, const float* scale, const float* bias,
+                     int64_t scale_dim, int64_t inner, float* y);
+#endif
 
 class ScaleLayer : public Layer {
  public:
   explicit ScaleLayer(const caffe::LayerParameter& param) : Layer(param) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "Scale"; }
   int MinBottomBlobs() const override { return 1; }
   int MaxBottomBlobs() const override { return 2; }
@@ -24,6 +33,11 @@ class ScaleLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override;
+#endif
 
  private:
   const Blob& ScaleBlob(const BlobVec& bottom) const {
@@ -36,6 +50,7 @@ class ScaleLayer : public Layer {
   // The input, kept when the layer runs in place (Backward needs it for the
   // scale gradient after the top overwrote it).
   std::vector<float> saved_input_;
+  Blob saved_input_gpu_;  // the same on the device
 };
 
 void ScaleLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
@@ -164,6 +179,42 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
     }
   }
 }
+
+#ifdef CORTADO_WITH_CUDA
+void ScaleLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  const int64_t n = bottom[0]->count();
+  const float* x = bottom[0]->gpu_data();
+  if (bottom[0] == top[0]) {
+    saved_input_gpu_.ReshapeLike(*bottom[0]);
+    gpu::Copy(n, x, saved_input_gpu_.mutable_gpu_data());
+  }
+  const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->gpu_data() : nullptr;
+  ScaleForwardGpu(n, x, ScaleBlob(bottom).gpu_data(), bias, scale_dim_, inner_,
+                  top[0]->mutable_gpu_data());
+}
+
+void ScaleLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                             const BlobVec& bottom) {
+  const float* dy = top[0]->gpu_diff();
+  const bool scale_is_param = bottom.size() == 1;
+  if (bias_index_ >= 0 && param_propagate_down(bias_index_)) {
+    ChannelSumGpu(outer_, scale_dim_, inner_, dy, nullptr, 1.f,
+                  blobs_[bias_index_]->mutable_gpu_diff());
+  }
+  const bool scale_grad = scale_is_param ? param_propagate_down(0) : propagate_down[1];
+  if (scale_grad) {
+    const float* x = bottom[0] == top[0] ? saved_input_gpu_.gpu_data() : bottom[0]->gpu_data();
+    // A parameter's gradient accumulates; a bottom's is overwritten.
+    float* scale_diff =
+        scale_is_param ? blobs_[0]->mutable_gpu_diff() : bottom[1]->mutable_gpu_diff();
+    ChannelSumGpu(outer_, scale_dim_, inner_, dy, x, scale_is_param ? 1.f : 0.f, scale_diff);
+  }
+  if (propagate_down[0]) {
+    ScaleForwardGpu(bottom[0]->count(), dy, ScaleBlob(bottom).gpu_data(), nullptr, scale_dim_,
+                    inner_, bottom[0]->mutable_gpu_diff());
+  }
+}
+#endif
 
 CORTADO_REGISTER_LAYER(Scale, ScaleLayer)
 

@@ -5,6 +5,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 
 namespace cortado {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 class SilenceLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Silence"; }
   int MinBottomBlobs() const override { return 1; }
@@ -29,6 +31,15 @@ class SilenceLayer : public Layer {
       if (propagate_down[i]) Set(bottom[i]->count(), 0.f, bottom[i]->mutable_cpu_diff());
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    for (size_t i = 0; i < bottom.size(); ++i) {
+      if (propagate_down[i]) gpu::Set(bottom[i]->count(), 0.f, bottom[i]->mutable_gpu_diff());
+    }
+  }
+#endif
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "copy_rows_gpu.hpp"
 #include "layer_axis.hpp"
 
 namespace cortado {
@@ -13,6 +14,7 @@ namespace {
 class SliceLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Slice"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -100,6 +102,32 @@ class SliceLayer : public Layer {
     }
   }
 
+#ifdef CORTADO_WITH_CUDA
+  // The runs of ForEachSlice as one strided copy per top.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    if (top.size() == 1) return;
+    const float* x = bottom[0]->gpu_data();
+    const int64_t outer = bottom[0]->count(0, axis_), inner = bottom[0]->count(axis_ + 1);
+    const int64_t stride = bottom[0]->shape(axis_) * inner;
+    for (size_t t = 0; t < top.size(); ++t) {
+      const int64_t run = sizes_[t] * inner;
+      CopyRowsGpu(outer, run, x + SliceStart(t) * inner, stride, top[t]->mutable_gpu_data(), run);
+    }
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0] || top.size() == 1) return;
+    float* dx = bottom[0]->mutable_gpu_diff();
+    const int64_t outer = bottom[0]->count(0, axis_), inner = bottom[0]->count(axis_ + 1);
+    const int64_t stride = bottom[0]->shape(axis_) * inner;
+    for (size_t t = 0; t < top.size(); ++t) {
+      const int64_t run = sizes_[t] * inner;
+      CopyRowsGpu(outer, run, top[t]->gpu_diff(), run, dx + SliceStart(t) * inner, stride);
+    }
+  }
+#endif
+
  private:
   // Calls copy(bottom_offset, top_offset, length) for each contiguous run of
   // top t: one per position on the axes before the slice axis.
@@ -108,10 +136,16 @@ class SliceLayer : public Layer {
     const int64_t outer = in.count(0, axis_);
     const int64_t inner = in.count(axis_ + 1);
     const int dim = in.shape(axis_);
-    int start = 0;
-    for (size_t k = 0; k < t; ++k) start += sizes_[k];
+    const int start = SliceStart(t);
     const int64_t run = sizes_[t] * inner;
     for (int64_t o = 0; o < outer; ++o) copy((o * dim + start) * inner, o * run, run);
+  }
+
+  // Where top t begins along axis_.
+  int SliceStart(size_t t) const {
+    int start = 0;
+    for (size_t k = 0; k < t; ++k) start += sizes_[k];
+    return start;
   }
 
   std::vector<int> slice_points_;

@@ -7,11 +7,20 @@
 #include "cortado/layer_registry.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// softmax_layer.cu
+void SoftmaxForwardGpu(int64_t outer, int channels, int64_t inner, const float* x, float* y);
+void SoftmaxBackwardGpu(int64_t outer, int channels, int64_t inner, const float* y,
+                        const float* dy, float* dx);
+#endif
+
 namespace {
 
 class SoftmaxLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Softmax"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -93,6 +102,20 @@ class SoftmaxLayer : public Layer {
       }
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    SoftmaxForwardGpu(outer_, channels_, inner_, bottom[0]->gpu_data(),
+                      top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    SoftmaxBackwardGpu(outer_, channels_, inner_, top[0]->gpu_data(), top[0]->gpu_diff(),
+                       bottom[0]->mutable_gpu_diff());
+  }
+#endif
 
  private:
   int64_t outer_ = 0;

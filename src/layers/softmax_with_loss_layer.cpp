@@ -9,14 +9,24 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 #include "loss_normalization.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// softmax_with_loss_layer.cu
+void SoftmaxLossForwardGpu(int64_t outer, int channels, int64_t inner, const float* prob,
+                           const float* label, bool has_ignore, int ignore_label, float* loss);
+void SoftmaxLossBackwardGpu(int64_t outer, int channels, int64_t inner, const float* label,
+                            bool has_ignore, int ignore_label, float* dx);
+#endif
 namespace {
 
 class SoftmaxWithLossLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "SoftmaxWithLoss"; }
   int ExactNumBottomBlobs() const override { return 2; }
@@ -34,6 +44,7 @@ class SoftmaxWithLossLayer : public Layer {
     softmax_param.clear_loss_weight();
     softmax_ = LayerRegistry::Create(softmax_param);
     softmax_->SetUp({bottom[0]}, {&prob_});
+    if (device_.is_cuda()) softmax_->SetDevice(device_);
 
     const caffe::LossParameter& loss = layer_param_.loss_param();
     has_ignore_label_ = loss.has_ignore_label();
@@ -105,6 +116,41 @@ class SoftmaxWithLossLayer : public Layer {
     Scale(bottom[0]->count(), scale, dx);
   }
 
+  // The inner Softmax follows this layer's device.
+  void OnDeviceSet() override {
+    if (softmax_) softmax_->SetDevice(device_);
+  }
+
+#ifdef CORTADO_WITH_CUDA
+  // The labels are few: they are checked (and the valid ones counted) on the
+  // host, the same LabelAt as the CPU path; the per-element work runs on the
+  // device.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    softmax_->Forward({bottom[0]}, {&prob_});
+    const int64_t valid = CountValidLabels(bottom[1]->cpu_data());
+    prediction_loss_.Reshape(std::vector<int>{static_cast<int>(outer_ * inner_)});
+    SoftmaxLossForwardGpu(outer_, channels_, inner_, prob_.gpu_data(), bottom[1]->gpu_data(),
+                          has_ignore_label_, ignore_label_, prediction_loss_.mutable_gpu_data());
+    const double sum = gpu::Asum(prediction_loss_.count(), prediction_loss_.gpu_data());
+    gpu::Set(1, static_cast<float>(sum / Normalizer(valid)), top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (propagate_down.size() > 1 && propagate_down[1]) {
+      ThrowError(ErrorPrefix(), "cannot back-propagate to the label input (bottom 1)");
+    }
+    if (!propagate_down[0]) return;
+    const int64_t valid = CountValidLabels(bottom[1]->cpu_data());
+    float* dx = bottom[0]->mutable_gpu_diff();
+    gpu::Copy(prob_.count(), prob_.gpu_data(), dx);
+    SoftmaxLossBackwardGpu(outer_, channels_, inner_, bottom[1]->gpu_data(), has_ignore_label_,
+                           ignore_label_, dx);
+    const float scale = top[0]->cpu_diff()[0] / static_cast<float>(Normalizer(valid));
+    gpu::Scale(bottom[0]->count(), scale, dx);
+  }
+#endif
+
  private:
   // The class index at (o, i), or -1 for an ignored position; throws for
   // labels outside [0, channels_).
@@ -119,12 +165,22 @@ class SoftmaxWithLossLayer : public Layer {
     return value;
   }
 
+  // Checks every label (LabelAt throws) and counts the ones not ignored.
+  int64_t CountValidLabels(const float* label) const {
+    int64_t valid = 0;
+    for (int64_t o = 0; o < outer_; ++o) {
+      for (int64_t i = 0; i < inner_; ++i) valid += LabelAt(label, o, i) >= 0;
+    }
+    return valid;
+  }
+
   double Normalizer(int64_t valid) const {
     return LossNormalizer(normalization_, outer_, inner_, valid);
   }
 
   std::unique_ptr<Layer> softmax_;
   Blob prob_;
+  Blob prediction_loss_;  // CUDA path: each prediction's loss, summed on the device
   NormalizationMode normalization_ = caffe::LossParameter::VALID;
   bool has_ignore_label_ = false;
   int ignore_label_ = 0;

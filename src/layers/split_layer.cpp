@@ -5,6 +5,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 
 namespace cortado {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 class SplitLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Split"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -44,6 +46,21 @@ class SplitLayer : public Layer {
     Add(n, top[0]->cpu_diff(), top[1]->cpu_diff(), dx);
     for (size_t i = 2; i < top.size(); ++i) Axpy(n, 1.f, top[i]->cpu_diff(), dx);
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    const int64_t n = bottom[0]->count();
+    float* dx = bottom[0]->mutable_gpu_diff();
+    if (top.size() == 1) {
+      gpu::Copy(n, top[0]->gpu_diff(), dx);
+      return;
+    }
+    gpu::Add(n, top[0]->gpu_diff(), top[1]->gpu_diff(), dx);
+    for (size_t i = 2; i < top.size(); ++i) gpu::Axpy(n, 1.f, top[i]->gpu_diff(), dx);
+  }
+#endif
 };
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
+#include "copy_rows_gpu.hpp"
 
 namespace cortado {
 namespace {
@@ -15,6 +17,8 @@ namespace {
 class SppLayer : public Layer {
  public:
   using Layer::Layer;
+  // Its inner Pooling layers run on CUDA, so all of its work does.
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "SPP"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -83,6 +87,42 @@ class SppLayer : public Layer {
     }
   }
 
+  void OnDeviceSet() override {
+    for (auto& level : levels_) level->pooling->SetDevice(device_);
+  }
+
+#ifdef CORTADO_WITH_CUDA
+  // The CPU passes with the row copies as strided device copies.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const int num = bottom[0]->shape(0);
+    const int64_t length = top[0]->count(1);
+    float* out = top[0]->mutable_gpu_data();
+    for (auto& level : levels_) {
+      level->pooling->Forward({bottom[0]}, {&level->pooled});
+      const int64_t size = level->pooled.count(1);
+      CopyRowsGpu(num, size, level->pooled.gpu_data(), size, out + level->offset, length);
+    }
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    const int num = bottom[0]->shape(0);
+    const int64_t length = top[0]->count(1);
+    const float* dy = top[0]->gpu_diff();
+    float* dx = bottom[0]->mutable_gpu_diff();
+    gpu::Set(bottom[0]->count(), 0.f, dx);
+    level_input_.ReshapeLike(*bottom[0]);
+    level_input_.ShareData(*bottom[0]);
+    for (auto& level : levels_) {
+      const int64_t size = level->pooled.count(1);
+      CopyRowsGpu(num, size, dy + level->offset, length, level->pooled.mutable_gpu_diff(), size);
+      level->pooling->Backward({&level->pooled}, {true}, {&level_input_});
+      gpu::Axpy(bottom[0]->count(), 1.f, level_input_.gpu_diff(), dx);
+    }
+  }
+#endif
+
  private:
   struct Level {
     std::unique_ptr<Layer> pooling;
@@ -118,6 +158,7 @@ class SppLayer : public Layer {
         level->pooling = LayerRegistry::Create(pool);
         Blob* input = const_cast<Blob*>(&in);
         level->pooling->SetUp({input}, {&level->pooled});
+        level->pooling->SetDevice(device_);
       } catch (const Error& e) {
         ThrowError(ErrorPrefix(), "pyramid level ", l, " (", bins, "x", bins,
                    " bins) does not fit the input ", in.shape_string(), ": ", e.what());

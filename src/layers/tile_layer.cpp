@@ -7,11 +7,20 @@
 #include "layer_axis.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// tile_layer.cu
+void TileForwardGpu(int64_t bottom_count, const float* x, int tiles, int64_t inner, float* y);
+void TileBackwardGpu(int64_t bottom_count, const float* dy, int tiles, int64_t inner,
+                     float* dx);
+#endif
+
 namespace {
 
 class TileLayer : public Layer {
  public:
   using Layer::Layer;
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Tile"; }
   int ExactNumBottomBlobs() const override { return 1; }
@@ -61,6 +70,20 @@ class TileLayer : public Layer {
       for (int t = 1; t < tiles_; ++t) Axpy(inner, 1.f, dy + (o * tiles_ + t) * inner, block);
     }
   }
+
+#ifdef CORTADO_WITH_CUDA
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    TileForwardGpu(bottom[0]->count(), bottom[0]->gpu_data(), tiles_, bottom[0]->count(axis_),
+                   top[0]->mutable_gpu_data());
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (!propagate_down[0]) return;
+    TileBackwardGpu(bottom[0]->count(), top[0]->gpu_diff(), tiles_, bottom[0]->count(axis_),
+                    bottom[0]->mutable_gpu_diff());
+  }
+#endif
 
  private:
   int tiles_ = 1;
