@@ -14,6 +14,8 @@
 
 #include "cortado/filler.hpp"
 #include "cortado/layer.hpp"
+#include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
 
 namespace cortado {
 
@@ -78,7 +80,11 @@ class RecurrentLayer : public Layer {
     }
     if (n != instances_) {
       instances_ = n;
-      carried_.assign(num_states_, std::vector<float>(static_cast<size_t>(n) * hidden_, 0.f));
+      carried_.clear();
+      for (int s = 0; s < num_states_; ++s) {
+        carried_.push_back(std::make_unique<Blob>(state_shape));
+        Set(carried_.back()->count(), 0.f, carried_.back()->mutable_cpu_data());
+      }
     }
     top[0]->Reshape({steps_, n, hidden_});
   }
@@ -88,14 +94,28 @@ class RecurrentLayer : public Layer {
 
   // The initial value of state s: a bottom with expose_hidden, else the carry.
   const float* InitialState(const BlobVec& bottom, int s) const {
-    return expose_hidden_ ? bottom[StateBottom(s)]->cpu_data() : carried_[s].data();
+    return expose_hidden_ ? bottom[StateBottom(s)]->cpu_data() : carried_[s]->cpu_data();
   }
   // Publishes the final value of state s (a top, or the carry).
   void FinalState(const BlobVec& top, int s, const float* value) {
     const size_t count = static_cast<size_t>(instances_) * hidden_;
-    float* out = expose_hidden_ ? top[1 + s]->mutable_cpu_data() : carried_[s].data();
+    float* out =
+        expose_hidden_ ? top[1 + s]->mutable_cpu_data() : carried_[s]->mutable_cpu_data();
     std::copy(value, value + count, out);
   }
+
+#ifdef CORTADO_WITH_CUDA
+  // The same two on the device; the carry is a Blob, so it follows the
+  // layer from one device to the other.
+  const float* InitialStateGpu(const BlobVec& bottom, int s) const {
+    return expose_hidden_ ? bottom[StateBottom(s)]->gpu_data() : carried_[s]->gpu_data();
+  }
+  void FinalStateGpu(const BlobVec& top, int s, const float* value) {
+    float* out =
+        expose_hidden_ ? top[1 + s]->mutable_gpu_data() : carried_[s]->mutable_gpu_data();
+    gpu::Copy(int64_t(instances_) * hidden_, value, out);
+  }
+#endif
 
   // Adds a parameter blob of the given shape filled by filler, or checks the
   // shape of one loaded from a model.
@@ -121,7 +141,7 @@ class RecurrentLayer : public Layer {
   int instances_ = 0;       // N
   bool has_static_ = false;
   bool expose_hidden_ = false;
-  std::vector<std::vector<float>> carried_;  // final states of the last Forward
+  std::vector<std::unique_ptr<Blob>> carried_;  // 1 x N x H final states of the last Forward
 };
 
 }  // namespace cortado

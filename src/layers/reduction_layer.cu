@@ -5,7 +5,7 @@
 namespace cortado {
 namespace {
 
-constexpr int kSum = 1, kAsum = 2, kSumSq = 3;  // MEAN (4) sums like SUM
+constexpr int kAsum = 2, kSumSq = 3;  // SUM (1) and MEAN (4) sum the values
 
 // One block per row, a shared-memory tree at the end.
 __global__ void ReductionForwardKernel(int64_t rows, int64_t dim, int op, float coeff,

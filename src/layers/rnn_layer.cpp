@@ -10,14 +10,26 @@
 
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/math_gpu.hpp"
+#include "channel_sum_gpu.hpp"
+#include "recurrent_gpu.hpp"
 #include "recurrent_layer.hpp"
 
 namespace cortado {
+
+#ifdef CORTADO_WITH_CUDA
+// rnn_layer.cu
+void RnnTanhGpu(int64_t rows, int64_t cols, const float* bias, float* y);
+void RnnTanhGradientGpu(int64_t n, const float* y, const float* add, const float* dy,
+                        float* d);
+#endif
+
 namespace {
 
 class RnnLayer : public RecurrentLayer {
  public:
   explicit RnnLayer(const caffe::LayerParameter& param) : RecurrentLayer(param, 1) {}
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "RNN"; }
 
@@ -160,8 +172,129 @@ class RnnLayer : public RecurrentLayer {
     }
   }
 
+#ifdef CORTADO_WITH_CUDA
+  // The CPU passes step by step, with gpu::Gemm and rnn_layer.cu's kernels;
+  // the per-column parameter sums use ChannelSumGpu over the rows.
+  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
+    const int n = instances_, h = hidden_;
+    const int rows = steps_ * n;
+    const int64_t nh = int64_t(n) * h;
+    const float* cont = bottom[1]->gpu_data();
+    ReshapeGpuScratch();
+    float* hs = hidden_states_gpu_.mutable_gpu_data();
+    gpu::Gemm(Trans::kNo, Trans::kYes, rows, h, inputs_, 1.f, bottom[0]->gpu_data(),
+              blobs_[0]->gpu_data(), 0.f, hs);
+    AddRowBiasGpu(rows, h, blobs_[1]->gpu_data(), hs);
+    if (has_static_) {
+      float* static_term = state_gpu_.mutable_gpu_data();
+      gpu::Gemm(Trans::kNo, Trans::kYes, n, h, static_inputs_, 1.f, bottom[2]->gpu_data(),
+                blobs_[2]->gpu_data(), 0.f, static_term);
+      for (int t = 0; t < steps_; ++t) gpu::Axpy(nh, 1.f, static_term, hs + t * nh);
+    }
+    const float* w_hh = blobs_[WhhIndex()]->gpu_data();
+    float* conted_all = conted_h_gpu_.mutable_gpu_data();
+    for (int t = 0; t < steps_; ++t) {
+      const float* h_prev = t == 0 ? InitialStateGpu(bottom, 0) : hs + (t - 1) * nh;
+      float* conted = conted_all + t * nh;
+      ScaleRowsGpu(n, h, cont + int64_t(t) * n, h_prev, conted);
+      float* h_t = hs + t * nh;
+      gpu::Gemm(Trans::kNo, Trans::kYes, n, h, h, 1.f, conted, w_hh, 1.f, h_t);
+      RnnTanhGpu(n, h, nullptr, h_t);
+    }
+    FinalStateGpu(top, 0, hs + (steps_ - 1) * nh);
+    float* out = top[0]->mutable_gpu_data();
+    gpu::Gemm(Trans::kNo, Trans::kYes, rows, h, h, 1.f, hs, blobs_[WhhIndex() + 1]->gpu_data(),
+              0.f, out);
+    RnnTanhGpu(rows, h, blobs_[WhhIndex() + 2]->gpu_data(), out);
+  }
+
+  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                   const BlobVec& bottom) override {
+    if (propagate_down[1]) ThrowError(ErrorPrefix(), "cannot back-propagate to cont");
+    const int n = instances_, h = hidden_;
+    const int rows = steps_ * n;
+    const int64_t nh = int64_t(n) * h;
+    const int64_t total = int64_t(rows) * h;
+    const float* cont = bottom[1]->gpu_data();
+    const float* hs = hidden_states_gpu_.gpu_data();
+    const int whh = WhhIndex();
+    float* dpre = dpre_gpu_.mutable_gpu_data();
+    RnnTanhGradientGpu(total, top[0]->gpu_data(), nullptr, top[0]->gpu_diff(), dpre);
+    if (param_propagate_down(whh + 1)) {
+      gpu::Gemm(Trans::kYes, Trans::kNo, h, h, rows, 1.f, dpre, hs, 1.f,
+                blobs_[whh + 1]->mutable_gpu_diff());
+    }
+    if (param_propagate_down(whh + 2)) {
+      ChannelSumGpu(rows, h, 1, dpre, nullptr, 1.f, blobs_[whh + 2]->mutable_gpu_diff());
+    }
+    float* da = scratch_gpu_.mutable_gpu_data();
+    gpu::Gemm(Trans::kNo, Trans::kNo, rows, h, h, 1.f, dpre, blobs_[whh + 1]->gpu_data(), 0.f,
+              da);
+    float* dh_next = state_gpu_.mutable_gpu_data() + nh;
+    float* dconted = dh_next + nh;
+    if (expose_hidden_) {
+      gpu::Copy(nh, top[1]->gpu_diff(), dh_next);
+    } else {
+      gpu::Set(nh, 0.f, dh_next);
+    }
+    const float* w_hh = blobs_[whh]->gpu_data();
+    for (int t = steps_ - 1; t >= 0; --t) {
+      float* da_t = da + t * nh;
+      RnnTanhGradientGpu(nh, hs + t * nh, dh_next, da_t, da_t);
+      gpu::Gemm(Trans::kNo, Trans::kNo, n, h, h, 1.f, da_t, w_hh, 0.f, dconted);
+      ScaleRowsGpu(n, h, cont + int64_t(t) * n, dconted, dh_next);
+    }
+    if (expose_hidden_ && propagate_down[StateBottom(0)]) {
+      gpu::Copy(nh, dh_next, bottom[StateBottom(0)]->mutable_gpu_diff());
+    }
+    if (param_propagate_down(whh)) {
+      gpu::Gemm(Trans::kYes, Trans::kNo, h, h, rows, 1.f, da, conted_h_gpu_.gpu_data(), 1.f,
+                blobs_[whh]->mutable_gpu_diff());
+    }
+    if (param_propagate_down(0)) {
+      gpu::Gemm(Trans::kYes, Trans::kNo, h, inputs_, rows, 1.f, da, bottom[0]->gpu_data(), 1.f,
+                blobs_[0]->mutable_gpu_diff());
+    }
+    if (param_propagate_down(1)) {
+      ChannelSumGpu(rows, h, 1, da, nullptr, 1.f, blobs_[1]->mutable_gpu_diff());
+    }
+    if (has_static_ && (param_propagate_down(2) || propagate_down[2])) {
+      // x_static feeds every step: its gradient sums over time.
+      float* dsum = state_gpu_.mutable_gpu_data();
+      ChannelSumGpu(steps_, nh, 1, da, nullptr, 0.f, dsum);
+      if (param_propagate_down(2)) {
+        gpu::Gemm(Trans::kYes, Trans::kNo, h, static_inputs_, n, 1.f, dsum,
+                  bottom[2]->gpu_data(), 1.f, blobs_[2]->mutable_gpu_diff());
+      }
+      if (propagate_down[2]) {
+        gpu::Gemm(Trans::kNo, Trans::kNo, n, static_inputs_, h, 1.f, dsum,
+                  blobs_[2]->gpu_data(), 0.f, bottom[2]->mutable_gpu_diff());
+      }
+    }
+    if (propagate_down[0]) {
+      gpu::Gemm(Trans::kNo, Trans::kNo, rows, inputs_, h, 1.f, da, blobs_[0]->gpu_data(), 0.f,
+                bottom[0]->mutable_gpu_diff());
+    }
+  }
+
+  void ReshapeGpuScratch() {
+    const std::vector<int> all{steps_ * instances_, hidden_};
+    hidden_states_gpu_.Reshape(all);
+    conted_h_gpu_.Reshape(all);
+    scratch_gpu_.Reshape(all);
+    dpre_gpu_.Reshape(all);
+    state_gpu_.Reshape(std::vector<int>{3, instances_, hidden_});
+  }
+#endif
+
  private:
   int WhhIndex() const { return has_static_ ? 3 : 2; }
+
+#ifdef CORTADO_WITH_CUDA
+  // The CPU vectors' device twins; state_gpu_ holds three N x H rows:
+  // the static term (or its gradient sum), dh_next and d(conted).
+  Blob hidden_states_gpu_, conted_h_gpu_, scratch_gpu_, dpre_gpu_, state_gpu_;
+#endif
 
   std::vector<float> hidden_states_;  // T*N x H: h_t
   std::vector<float> conted_h_;       // T*N x H: cont_t * h_{t-1}, the W_hh input
