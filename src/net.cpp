@@ -432,7 +432,12 @@ void Net::SetDevice(const Device& device) {
   std::set<std::string> cpu_only;
   for (const auto& layer : layers_) {
     layer->SetDevice(device);
-    if (device.is_cuda() && !layer->runs_on_cuda()) cpu_only.insert(layer->type());
+    // Data layers read files on the host by design; the first GPU layer
+    // that reads their tops copies them over. Only compute is worth a note.
+    const bool data_layer = layer->ExactNumBottomBlobs() == 0 || layer->IsDataSource();
+    if (device.is_cuda() && !layer->runs_on_cuda() && !data_layer) {
+      cpu_only.insert(layer->type());
+    }
   }
   for (const std::string& type : cpu_only) {
     LOG(WARNING) << "Net '" << name_ << "': layer type " << type

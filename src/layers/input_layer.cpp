@@ -9,6 +9,9 @@ namespace {
 class InputLayer : public Layer {
  public:
   using Layer::Layer;
+  // Nothing to compute on either device: the inherited ForwardGpu runs the
+  // empty ForwardImpl.
+  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Input"; }
   int ExactNumBottomBlobs() const override { return 0; }
