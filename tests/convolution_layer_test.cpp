@@ -273,6 +273,145 @@ std::vector<LayerCase> ConvolutionCases() {
 INSTANTIATE_TEST_SUITE_P(Convolution, LayerCaseTest, ::testing::ValuesIn(ConvolutionCases()),
                          LayerCaseName);
 
+// N-d convolution (any number of spatial axes, channels at `axis`) against
+// a direct sum over output positions, channels and kernel taps.
+struct NdSpec {
+  int axis;
+  std::vector<int> kernel, stride, pad, dilation;
+  int group = 1;
+};
+
+// Row-major odometer over `extent`; returns false after the last index.
+bool Advance(const std::vector<int>& extent, std::vector<int>* index) {
+  for (int a = static_cast<int>(extent.size()) - 1; a >= 0; --a) {
+    if (++(*index)[a] < extent[a]) return true;
+    (*index)[a] = 0;
+  }
+  return false;
+}
+
+std::vector<float> NaiveForwardNd(const Blob& bottom, Layer* layer, int num_output,
+                                  const NdSpec& s, std::vector<int>* top_shape) {
+  const std::vector<int>& in = bottom.shape();
+  const int axes = static_cast<int>(s.kernel.size());
+  const int num = static_cast<int>(bottom.count(0, s.axis));
+  const int channels = in[s.axis];
+  const std::vector<int> input(in.begin() + s.axis + 1, in.end());
+  std::vector<int> output(axes);
+  for (int a = 0; a < axes; ++a) {
+    output[a] = OutSize(input[a], s.kernel[a], s.stride[a], s.pad[a], s.dilation[a]);
+  }
+  top_shape->assign(in.begin(), in.begin() + s.axis);
+  top_shape->push_back(num_output);
+  top_shape->insert(top_shape->end(), output.begin(), output.end());
+  int64_t in_spatial = 1, out_spatial = 1, taps = 1;
+  for (int a = 0; a < axes; ++a) {
+    in_spatial *= input[a];
+    out_spatial *= output[a];
+    taps *= s.kernel[a];
+  }
+  const int in_per_group = channels / s.group, out_per_group = num_output / s.group;
+  const float* x = bottom.cpu_data();
+  const float* w = layer->blobs()[0]->cpu_data();
+  const float* b = layer->blobs().size() > 1 ? layer->blobs()[1]->cpu_data() : nullptr;
+  std::vector<float> y;
+  for (int n = 0; n < num; ++n) {
+    for (int m = 0; m < num_output; ++m) {
+      const int g = m / out_per_group;
+      std::vector<int> o(axes, 0);
+      do {
+        double sum = b ? b[m] : 0.0;
+        for (int c = 0; c < in_per_group; ++c) {
+          std::vector<int> k(axes, 0);
+          int64_t tap = 0;
+          do {
+            bool inside = true;
+            int64_t at = 0;
+            for (int a = 0; a < axes; ++a) {
+              const int i = o[a] * s.stride[a] - s.pad[a] + k[a] * s.dilation[a];
+              inside = inside && i >= 0 && i < input[a];
+              at = at * input[a] + i;
+            }
+            if (inside) {
+              const int64_t xi = (int64_t(n) * channels + g * in_per_group + c) * in_spatial + at;
+              sum += double(w[(int64_t(m) * in_per_group + c) * taps + tap]) * x[xi];
+            }
+            ++tap;
+          } while (Advance(s.kernel, &k));
+        }
+        y.push_back(static_cast<float>(sum));
+      } while (Advance(output, &o));
+    }
+  }
+  EXPECT_EQ(int64_t(y.size()), int64_t(num) * num_output * out_spatial);
+  return y;
+}
+
+LayerCase NdCase(const std::string& name, const std::string& params, std::vector<int> shape,
+                 int num_output, const NdSpec& s) {
+  LayerCase c;
+  c.name = name;
+  c.prototxt = "name: 'conv' type: 'Convolution' convolution_param { num_output: " +
+               std::to_string(num_output) + " " + params + kFillers + " }";
+  c.bottom_shapes = {std::move(shape)};
+  c.reference = [num_output, s](Layer* layer, const BlobVec& bottom, const BlobVec& top) {
+    std::vector<int> weight_shape{num_output, bottom[0]->shape(s.axis) / s.group};
+    weight_shape.insert(weight_shape.end(), s.kernel.begin(), s.kernel.end());
+    ASSERT_EQ(layer->blobs()[0]->shape(), weight_shape);
+    std::vector<int> top_shape;
+    const std::vector<float> expected = NaiveForwardNd(*bottom[0], layer, num_output, s, &top_shape);
+    ASSERT_EQ(top[0]->shape(), top_shape);
+    ExpectBlobNear(expected, *top[0], 1e-4f);
+  };
+  return c;
+}
+
+std::vector<LayerCase> NdConvolutionCases() {
+  std::vector<LayerCase> cases;
+  cases.push_back(NdCase("ThreeDKernel3", "kernel_size: 3", {2, 2, 4, 5, 5}, 3,
+                         {1, {3, 3, 3}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}}));
+  cases.push_back(NdCase("ThreeDPerAxisStridePadDilation",
+                         "kernel_size: 2 kernel_size: 3 kernel_size: 2 stride: 1 stride: 2 "
+                         "stride: 1 pad: 1 pad: 0 pad: 1 dilation: 1 dilation: 1 dilation: 2",
+                         {2, 2, 3, 5, 4}, 2,
+                         {1, {2, 3, 2}, {1, 2, 1}, {1, 0, 1}, {1, 1, 2}}));
+  cases.push_back(NdCase("ThreeDOneValueForAllAxes", "kernel_size: 2 stride: 2 pad: 1",
+                         {1, 3, 3, 4, 5}, 2, {1, {2, 2, 2}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}}));
+  {
+    NdSpec s{1, {2, 2, 2}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
+    s.group = 2;
+    cases.push_back(NdCase("ThreeDGroup2", "kernel_size: 2 group: 2", {2, 4, 3, 3, 4}, 4, s));
+  }
+  // A single image with a 1x1x1 kernel feeds the bottom straight to the GEMM.
+  cases.push_back(NdCase("ThreeDOneByOneSingleImage", "kernel_size: 1", {1, 3, 2, 3, 4}, 2,
+                         {1, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}}));
+  cases.push_back(NdCase("OneD", "kernel_size: 3 stride: 2 pad: 1", {2, 3, 7}, 2,
+                         {1, {3}, {2}, {1}, {1}}));
+  // Channels at axis 2: the two leading axes are both batch axes.
+  cases.push_back(NdCase("ThreeDAxis2", "kernel_size: 2 axis: 2", {2, 2, 3, 3, 4, 3}, 2,
+                         {2, {2, 2, 2}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}}));
+  cases.push_back(NdCase("TwoDAxis2", "kernel_size: 3 pad: 1 axis: 2", {2, 2, 3, 4, 5}, 2,
+                         {2, {3, 3}, {1, 1}, {1, 1}, {1, 1}}));
+  cases.push_back(NdCase("NegativeAxis", "kernel_size: 3 axis: -4", {2, 2, 4, 4, 4}, 2,
+                         {1, {3, 3, 3}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}}));
+  // force_nd_im2col runs a 2-D convolution through the general unfolding.
+  cases.push_back(NdCase("ForceNdTwoD",
+                         "kernel_h: 3 kernel_w: 2 stride_h: 2 pad_w: 1 pad_h: 0 stride_w: 1 "
+                         "dilation: 2 force_nd_im2col: true",
+                         {2, 2, 7, 6}, 3, {1, {3, 2}, {2, 1}, {0, 1}, {2, 2}}));
+  {
+    // Large enough that the batch is split into several chunks.
+    LayerCase c = NdCase("ThreeDChunkedBatch", "kernel_size: 3 pad: 1", {3, 2, 12, 12, 12}, 2,
+                         {1, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}});
+    c.check_gradient = false;
+    cases.push_back(c);
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(ConvolutionNd, LayerCaseTest, ::testing::ValuesIn(NdConvolutionCases()),
+                         LayerCaseName);
+
 // Sets the layer up on one bottom of `shape` and returns the error text.
 std::string SetUpError(const std::string& prototxt, const std::vector<int>& shape) {
   auto layer = MakeLayer(prototxt);
@@ -328,6 +467,40 @@ TEST(ConvolutionErrors, PreloadedWeightsOfWrongShape) {
   EXPECT_NE(error.find("weights have shape"), std::string::npos) << error;
 }
 
+TEST(ConvolutionErrors, NdKernelSizeCountMismatch) {
+  const std::string error = SetUpError(
+      "name: 'c3' type: 'Convolution' convolution_param { num_output: 1 kernel_size: 2 "
+      "kernel_size: 3 }",
+      {1, 1, 4, 4, 4});
+  EXPECT_NE(error.find("'c3'"), std::string::npos) << error;
+  EXPECT_NE(error.find("kernel_size has 2 values; a 3-D window takes 1 or 3"), std::string::npos)
+      << error;
+}
+
+TEST(ConvolutionErrors, NdRejectsHeightWidthFields) {
+  const std::string error = SetUpError(
+      "name: 'c3' type: 'Convolution' convolution_param { num_output: 1 kernel_h: 2 "
+      "kernel_w: 2 }",
+      {1, 1, 4, 4, 4});
+  EXPECT_NE(error.find("2-D only"), std::string::npos) << error;
+}
+
+TEST(ConvolutionErrors, NdKernelLargerThanInput) {
+  const std::string error = SetUpError(
+      "name: 'c3' type: 'Convolution' convolution_param { num_output: 1 kernel_size: 3 }",
+      {1, 1, 4, 2, 4});
+  EXPECT_NE(error.find("spatial axis 1"), std::string::npos) << error;
+  EXPECT_NE(error.find("1 1 4 2 4"), std::string::npos) << error;
+}
+
+TEST(ConvolutionErrors, NoSpatialAxis) {
+  const std::string error = SetUpError(
+      "name: 'c0' type: 'Convolution' convolution_param { num_output: 1 kernel_size: 1 }",
+      {2, 3});
+  EXPECT_NE(error.find("no spatial axis"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace cortado
+

@@ -93,6 +93,106 @@ std::vector<LayerCase> DeconvCases() {
 INSTANTIATE_TEST_SUITE_P(Deconvolution, LayerCaseTest, ::testing::ValuesIn(DeconvCases()),
                          LayerCaseName);
 
+// N-d deconvolution against the same naive scatter over any number of
+// spatial axes (per-axis window, channels at axis 1).
+struct NdSpec {
+  std::vector<int> kernel, stride, pad, dilation;
+  int group = 1, num_output = 2;
+};
+
+// Row-major odometer over `extent`; returns false after the last index.
+bool Advance(const std::vector<int>& extent, std::vector<int>* index) {
+  for (int a = static_cast<int>(extent.size()) - 1; a >= 0; --a) {
+    if (++(*index)[a] < extent[a]) return true;
+    (*index)[a] = 0;
+  }
+  return false;
+}
+
+LayerCase NdDeconvCase(const std::string& name, const std::string& params,
+                       std::vector<int> shape, NdSpec s) {
+  LayerCase c;
+  c.name = name;
+  c.prototxt = "name: 'deconv' type: 'Deconvolution' convolution_param { num_output: " +
+               std::to_string(s.num_output) + " " + params +
+               " weight_filler { type: 'gaussian' std: 0.5 }"
+               " bias_filler { type: 'uniform' min: -1 max: 1 } }";
+  c.bottom_shapes = {shape};
+  c.reference = [s](Layer* layer, const BlobVec& bottom, const BlobVec& top) {
+    const Blob& in = *bottom[0];
+    const int axes = static_cast<int>(s.kernel.size());
+    const int num = in.shape(0), channels = in.shape(1);
+    const std::vector<int> input(in.shape().begin() + 2, in.shape().end());
+    std::vector<int> output(axes), top_shape{num, s.num_output};
+    int64_t out_spatial = 1, taps = 1;
+    for (int a = 0; a < axes; ++a) {
+      output[a] = s.stride[a] * (input[a] - 1) + s.dilation[a] * (s.kernel[a] - 1) + 1 -
+                  2 * s.pad[a];
+      top_shape.push_back(output[a]);
+      out_spatial *= output[a];
+      taps *= s.kernel[a];
+    }
+    ASSERT_EQ(top[0]->shape(), top_shape);
+    const int in_per_group = channels / s.group, out_per_group = s.num_output / s.group;
+    const float* w = layer->blobs()[0]->cpu_data();
+    const float* b = layer->blobs()[1]->cpu_data();
+    std::vector<float> expected(top[0]->count(), 0.f);
+    const float* x = in.cpu_data();
+    for (int n = 0; n < num; ++n) {
+      for (int c = 0; c < channels; ++c) {
+        std::vector<int> i(axes, 0);
+        do {
+          const float value = *x++;
+          for (int o = 0; o < out_per_group; ++o) {
+            const int m = c / in_per_group * out_per_group + o;
+            std::vector<int> k(axes, 0);
+            int64_t tap = 0;
+            do {
+              bool inside = true;
+              int64_t at = 0;
+              for (int a = 0; a < axes; ++a) {
+                const int p = i[a] * s.stride[a] - s.pad[a] + k[a] * s.dilation[a];
+                inside = inside && p >= 0 && p < output[a];
+                at = at * output[a] + p;
+              }
+              if (inside) {
+                expected[(int64_t(n) * s.num_output + m) * out_spatial + at] +=
+                    w[(int64_t(c) * out_per_group + o) * taps + tap] * value;
+              }
+              ++tap;
+            } while (Advance(s.kernel, &k));
+          }
+        } while (Advance(input, &i));
+      }
+    }
+    for (size_t j = 0; j < expected.size(); ++j) expected[j] += b[(j / out_spatial) % s.num_output];
+    ExpectBlobNear(expected, *top[0], 1e-4f);
+  };
+  return c;
+}
+
+std::vector<LayerCase> NdDeconvCases() {
+  std::vector<LayerCase> cases;
+  cases.push_back(NdDeconvCase("ThreeDStride2", "kernel_size: 2 stride: 2", {2, 2, 2, 3, 2},
+                               {{2, 2, 2}, {2, 2, 2}, {0, 0, 0}, {1, 1, 1}}));
+  NdSpec per_axis{{3, 2, 2}, {1, 2, 1}, {1, 0, 0}, {1, 1, 2}};
+  per_axis.group = 2;
+  cases.push_back(NdDeconvCase("ThreeDPerAxisGroup2",
+                               "kernel_size: 3 kernel_size: 2 kernel_size: 2 stride: 1 stride: 2 "
+                               "stride: 1 pad: 1 pad: 0 pad: 0 dilation: 1 dilation: 1 "
+                               "dilation: 2 group: 2",
+                               {1, 4, 2, 3, 3}, per_axis));
+  cases.push_back(NdDeconvCase("OneD", "kernel_size: 3 stride: 2 pad: 1", {2, 3, 4},
+                               {{3}, {2}, {1}, {1}}));
+  cases.push_back(NdDeconvCase("ForceNdTwoD", "kernel_size: 3 stride: 2 pad: 1 "
+                               "force_nd_im2col: true", {2, 2, 3, 4},
+                               {{3, 3}, {2, 2}, {1, 1}, {1, 1}}));
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(DeconvolutionNd, LayerCaseTest, ::testing::ValuesIn(NdDeconvCases()),
+                         LayerCaseName);
+
 TEST(DeconvolutionLayerTest, BilinearFillerUpsamplesAConstantToAConstant) {
   // The classic FCN upsampling layer: group = channels, bilinear weights.
   auto layer = MakeLayer("name: 'up' type: 'Deconvolution' convolution_param { num_output: 2 "

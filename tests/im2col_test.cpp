@@ -164,6 +164,91 @@ TEST_P(Im2colTest, GpuMatchesCpu) {
 #endif
 }
 
+ConvGeometryNd ToNd(const ConvGeometry& g) {
+  ConvGeometryNd nd;
+  nd.channels = g.channels;
+  nd.input = {g.height, g.width};
+  nd.kernel = {g.kernel_h, g.kernel_w};
+  nd.pad = {g.pad_h, g.pad_w};
+  nd.stride = {g.stride_h, g.stride_w};
+  nd.dilation = {g.dilation_h, g.dilation_w};
+  return nd;
+}
+
+// The general N-d unfolding on two axes agrees with the 2-D kernels exactly,
+// side by side included.
+TEST_P(Im2colTest, NdAgreesWithTwoD) {
+  const ConvGeometry g = GetParam().geometry;
+  const ConvGeometryNd nd = ToNd(g);
+  ASSERT_EQ(nd.output(0), g.output_h());
+  ASSERT_EQ(nd.output(1), g.output_w());
+  const int images = 2;
+  const int64_t image_size = int64_t(g.channels) * g.height * g.width;
+  const int64_t spatial = int64_t(g.output_h()) * g.output_w();
+  ASSERT_EQ(nd.output_count(), spatial);
+  const int64_t rows = int64_t(g.channels) * nd.kernel_count();
+  const int64_t row_stride = images * spatial;
+  const std::vector<float> input = Random(images * image_size, 5);
+  std::vector<float> two_d(rows * row_stride, 1234.f), general(rows * row_stride, -99.f);
+  for (int i = 0; i < images; ++i) {
+    Im2col(input.data() + i * image_size, g, row_stride, two_d.data() + i * spatial);
+    Im2colNd(input.data() + i * image_size, nd, row_stride, general.data() + i * spatial);
+  }
+  ASSERT_EQ(two_d, general);
+  std::vector<float> folded(images * image_size, 0.f), folded_nd(images * image_size, 0.f);
+  for (int i = 0; i < images; ++i) {
+    Col2im(general.data() + i * spatial, g, row_stride, folded.data() + i * image_size);
+    Col2imNd(general.data() + i * spatial, nd, row_stride, folded_nd.data() + i * image_size);
+  }
+  for (size_t j = 0; j < folded.size(); ++j) ASSERT_NEAR(folded[j], folded_nd[j], 1e-5f) << j;
+}
+
+// A 3-D unfolding entry by entry against the definition.
+TEST(Im2colNd, ThreeDMatchesDefinition) {
+  ConvGeometryNd g;
+  g.channels = 2;
+  g.input = {3, 5, 4};
+  g.kernel = {2, 3, 2};
+  g.pad = {1, 0, 1};
+  g.stride = {1, 2, 2};
+  g.dilation = {2, 1, 1};
+  const int od = g.output(0), oh = g.output(1), ow = g.output(2);
+  ASSERT_EQ(od, 3);  // (3 + 2 - 3) / 1 + 1
+  ASSERT_EQ(oh, 2);  // (5 - 3) / 2 + 1
+  ASSERT_EQ(ow, 3);  // (4 + 2 - 2) / 2 + 1
+  const std::vector<float> image = Random(g.channels * g.input_count(), 6);
+  const int64_t rows = g.channels * g.kernel_count();
+  std::vector<float> columns(rows * g.output_count(), 1234.f);
+  Im2colNd(image.data(), g, g.output_count(), columns.data());
+  std::vector<float> grad = Random(columns.size(), 7);
+  std::vector<float> folded(image.size(), 0.f), expected_fold(image.size(), 0.f);
+  Col2imNd(grad.data(), g, g.output_count(), folded.data());
+  int64_t row = 0;
+  for (int c = 0; c < g.channels; ++c) {
+    for (int kd = 0; kd < 2; ++kd) {
+      for (int kh = 0; kh < 3; ++kh) {
+        for (int kw = 0; kw < 2; ++kw, ++row) {
+          int64_t col = 0;
+          for (int d = 0; d < od; ++d) {
+            for (int h = 0; h < oh; ++h) {
+              for (int w = 0; w < ow; ++w, ++col) {
+                const int id = d - 1 + 2 * kd, ih = 2 * h + kh, iw = 2 * w - 1 + kw;
+                const bool inside = id >= 0 && id < 3 && ih >= 0 && ih < 5 && iw >= 0 && iw < 4;
+                const int64_t src = ((int64_t(c) * 3 + id) * 5 + ih) * 4 + iw;
+                const int64_t entry = row * g.output_count() + col;
+                ASSERT_EQ(inside ? image[src] : 0.f, columns[entry])
+                    << "row " << row << " column " << col;
+                if (inside) expected_fold[src] += grad[entry];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  for (size_t j = 0; j < folded.size(); ++j) ASSERT_NEAR(expected_fold[j], folded[j], 1e-5f) << j;
+}
+
 const Im2colCase kCases[] = {
     {"Plain3x3", Make(2, 5, 6, 3, 3, 0, 0, 1, 1, 1, 1)},
     {"Pad1", Make(2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1)},

@@ -4,6 +4,7 @@
 #define CORTADO_IM2COL_HPP_
 
 #include <cstdint>
+#include <vector>
 
 namespace cortado {
 
@@ -30,6 +31,30 @@ void Im2col(const float* image, const ConvGeometry& g, int64_t row_stride,
 // Accumulates the columns back into `image` (which the caller zeroes).
 void Col2im(const float* columns, const ConvGeometry& g, int64_t row_stride,
             float* image);
+
+// The same unfolding over any number of spatial axes (3-D video or volume
+// convolution); each vector holds one value per spatial axis. Row r of the
+// column matrix is (channel, kernel tap in row-major order), column j the
+// output position in row-major order, as in the 2-D case.
+struct ConvGeometryNd {
+  int channels = 0;
+  std::vector<int> input, kernel, pad, stride, dilation;
+  int num_axes() const { return static_cast<int>(input.size()); }
+  int output(int axis) const {
+    return (input[axis] + 2 * pad[axis] - (dilation[axis] * (kernel[axis] - 1) + 1)) /
+               stride[axis] + 1;
+  }
+  int64_t input_count() const;   // spatial positions of one channel
+  int64_t output_count() const;  // columns of the matrix
+  int64_t kernel_count() const;  // kernel taps per channel
+};
+
+// Kept apart from Im2col/Col2im, which stay specialised for the 2-D case
+// that nearly every net uses.
+void Im2colNd(const float* image, const ConvGeometryNd& g, int64_t row_stride,
+              float* columns);
+void Col2imNd(const float* columns, const ConvGeometryNd& g, int64_t row_stride,
+              float* image);
 
 }  // namespace cortado
 

@@ -1,5 +1,6 @@
-// Convolution: 2-D cross-correlation with learned filters, computed as one
-// wide matrix product per group over a chunk of images unfolded side by side.
+// Convolution: cross-correlation with learned filters over 2 (or any number
+// of) spatial axes, computed as one wide matrix product per group over a
+// chunk of images unfolded side by side.
 #include <algorithm>
 #include <functional>
 #include <vector>
@@ -86,10 +87,18 @@ class ConvolutionLayer : public Layer {
   void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                    const BlobVec& bottom) override;
+  void NdOnCpuOnce();
+  bool nd_cpu_logged_ = false;
 #endif
 
  private:
-  void ReadGeometry();
+  void ReadGeometry(const Blob& bottom);
+  std::vector<int> WeightShape() const;
+  // Reads the spatial size of a 2-D bottom and appends the output's to top_shape.
+  void ReshapeTwoD(const Blob& in, std::vector<int>* top_shape);
+  // Unfolds one image into columns rows `row_stride` apart, and folds back.
+  void UnfoldImage(const float* image, int64_t row_stride, float* columns) const;
+  void FoldImage(const float* columns, int64_t row_stride, float* image) const;
   void CheckPreloadedBlobs() const;
   // Runs body(first_image, image_count) over the batch in chunks of chunk_
   // images, chunks spread over the thread pool in `slots` contiguous runs;
@@ -115,6 +124,11 @@ class ConvolutionLayer : public Layer {
   // One filter per channel (MobileNet): direct kernels instead of GEMMs.
   bool depthwise_ = false;
   ConvGeometry geometry_;  // over all channels_; groups are row blocks
+  // Anything but two spatial axes (or force_nd_im2col) takes the general
+  // N-d unfolding in geometry_nd_; the 2-D path keeps its fast kernels.
+  int spatial_axes_ = 2;
+  bool nd_ = false;
+  ConvGeometryNd geometry_nd_;
   int out_spatial_ = 0;    // output_h * output_w
   int kernel_dim_ = 0;     // (channels_ / group_) * kernel_h * kernel_w
   int64_t bottom_dim_ = 0;
@@ -135,22 +149,44 @@ class ConvolutionLayer : public Layer {
 #endif
 };
 
-void ConvolutionLayer::ReadGeometry() {
-  ReadConvWindow(layer_param_.convolution_param(), ErrorPrefix(), &geometry_);
-  const ConvGeometry& g = geometry_;
-  is_1x1_ = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
-            g.pad_h == 0 && g.pad_w == 0;
+void ConvolutionLayer::ReadGeometry(const Blob& bottom) {
+  const caffe::ConvolutionParameter& p = layer_param_.convolution_param();
+  axis_ = bottom.CanonicalAxisIndex(p.axis());
+  spatial_axes_ = bottom.num_axes() - axis_ - 1;
+  if (spatial_axes_ < 1) {
+    ThrowError(ErrorPrefix(), "bottom ", bottom.shape_string(),
+               " has no spatial axis after the channel axis (axis ", axis_, ")");
+  }
+  nd_ = spatial_axes_ != 2 || p.force_nd_im2col();
+  if (!nd_) {
+    ReadConvWindow(p, ErrorPrefix(), &geometry_);
+    const ConvGeometry& g = geometry_;
+    is_1x1_ = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+              g.pad_h == 0 && g.pad_w == 0;
+    return;
+  }
+  ReadConvWindowNd(p, ErrorPrefix(), spatial_axes_, &geometry_nd_);
+  const ConvGeometryNd& g = geometry_nd_;
+  is_1x1_ = true;
+  for (int a = 0; a < spatial_axes_; ++a) {
+    is_1x1_ = is_1x1_ && g.kernel[a] == 1 && g.stride[a] == 1 && g.pad[a] == 0;
+  }
+}
+
+std::vector<int> ConvolutionLayer::WeightShape() const {
+  std::vector<int> shape{num_output_, channels_ / group_};
+  if (nd_) {
+    shape.insert(shape.end(), geometry_nd_.kernel.begin(), geometry_nd_.kernel.end());
+  } else {
+    shape.push_back(geometry_.kernel_h);
+    shape.push_back(geometry_.kernel_w);
+  }
+  return shape;
 }
 
 void ConvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const caffe::ConvolutionParameter& p = layer_param_.convolution_param();
-  ReadGeometry();
-  axis_ = bottom[0]->CanonicalAxisIndex(p.axis());
-  if (bottom[0]->num_axes() != axis_ + 3) {
-    ThrowError(ErrorPrefix(), "only 2-D convolution is supported: bottom ",
-               bottom[0]->shape_string(), " needs exactly two spatial axes after axis ",
-               axis_);
-  }
+  ReadGeometry(*bottom[0]);
   channels_ = bottom[0]->shape(axis_);
   num_output_ = static_cast<int>(p.num_output());
   group_ = static_cast<int>(p.group());
@@ -166,13 +202,14 @@ void ConvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
                group_, ")");
   }
   geometry_.channels = channels_;
-  kernel_dim_ = channels_ / group_ * geometry_.kernel_h * geometry_.kernel_w;
+  geometry_nd_.channels = channels_;
+  kernel_dim_ = channels_ / group_ *
+                (nd_ ? geometry_nd_.kernel_count() : geometry_.kernel_h * geometry_.kernel_w);
 
   if (!blobs_.empty()) {
     CheckPreloadedBlobs();
   } else {
-    blobs_.push_back(std::make_unique<Blob>(std::vector<int>{
-        num_output_, channels_ / group_, geometry_.kernel_h, geometry_.kernel_w}));
+    blobs_.push_back(std::make_unique<Blob>(WeightShape()));
     FillBlob(p.weight_filler(), blobs_[0].get());
     if (bias_term_) {
       blobs_.push_back(std::make_unique<Blob>(std::vector<int>{num_output_}));
@@ -187,8 +224,7 @@ void ConvolutionLayer::CheckPreloadedBlobs() const {
     ThrowError(ErrorPrefix(), "expects ", expected, " parameter blob(s) (weights",
                bias_term_ ? ", bias" : "", "), got ", blobs_.size());
   }
-  const std::vector<int> weight_shape{num_output_, channels_ / group_, geometry_.kernel_h,
-                                      geometry_.kernel_w};
+  const std::vector<int> weight_shape = WeightShape();
   if (blobs_[0]->shape() != weight_shape) {
     ThrowError(ErrorPrefix(), "weights have shape ", blobs_[0]->shape_string(),
                " but the layer needs ", Blob(weight_shape).shape_string());
@@ -208,10 +244,42 @@ void ConvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
     }
   }
   const Blob& in = *bottom[0];
-  if (in.num_axes() != axis_ + 3 || in.shape(axis_) != channels_) {
+  if (in.num_axes() != axis_ + 1 + spatial_axes_ || in.shape(axis_) != channels_) {
     ThrowError(ErrorPrefix(), "bottom ", in.shape_string(), " no longer matches the ",
-               channels_, " input channels the layer was set up with");
+               channels_, " input channels and ", spatial_axes_,
+               " spatial axes the layer was set up with");
   }
+  num_ = static_cast<int>(in.count(0, axis_));
+  bottom_dim_ = in.count(axis_);
+  std::vector<int> top_shape(in.shape().begin(), in.shape().begin() + axis_);
+  top_shape.push_back(num_output_);
+  if (nd_) {
+    ConvGeometryNd& g = geometry_nd_;
+    g.input.assign(in.shape().begin() + axis_ + 1, in.shape().end());
+    for (int a = 0; a < spatial_axes_; ++a) {
+      if (g.input[a] + 2 * g.pad[a] < g.dilation[a] * (g.kernel[a] - 1) + 1) {
+        ThrowError(ErrorPrefix(), "kernel_size ", g.kernel[a], " (dilation ", g.dilation[a],
+                   ", pad ", g.pad[a], ") on spatial axis ", a, " does not fit the input ",
+                   in.shape_string(), ": the output would be empty");
+      }
+      top_shape.push_back(g.output(a));
+    }
+    depthwise_ = false;
+    out_spatial_ = static_cast<int>(g.output_count());
+  } else {
+    ReshapeTwoD(in, &top_shape);
+  }
+  top_dim_ = int64_t(num_output_) * out_spatial_;
+  for (Blob* t : top) t->Reshape(top_shape);
+  const int64_t image_columns = int64_t(kernel_dim_) * group_ * out_spatial_;
+  int64_t chunk = kChunkColumnFloats / std::max<int64_t>(image_columns, 1);
+  // Leave at least one chunk per thread when the batch allows it.
+  const int threads = NumThreads();
+  if (num_ >= 2 * threads) chunk = std::min<int64_t>(chunk, (num_ + threads - 1) / threads);
+  chunk_ = static_cast<int>(std::clamp<int64_t>(chunk, 1, std::max(num_, 1)));
+}
+
+void ConvolutionLayer::ReshapeTwoD(const Blob& in, std::vector<int>* top_shape) {
   ConvGeometry& g = geometry_;
   g.height = in.shape(axis_ + 1);
   g.width = in.shape(axis_ + 2);
@@ -223,22 +291,10 @@ void ConvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
                ") does not fit the input ", in.shape_string(),
                ": the output would be empty");
   }
-  num_ = static_cast<int>(in.count(0, axis_));
   depthwise_ = group_ > 1 && group_ == channels_ && num_output_ == channels_;
   out_spatial_ = g.output_h() * g.output_w();
-  bottom_dim_ = in.count(axis_);
-  top_dim_ = int64_t(num_output_) * out_spatial_;
-  std::vector<int> top_shape(in.shape().begin(), in.shape().begin() + axis_);
-  top_shape.push_back(num_output_);
-  top_shape.push_back(g.output_h());
-  top_shape.push_back(g.output_w());
-  for (Blob* t : top) t->Reshape(top_shape);
-  const int64_t image_columns = int64_t(kernel_dim_) * group_ * out_spatial_;
-  int64_t chunk = kChunkColumnFloats / std::max<int64_t>(image_columns, 1);
-  // Leave at least one chunk per thread when the batch allows it.
-  const int threads = NumThreads();
-  if (num_ >= 2 * threads) chunk = std::min<int64_t>(chunk, (num_ + threads - 1) / threads);
-  chunk_ = static_cast<int>(std::clamp<int64_t>(chunk, 1, std::max(num_, 1)));
+  top_shape->push_back(g.output_h());
+  top_shape->push_back(g.output_w());
 }
 
 int ConvolutionLayer::Slots() const {
@@ -273,9 +329,26 @@ const float* ConvolutionLayer::Unfold(const float* data, int first, int n,
   const int64_t width = int64_t(n) * out_spatial_;
   float* columns = Reserve(buffer, size_t(kernel_dim_) * group_ * width);
   for (int i = 0; i < n; ++i) {
-    Im2col(data + (first + i) * bottom_dim_, geometry_, width, columns + i * out_spatial_);
+    UnfoldImage(data + (first + i) * bottom_dim_, width, columns + i * out_spatial_);
   }
   return columns;
+}
+
+void ConvolutionLayer::UnfoldImage(const float* image, int64_t row_stride,
+                                   float* columns) const {
+  if (nd_) {
+    Im2colNd(image, geometry_nd_, row_stride, columns);
+  } else {
+    Im2col(image, geometry_, row_stride, columns);
+  }
+}
+
+void ConvolutionLayer::FoldImage(const float* columns, int64_t row_stride, float* image) const {
+  if (nd_) {
+    Col2imNd(columns, geometry_nd_, row_stride, image);
+  } else {
+    Col2im(columns, geometry_, row_stride, image);
+  }
 }
 
 void ConvolutionLayer::Gather(const float* nchw, int first, int n, float* matrix) const {
@@ -403,7 +476,7 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
           for (int i = 0; i < n; ++i) {
             float* image_diff = in_diff + (first + i) * bottom_dim_;
             Set(bottom_dim_, 0.f, image_diff);
-            Col2im(column_diff + i * out_spatial_, geometry_, width, image_diff);
+            FoldImage(column_diff + i * out_spatial_, width, image_diff);
           }
         }
       }
@@ -497,7 +570,22 @@ void ConvolutionLayer::BackwardGpuIm2col(const float* in, const float* top_diff,
   }
 }
 
+// The GPU kernels unfold two spatial axes only; an N-d (or force_nd_im2col)
+// layer computes on the CPU, and says so once rather than silently.
+void ConvolutionLayer::NdOnCpuOnce() {
+  if (nd_cpu_logged_) return;
+  nd_cpu_logged_ = true;
+  LOG(WARNING) << ErrorPrefix() << "has " << spatial_axes_
+               << " spatial axes (or force_nd_im2col); N-d unfolding has no CUDA kernels, "
+                  "so it runs on the CPU";
+}
+
 void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  if (nd_) {
+    NdOnCpuOnce();
+    ForwardImpl(bottom, top);
+    return;
+  }
   ChooseGpuEngine();
   if (cudnn_) cudnn_->SetShape(num_, geometry_);
   const float* weights = blobs_[0]->gpu_data();
@@ -517,6 +605,11 @@ void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
 
 void ConvolutionLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                    const BlobVec& bottom) {
+  if (nd_) {
+    NdOnCpuOnce();
+    BackwardImpl(top, propagate_down, bottom);
+    return;
+  }
   ChooseGpuEngine();
   if (cudnn_) cudnn_->SetShape(num_, geometry_);
   const bool weight_grad = param_propagate_down(0);

@@ -41,9 +41,16 @@ class DeconvolutionLayer : public Layer {
   void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                    const BlobVec& bottom) override;
+  void NdOnCpuOnce();
+  bool nd_cpu_logged_ = false;
 #endif
 
  private:
+  // Unfolds one output-sized image into columns, and folds columns back.
+  void UnfoldImage(const float* image, float* columns) const;
+  void FoldImage(const float* columns, float* image) const;
+
+  int axis_ = 1;         // the channel axis; the axes before it are batch axes
   int channels_ = 0;     // input channels
   int num_output_ = 0;   // output channels
   int group_ = 1;
@@ -52,19 +59,34 @@ class DeconvolutionLayer : public Layer {
   // The geometry of the convolution this layer transposes: its "image" is
   // our output, and its output size is our input size.
   ConvGeometry geometry_;
-  int in_spatial_ = 0;   // input height * width
+  // Anything but two spatial axes (or force_nd_im2col) uses the general
+  // N-d unfolding instead.
+  int spatial_axes_ = 2;
+  bool nd_ = false;
+  ConvGeometryNd geometry_nd_;
+  int in_spatial_ = 0;   // product of the input's spatial axes
   int kernel_dim_ = 0;   // (num_output_ / group_) * kernel_h * kernel_w
   std::vector<float> columns_;
 };
 
 void DeconvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const caffe::ConvolutionParameter& p = layer_param_.convolution_param();
-  ReadConvWindow(p, ErrorPrefix(), &geometry_);
-  if (p.axis() != 1 || bottom[0]->num_axes() != 4) {
-    ThrowError(ErrorPrefix(), "only 2-D deconvolution over axis 1 of a 4-D bottom is "
-               "supported; bottom is ", bottom[0]->shape_string());
+  axis_ = bottom[0]->CanonicalAxisIndex(p.axis());
+  spatial_axes_ = bottom[0]->num_axes() - axis_ - 1;
+  if (spatial_axes_ < 1) {
+    ThrowError(ErrorPrefix(), "bottom ", bottom[0]->shape_string(),
+               " has no spatial axis after the channel axis (axis ", axis_, ")");
   }
-  channels_ = bottom[0]->shape(1);
+  nd_ = spatial_axes_ != 2 || p.force_nd_im2col();
+  std::vector<int> kernel;
+  if (nd_) {
+    ReadConvWindowNd(p, ErrorPrefix(), spatial_axes_, &geometry_nd_);
+    kernel = geometry_nd_.kernel;
+  } else {
+    ReadConvWindow(p, ErrorPrefix(), &geometry_);
+    kernel = {geometry_.kernel_h, geometry_.kernel_w};
+  }
+  channels_ = bottom[0]->shape(axis_);
   num_output_ = static_cast<int>(p.num_output());
   group_ = static_cast<int>(p.group());
   bias_term_ = p.bias_term();
@@ -74,9 +96,10 @@ void DeconvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
                "channels (", channels_, ") and num_output (", num_output_, ")");
   }
   geometry_.channels = num_output_;
-  kernel_dim_ = num_output_ / group_ * geometry_.kernel_h * geometry_.kernel_w;
-  const std::vector<int> weight_shape{channels_, num_output_ / group_, geometry_.kernel_h,
-                                      geometry_.kernel_w};
+  geometry_nd_.channels = num_output_;
+  std::vector<int> weight_shape{channels_, num_output_ / group_};
+  weight_shape.insert(weight_shape.end(), kernel.begin(), kernel.end());
+  kernel_dim_ = static_cast<int>(Blob(weight_shape).count(1));
   if (!blobs_.empty()) {
     if (blobs_.size() != (bias_term_ ? 2u : 1u) || blobs_[0]->shape() != weight_shape ||
         (bias_term_ && blobs_[1]->count() != num_output_)) {
@@ -101,23 +124,57 @@ void DeconvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
                  b->shape_string());
     }
   }
-  if (in.num_axes() != 4 || in.shape(1) != channels_) {
+  if (in.num_axes() != axis_ + 1 + spatial_axes_ || in.shape(axis_) != channels_) {
     ThrowError(ErrorPrefix(), "bottom ", in.shape_string(), " no longer has the ", channels_,
-               " channels the layer was set up with");
+               " channels and ", spatial_axes_, " spatial axes the layer was set up with");
   }
-  ConvGeometry& g = geometry_;
-  const int in_h = in.shape(2);
-  const int in_w = in.shape(3);
-  g.height = g.stride_h * (in_h - 1) + g.dilation_h * (g.kernel_h - 1) + 1 - 2 * g.pad_h;
-  g.width = g.stride_w * (in_w - 1) + g.dilation_w * (g.kernel_w - 1) + 1 - 2 * g.pad_w;
-  if (g.height <= 0 || g.width <= 0) {
-    ThrowError(ErrorPrefix(), "pad ", g.pad_h, "x", g.pad_w, " leaves an empty output for the "
-               "input ", in.shape_string());
+  num_ = static_cast<int>(in.count(0, axis_));
+  in_spatial_ = static_cast<int>(in.count(axis_ + 1));
+  std::vector<int> top_shape(in.shape().begin(), in.shape().begin() + axis_);
+  top_shape.push_back(num_output_);
+  if (nd_) {
+    ConvGeometryNd& g = geometry_nd_;
+    g.input.resize(spatial_axes_);
+    for (int a = 0; a < spatial_axes_; ++a) {
+      g.input[a] = g.stride[a] * (in.shape(axis_ + 1 + a) - 1) +
+                   g.dilation[a] * (g.kernel[a] - 1) + 1 - 2 * g.pad[a];
+      if (g.input[a] <= 0) {
+        ThrowError(ErrorPrefix(), "pad ", g.pad[a], " leaves spatial axis ", a,
+                   " of the output empty for the input ", in.shape_string());
+      }
+      top_shape.push_back(g.input[a]);
+    }
+  } else {
+    ConvGeometry& g = geometry_;
+    const int in_h = in.shape(axis_ + 1);
+    const int in_w = in.shape(axis_ + 2);
+    g.height = g.stride_h * (in_h - 1) + g.dilation_h * (g.kernel_h - 1) + 1 - 2 * g.pad_h;
+    g.width = g.stride_w * (in_w - 1) + g.dilation_w * (g.kernel_w - 1) + 1 - 2 * g.pad_w;
+    if (g.height <= 0 || g.width <= 0) {
+      ThrowError(ErrorPrefix(), "pad ", g.pad_h, "x", g.pad_w, " leaves an empty output for the "
+                 "input ", in.shape_string());
+    }
+    top_shape.push_back(g.height);
+    top_shape.push_back(g.width);
   }
-  num_ = in.shape(0);
-  in_spatial_ = in_h * in_w;
-  for (Blob* t : top) t->Reshape({num_, num_output_, g.height, g.width});
+  for (Blob* t : top) t->Reshape(top_shape);
   columns_.resize(size_t(kernel_dim_) * group_ * in_spatial_);
+}
+
+void DeconvolutionLayer::UnfoldImage(const float* image, float* columns) const {
+  if (nd_) {
+    Im2colNd(image, geometry_nd_, in_spatial_, columns);
+  } else {
+    Im2col(image, geometry_, in_spatial_, columns);
+  }
+}
+
+void DeconvolutionLayer::FoldImage(const float* columns, float* image) const {
+  if (nd_) {
+    Col2imNd(columns, geometry_nd_, in_spatial_, image);
+  } else {
+    Col2im(columns, geometry_, in_spatial_, image);
+  }
 }
 
 void DeconvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
@@ -125,7 +182,7 @@ void DeconvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) 
   const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
   const int in_per_group = channels_ / group_;
   const int64_t in_dim = int64_t(channels_) * in_spatial_;
-  const int64_t out_spatial = int64_t(geometry_.height) * geometry_.width;
+  const int64_t out_spatial = top[0]->count(axis_ + 1);
   const int64_t out_dim = num_output_ * out_spatial;
   for (size_t b = 0; b < bottom.size(); ++b) {
     for (int n = 0; n < num_; ++n) {
@@ -139,7 +196,7 @@ void DeconvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) 
              columns_.data() + int64_t(g) * kernel_dim_ * in_spatial_);
       }
       Set(out_dim, 0.f, y);
-      Col2im(columns_.data(), geometry_, in_spatial_, y);
+      FoldImage(columns_.data(), y);
       if (bias) {
         for (int m = 0; m < num_output_; ++m) AddScalar(out_spatial, bias[m], y + m * out_spatial);
       }
@@ -155,7 +212,7 @@ void DeconvolutionLayer::BackwardImpl(const BlobVec& top,
   const bool bias_grad = bias_term_ && param_propagate_down(1);
   const int in_per_group = channels_ / group_;
   const int64_t in_dim = int64_t(channels_) * in_spatial_;
-  const int64_t out_spatial = int64_t(geometry_.height) * geometry_.width;
+  const int64_t out_spatial = top[0]->count(axis_ + 1);
   const int64_t out_dim = num_output_ * out_spatial;
   for (size_t b = 0; b < top.size(); ++b) {
     for (int n = 0; n < num_; ++n) {
@@ -172,7 +229,7 @@ void DeconvolutionLayer::BackwardImpl(const BlobVec& top,
       if (!weight_grad && !propagate_down[b]) continue;
       // The transposed convolution's gradient is an ordinary convolution of
       // dy: unfold it once for both the weight and the input gradient.
-      Im2col(dy, geometry_, in_spatial_, columns_.data());
+      UnfoldImage(dy, columns_.data());
       if (weight_grad) {
         const float* x = bottom[b]->cpu_data() + n * in_dim;
         float* weight_diff = blobs_[0]->mutable_cpu_diff();
@@ -199,7 +256,22 @@ void DeconvolutionLayer::BackwardImpl(const BlobVec& top,
 #ifdef CORTADO_WITH_CUDA
 // The CPU path's steps per image with device primitives; the column matrix
 // lives in the thread's shared CUDA workspace.
+// The GPU kernels unfold two spatial axes only; an N-d (or force_nd_im2col)
+// layer computes on the CPU, and says so once rather than silently.
+void DeconvolutionLayer::NdOnCpuOnce() {
+  if (nd_cpu_logged_) return;
+  nd_cpu_logged_ = true;
+  LOG(WARNING) << ErrorPrefix() << "has " << spatial_axes_
+               << " spatial axes (or force_nd_im2col); N-d unfolding has no CUDA kernels, "
+                  "so it runs on the CPU";
+}
+
 void DeconvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  if (nd_) {
+    NdOnCpuOnce();
+    ForwardImpl(bottom, top);
+    return;
+  }
   const float* weights = blobs_[0]->gpu_data();
   const int in_per_group = channels_ / group_;
   const int64_t in_dim = int64_t(channels_) * in_spatial_;
@@ -229,6 +301,11 @@ void DeconvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
 void DeconvolutionLayer::BackwardGpu(const BlobVec& top,
                                      const std::vector<bool>& propagate_down,
                                      const BlobVec& bottom) {
+  if (nd_) {
+    NdOnCpuOnce();
+    BackwardImpl(top, propagate_down, bottom);
+    return;
+  }
   const float* weights = blobs_[0]->gpu_data();
   const bool weight_grad = param_propagate_down(0);
   const bool bias_grad = bias_term_ && param_propagate_down(1);

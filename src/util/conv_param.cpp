@@ -1,6 +1,8 @@
 // ConvolutionParameter window fields -> ConvGeometry, with clear errors.
 #include "cortado/conv_param.hpp"
 
+#include <vector>
+
 #include "cortado/common.hpp"
 
 namespace cortado {
@@ -51,6 +53,55 @@ void ReadConvWindow(const caffe::ConvolutionParameter& p, const std::string& pre
   if (g->dilation_h <= 0 || g->dilation_w <= 0) {
     ThrowError(prefix, "dilation must be positive, got ", g->dilation_h, "x", g->dilation_w);
   }
+}
+
+namespace {
+
+// One repeated field over `num_axes` axes: absent (fallback), one value for
+// all, or one per axis.
+std::vector<int> ReadPerAxis(const std::string& prefix, const char* name,
+                             const google::protobuf::RepeatedField<uint32_t>& values,
+                             int num_axes, int fallback, int minimum) {
+  if (values.size() > 1 && values.size() != num_axes) {
+    ThrowError(prefix, name, " has ", values.size(), " values; a ", num_axes,
+               "-D window takes 1 or ", num_axes);
+  }
+  std::vector<int> out(num_axes, fallback);
+  for (int a = 0; a < num_axes && !values.empty(); ++a) {
+    out[a] = static_cast<int>(values.Get(values.size() == 1 ? 0 : a));
+    if (out[a] < minimum) {
+      ThrowError(prefix, name, " must be ", minimum == 0 ? "non-negative" : "positive", ", got ",
+                 out[a], " for spatial axis ", a);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void ReadConvWindowNd(const caffe::ConvolutionParameter& p, const std::string& prefix,
+                      int num_axes, ConvGeometryNd* g) {
+  if (num_axes == 2) {
+    // The 2-D reader also knows the _h/_w fields.
+    ConvGeometry g2;
+    ReadConvWindow(p, prefix, &g2);
+    g->kernel = {g2.kernel_h, g2.kernel_w};
+    g->stride = {g2.stride_h, g2.stride_w};
+    g->pad = {g2.pad_h, g2.pad_w};
+    g->dilation = {g2.dilation_h, g2.dilation_w};
+    return;
+  }
+  if (p.has_kernel_h() || p.has_kernel_w() || p.has_stride_h() || p.has_stride_w() ||
+      p.has_pad_h() || p.has_pad_w()) {
+    ThrowError(prefix, "kernel_h/kernel_w, stride_h/stride_w and pad_h/pad_w are 2-D only; "
+               "this convolution has ", num_axes, " spatial axes: use kernel_size, stride "
+               "and pad");
+  }
+  if (p.kernel_size_size() == 0) ThrowError(prefix, "kernel_size is required");
+  g->kernel = ReadPerAxis(prefix, "kernel_size", p.kernel_size(), num_axes, 0, 1);
+  g->stride = ReadPerAxis(prefix, "stride", p.stride(), num_axes, 1, 1);
+  g->pad = ReadPerAxis(prefix, "pad", p.pad(), num_axes, 0, 0);
+  g->dilation = ReadPerAxis(prefix, "dilation", p.dilation(), num_axes, 1, 1);
 }
 
 }  // namespace cortado

@@ -120,4 +120,80 @@ void Col2im(const float* columns, const ConvGeometry& g, int64_t row_stride,
   });
 }
 
+namespace {
+
+int64_t Product(const std::vector<int>& v) {
+  int64_t p = 1;
+  for (int x : v) p *= x;
+  return p;
+}
+
+// Calls visit(entry, source) for every entry of the column matrix, where
+// entry is its offset from the matrix start and source the image offset it
+// reads, or -1 in the padding. The last axis is walked as one run per
+// (row, outer position) so its bounds test is the only per-entry work.
+template <typename Visit>
+void ForEachEntryNd(const ConvGeometryNd& g, int64_t row_stride, Visit visit) {
+  const int axes = g.num_axes();
+  const int last = axes - 1;
+  const int64_t taps = g.kernel_count();
+  const int64_t in_count = g.input_count();
+  const int out_last = g.output(last);
+  const int64_t outer_positions = g.output_count() / out_last;
+  std::vector<int> tap(axes), position(axes);
+  for (int c = 0; c < g.channels; ++c) {
+    for (int64_t k = 0; k < taps; ++k) {
+      for (int64_t rest = k, a = last; a >= 0; --a) {
+        tap[a] = static_cast<int>(rest % g.kernel[a]);
+        rest /= g.kernel[a];
+      }
+      const int64_t row = (int64_t(c) * taps + k) * row_stride;
+      const int last_offset = tap[last] * g.dilation[last] - g.pad[last];
+      for (int64_t o = 0; o < outer_positions; ++o) {
+        for (int64_t rest = o, a = last - 1; a >= 0; --a) {
+          position[a] = static_cast<int>(rest % g.output(a));
+          rest /= g.output(a);
+        }
+        bool inside = true;
+        int64_t base = 0;  // linear index of the outer input coordinates
+        for (int a = 0; a < last; ++a) {
+          const int i = position[a] * g.stride[a] - g.pad[a] + tap[a] * g.dilation[a];
+          inside = inside && i >= 0 && i < g.input[a];
+          base = base * g.input[a] + i;
+        }
+        base = int64_t(c) * in_count + base * g.input[last];
+        const int64_t entry = row + o * out_last;
+        for (int j = 0; j < out_last; ++j) {
+          const int i = j * g.stride[last] + last_offset;
+          visit(entry + j, inside && i >= 0 && i < g.input[last] ? base + i : -1);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int64_t ConvGeometryNd::input_count() const { return Product(input); }
+int64_t ConvGeometryNd::kernel_count() const { return Product(kernel); }
+int64_t ConvGeometryNd::output_count() const {
+  int64_t p = 1;
+  for (int a = 0; a < num_axes(); ++a) p *= output(a);
+  return p;
+}
+
+void Im2colNd(const float* image, const ConvGeometryNd& g, int64_t row_stride,
+              float* columns) {
+  ForEachEntryNd(g, row_stride, [&](int64_t entry, int64_t source) {
+    columns[entry] = source < 0 ? 0.f : image[source];
+  });
+}
+
+void Col2imNd(const float* columns, const ConvGeometryNd& g, int64_t row_stride,
+              float* image) {
+  ForEachEntryNd(g, row_stride, [&](int64_t entry, int64_t source) {
+    if (source >= 0) image[source] += columns[entry];
+  });
+}
+
 }  // namespace cortado
