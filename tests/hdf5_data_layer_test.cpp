@@ -1,5 +1,6 @@
-// HDF5Data and HDF5Output: batches across files, shuffling, round trips and
-// the errors a bad source or file raises.
+// HDF5Data and HDF5Output: batches across files, shuffling, resuming from a
+// record or a solverstate, round trips and the errors a bad source or file
+// raises.
 #include <algorithm>
 #include <fstream>
 #include <string>
@@ -8,7 +9,10 @@
 #include <gtest/gtest.h>
 
 #include "cortado/hdf5.hpp"
+#include "cortado/rng.hpp"
+#include "cortado/solver.hpp"
 #include "layer_case.hpp"
+#include "solver_fixtures.hpp"
 #include "temp_dir.hpp"
 
 namespace cortado {
@@ -78,6 +82,99 @@ TEST(Hdf5DataLayerTest, ShuffleVisitsEveryRecordOncePerEpoch) {
   std::vector<float> in_order(12);
   for (int i = 0; i < 12; ++i) in_order[i] = float(i);
   EXPECT_NE(in_order, labels);  // 12! orders; the chance of the identity is negligible
+}
+
+// The labels of `batches` batches of 4 from a layer that, set up under
+// global seed 7, first seeks to `start` (when start >= 0).
+std::vector<float> LabelsFrom(const std::string& list, int64_t start, int batches) {
+  SetRandomSeed(7);
+  auto layer = MakeDataLayer(list, 4, true);
+  Blob data, label;
+  layer->SetUp({}, {&data, &label});
+  if (start >= 0) layer->SeekToRecord(start);
+  std::vector<float> labels;
+  for (int i = 0; i < batches; ++i) {
+    layer->Forward({}, {&data, &label});
+    for (int b = 0; b < 4; ++b) EXPECT_EQ(label.cpu_data()[b] * 100 + 2, data.cpu_data()[b * 4 + 2]);
+    labels.insert(labels.end(), label.cpu_data(), label.cpu_data() + 4);
+  }
+  EXPECT_EQ(layer->records_consumed(), std::max<int64_t>(start, 0) + 4 * batches);
+  return labels;
+}
+
+TEST(Hdf5DataLayerTest, SeekToRecordContinuesTheShuffledOrder) {
+  TempDir dir;
+  WriteRecords(dir.File("a.h5"), 5, 0);
+  WriteRecords(dir.File("b.h5"), 3, 5);
+  WriteRecords(dir.File("c.h5"), 4, 8);
+  const std::string list = WriteList(dir, {dir.File("a.h5"), dir.File("b.h5"), dir.File("c.h5")});
+  // 12 records an epoch: 10 batches of 4 span three full epochs and more.
+  const std::vector<float> straight = LabelsFrom(list, -1, 10);
+  EXPECT_EQ(LabelsFrom(list, -1, 10), straight);  // the same seed gives the same order
+  std::vector<float> first_epoch(straight.begin(), straight.begin() + 12);
+  std::vector<float> second_epoch(straight.begin() + 12, straight.begin() + 24);
+  EXPECT_NE(first_epoch, second_epoch);  // every epoch is shuffled afresh
+  std::sort(second_epoch.begin(), second_epoch.end());
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(float(i), second_epoch[i]);
+  // Seeks inside a file, at a file boundary, at an epoch boundary and into
+  // a later epoch all continue exactly where the straight run was.
+  for (int start : {4, 8, 12, 20, 28}) {
+    const std::vector<float> resumed = LabelsFrom(list, start, 3);
+    EXPECT_EQ(resumed, std::vector<float>(straight.begin() + start, straight.begin() + start + 12))
+        << "from record " << start;
+  }
+}
+
+TEST(Hdf5DataLayerTest, SolverResumesAtTheSnapshotsRecord) {
+  TempDir dir;
+  WriteRecords(dir.File("a.h5"), 5, 0);
+  WriteRecords(dir.File("b.h5"), 4, 5);
+  const std::string list = WriteList(dir, {dir.File("a.h5"), dir.File("b.h5")});
+  auto make = [&](const std::string& prefix) {
+    caffe::SolverParameter param;
+    ReadProtoFromTextString("base_lr: 0.05 momentum: 0.9 lr_policy: 'fixed' max_iter: 20 "
+                            "random_seed: 13 snapshot_after_train: false",
+                            "solver", &param);
+    param.set_snapshot_prefix(prefix);
+    ReadProtoFromTextString(R"(
+      layer { name: "h5" type: "HDF5Data" top: "data" top: "label"
+              hdf5_data_param { source: ")" + list + R"(" batch_size: 4 shuffle: true } }
+      layer { name: "scale" type: "Power" bottom: "data" top: "scaled"
+              power_param { scale: 0.001 } }
+      layer { name: "ip" type: "InnerProduct" bottom: "scaled" top: "ip"
+              inner_product_param { num_output: 9 weight_filler { type: "xavier" } } }
+      layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+    )", "net", param.mutable_net_param());
+    return CreateSolver(param);
+  };
+  // Labels of each iteration's batch, one step at a time.
+  auto run = [](Solver* solver, int steps) {
+    std::vector<std::vector<float>> batches;
+    for (int i = 0; i < steps; ++i) {
+      solver->Step(1);
+      const Blob* label = solver->net()->blob_by_name("label");
+      batches.emplace_back(label->cpu_data(), label->cpu_data() + label->count());
+    }
+    return batches;
+  };
+  auto straight = make(dir.File("straight"));
+  const auto straight_batches = run(straight.get(), 10);
+  {
+    auto first = make(dir.File("run"));
+    const auto first_batches = run(first.get(), 4);
+    EXPECT_EQ(first_batches, decltype(first_batches)(straight_batches.begin(),
+                                                     straight_batches.begin() + 4));
+    first->Snapshot();
+  }
+  auto resumed = make(dir.File("run"));
+  resumed->Restore(dir.File("run_iter_4.solverstate"));
+  const auto resumed_batches = run(resumed.get(), 6);
+  EXPECT_EQ(resumed_batches, decltype(resumed_batches)(straight_batches.begin() + 4,
+                                                       straight_batches.end()));
+  const std::vector<float> expected = AllWeights(straight->net());
+  const std::vector<float> actual = AllWeights(resumed->net());
+  ASSERT_EQ(actual.size(), expected.size());
+  EXPECT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);
 }
 
 TEST(Hdf5DataLayerTest, BadSourcesThrow) {

@@ -1,10 +1,14 @@
 // HDF5Data: hands out batches of rows from the .h5 files listed in a text
 // file. Each top reads the dataset named like the top; the first axis counts
-// records. One file is held in memory at a time, as in BVLC Caffe.
+// records. One file is held in memory at a time, as in BVLC Caffe. The
+// order (shuffled or not) is a function of the epoch and a seed drawn once at
+// set-up, so a resumed run can seek to any record and continue exactly as an
+// uninterrupted run with the same random_seed would.
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -23,6 +27,9 @@ class Hdf5DataLayer : public Layer {
   const char* type() const override { return "HDF5Data"; }
   int ExactNumBottomBlobs() const override { return 0; }
   int MinTopBlobs() const override { return 1; }
+  bool IsDataSource() const override { return true; }
+  int64_t records_consumed() const override { return consumed_; }
+  void SeekToRecord(int64_t record) override;
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     const caffe::HDF5DataParameter& p = layer_param_.hdf5_data_param();
@@ -31,13 +38,17 @@ class Hdf5DataLayer : public Layer {
     }
     batch_size_ = static_cast<int>(p.batch_size());
     shuffle_ = p.shuffle();
+    // Drawn only when shuffling, so unshuffled nets leave the global
+    // generator (and every later layer's seed) as it was.
+    if (shuffle_) seed_ = static_cast<uint32_t>(GlobalRng()());
     ReadFileList(p.source());
-    file_order_.resize(files_.size());
-    std::iota(file_order_.begin(), file_order_.end(), 0);
-    if (shuffle_) std::shuffle(file_order_.begin(), file_order_.end(), GlobalRng());
+    file_rows_.assign(files_.size(), -1);
+    epoch_ = 0;
     current_file_ = 0;
+    consumed_ = 0;
+    OrderFiles();
     record_shapes_.clear();
-    LoadFile(files_[file_order_[0]]);
+    LoadFile();
     // Every later file must match the first one's record shape.
     for (const auto& dataset : datasets_) {
       record_shapes_.emplace_back(dataset.shape().dim().begin() + 1, dataset.shape().dim().end());
@@ -63,6 +74,7 @@ class Hdf5DataLayer : public Layer {
                     datasets_[i].data().data() + row * width, width * sizeof(float));
       }
       ++current_row_;
+      ++consumed_;
     }
   }
 
@@ -83,8 +95,38 @@ class Hdf5DataLayer : public Layer {
     }
   }
 
-  // Reads one dataset per top; all must have the same number of records.
-  void LoadFile(const std::string& path) {
+  // A generator for one shuffle: of the file order of an epoch (file = -1) or
+  // of the rows of the file at position `file` of that epoch's order.
+  std::mt19937 ShuffleRng(int64_t file) const {
+    std::seed_seq seq{seed_, static_cast<uint32_t>(epoch_), static_cast<uint32_t>(epoch_ >> 32),
+                      static_cast<uint32_t>(file + 1)};
+    return std::mt19937(seq);
+  }
+
+  void OrderFiles() {
+    file_order_.resize(files_.size());
+    std::iota(file_order_.begin(), file_order_.end(), 0);
+    if (shuffle_) {
+      std::mt19937 rng = ShuffleRng(-1);
+      std::shuffle(file_order_.begin(), file_order_.end(), rng);
+    }
+  }
+
+  void OrderRows() {
+    row_order_.resize(rows_);
+    std::iota(row_order_.begin(), row_order_.end(), 0);
+    if (shuffle_) {
+      std::mt19937 rng = ShuffleRng(static_cast<int64_t>(current_file_));
+      std::shuffle(row_order_.begin(), row_order_.end(), rng);
+    }
+    current_row_ = 0;
+  }
+
+  // Reads one dataset per top of the file at current_file_ in this epoch's
+  // order; all must have the same number of records.
+  void LoadFile() {
+    const size_t index = file_order_[current_file_];
+    const std::string& path = files_[index];
     datasets_.assign(layer_param_.top_size(), caffe::BlobProto());
     for (int i = 0; i < layer_param_.top_size(); ++i) {
       const std::string& name = layer_param_.top(i);
@@ -109,37 +151,72 @@ class Hdf5DataLayer : public Layer {
                    "' records are shaped differently from the first file's");
       }
     }
-    row_order_.resize(rows_);
-    std::iota(row_order_.begin(), row_order_.end(), 0);
-    if (shuffle_) std::shuffle(row_order_.begin(), row_order_.end(), GlobalRng());
-    current_row_ = 0;
+    file_rows_[index] = rows_;
+    OrderRows();
   }
 
   void NextFile() {
-    if (files_.size() == 1) {
-      // Nothing to reload; a new epoch only reorders the rows.
-      if (shuffle_) std::shuffle(row_order_.begin(), row_order_.end(), GlobalRng());
-      current_row_ = 0;
-      return;
-    }
     if (++current_file_ == files_.size()) {
       current_file_ = 0;
-      if (shuffle_) std::shuffle(file_order_.begin(), file_order_.end(), GlobalRng());
+      ++epoch_;
+      OrderFiles();
     }
-    LoadFile(files_[file_order_[current_file_]]);
+    if (files_.size() == 1) {
+      OrderRows();  // nothing to reload; a new epoch only reorders the rows
+    } else {
+      LoadFile();
+    }
   }
 
   int batch_size_ = 0;
   bool shuffle_ = false;
+  uint32_t seed_ = 0;
   std::vector<std::string> files_;
-  std::vector<size_t> file_order_;
-  size_t current_file_ = 0;
+  std::vector<int64_t> file_rows_;  // records per file; -1 until read
+  int64_t epoch_ = 0;               // passes over all files so far
+  std::vector<size_t> file_order_;  // this epoch's order
+  size_t current_file_ = 0;         // position in file_order_
   std::vector<caffe::BlobProto> datasets_;           // one per top, current file
   std::vector<std::vector<int>> record_shapes_;      // one per top, without axis 0
   std::vector<int64_t> row_order_;
   int64_t rows_ = 0;
   int64_t current_row_ = 0;
+  int64_t consumed_ = 0;
 };
+
+void Hdf5DataLayer::SeekToRecord(int64_t record) {
+  if (record < 0) ThrowError(ErrorPrefix(), "cannot seek to record ", record);
+  // The epoch length needs every file's record count; files never loaded
+  // are read once here (this runs on resume only).
+  int64_t epoch_records = 0;
+  for (size_t i = 0; i < files_.size(); ++i) {
+    if (file_rows_[i] < 0) {
+      caffe::BlobProto first;
+      try {
+        ReadHdf5Dataset(files_[i], layer_param_.top(0), &first);
+      } catch (const Error& e) {
+        ThrowError(ErrorPrefix(), e.what());
+      }
+      file_rows_[i] = first.shape().dim_size() > 0 ? first.shape().dim(0) : 0;
+      if (file_rows_[i] == 0) {
+        ThrowError(ErrorPrefix(), files_[i], ": dataset '", layer_param_.top(0),
+                   "' holds no records");
+      }
+    }
+    epoch_records += file_rows_[i];
+  }
+  epoch_ = record / epoch_records;
+  int64_t offset = record % epoch_records;
+  OrderFiles();
+  current_file_ = 0;
+  while (offset >= file_rows_[file_order_[current_file_]]) {
+    offset -= file_rows_[file_order_[current_file_]];
+    ++current_file_;
+  }
+  LoadFile();
+  current_row_ = offset;
+  consumed_ = record;
+}
 
 }  // namespace
 
