@@ -88,7 +88,7 @@ bool PrepareNet(const RunCase& c, caffe::NetParameter* out, size_t* stubbed_coun
   }
 
   // Data layers without their data become Input layers first, so a data
-  // layer type Cortado lacks (HDF5Data, WindowData) does not block the net.
+  // layer's missing source (an HDF5 list, a window file) does not block the net.
   StubDataOptions options;
   options.item_shapes = ItemShapes(c.path);
   options.batch_size = kBatch;

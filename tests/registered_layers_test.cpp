@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "caffe.pb.h"
 #include "cortado/layer_registry.hpp"
+#include "cortado/upgrade.hpp"
 
 namespace cortado {
 namespace {
@@ -37,6 +39,25 @@ TEST(RegisteredLayersTest, LossLayers) {
 TEST(RegisteredLayersTest, ForkLayers) {
   ExpectRegistered({"DetectionOutput", "Interp", "Normalize", "Permute", "PriorBox",
                     "ShuffleChannel", "Upsample"});
+}
+
+TEST(RegisteredLayersTest, DataLayers) {
+  ExpectRegistered({"Data", "DummyData", "HDF5Data", "ImageData", "Input", "MemoryData",
+                    "WindowData"});
+}
+
+// Every type of BVLC's V1 layer enum, under its current name: none is
+// excused.
+TEST(RegisteredLayersTest, EveryV1LayerType) {
+  const google::protobuf::EnumDescriptor* types = caffe::V1LayerParameter::LayerType_descriptor();
+  int checked = 0;
+  for (int i = 0; i < types->value_count(); ++i) {
+    const auto type = static_cast<caffe::V1LayerParameter::LayerType>(types->value(i)->number());
+    if (type == caffe::V1LayerParameter::NONE) continue;
+    EXPECT_TRUE(LayerRegistry::Has(UpgradeV1LayerType(type))) << types->value(i)->name();
+    ++checked;
+  }
+  EXPECT_GE(checked, 39);
 }
 
 TEST(RegisteredLayersTest, HdfAndRecurrentLayers) {

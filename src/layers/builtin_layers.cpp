@@ -75,6 +75,7 @@ void RegisterTanHLayer();
 void RegisterThresholdLayer();
 void RegisterTileLayer();
 void RegisterUpsampleLayer();
+void RegisterWindowDataLayer();
 // END LAYER LIST
 
 void RegisterBuiltinLayers() {
@@ -148,6 +149,7 @@ void RegisterBuiltinLayers() {
   RegisterThresholdLayer();
   RegisterTileLayer();
   RegisterUpsampleLayer();
+  RegisterWindowDataLayer();
   // END LAYER CALLS
 }
 
