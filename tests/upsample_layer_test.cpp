@@ -82,6 +82,10 @@ std::vector<LayerCase> UpsampleCases() {
       NearestCase("NearestScaleHW", "scale_h: 2 scale_w: 3", {1, 2, 3, 2}, 6, 6, 2, 3),
       NearestCase("NearestExplicitSize", "scale: 2 upsample_h: 5 upsample_w: 3", {1, 2, 3, 2}, 5, 3,
                   2, 2),
+      // The last input row is cut off (no output repeats it: zero gradient);
+      // the last column also takes the clamped tail.
+      NearestCase("NearestExplicitCutAndTail", "scale: 2 upsample_h: 3 upsample_w: 7",
+                  {2, 2, 3, 3}, 3, 7, 2, 2),
       MaskCase("SegNetMask", "scale: 2", {2, 3, 2, 3}, 4, 6),
       MaskCase("SegNetMaskExplicitSize", "scale: 2 upsample_h: 4 upsample_w: 5", {1, 2, 2, 2}, 4,
                5),

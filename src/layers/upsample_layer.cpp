@@ -124,11 +124,11 @@ class UpsampleLayer : public Layer {
       }
       return;
     }
-    Set(in.count(), 0.f, dx);
+    const UpsampleGeometry g = Geometry(in);
     for (int64_t p = 0; p < planes; ++p) {
-      for (int h = 0; h < out_h_; ++h) {
-        for (int w = 0; w < out_w_; ++w) {
-          dx[p * in_plane + NearestSource(in, h, w)] += dy[p * out_plane + h * out_w_ + w];
+      for (int sh = 0; sh < g.in_h; ++sh) {
+        for (int sw = 0; sw < g.in_w; ++sw) {
+          *dx++ = UpsampleNearestGradient(dy + p * out_plane, sh, sw, g);
         }
       }
     }
@@ -166,12 +166,13 @@ class UpsampleLayer : public Layer {
     UpsampleNearestBackwardGpu(g, dy, dx);
   }
 
-  UpsampleGeometry Geometry(const Blob& in) const {
-    return {in.count(0, 2), in.height(), in.width(), out_h_, out_w_, scale_h_, scale_w_};
-  }
 #endif
 
  private:
+  UpsampleGeometry Geometry(const Blob& in) const {
+    return {in.count(0, 2), in.height(), in.width(), out_h_, out_w_, scale_h_, scale_w_};
+  }
+
   // Offset inside an input plane of the value output (h, w) repeats.
   int64_t NearestSource(const Blob& in, int h, int w) const {
     const int sh = UpsampleNearestSource(h, scale_h_, in.height());

@@ -1,6 +1,6 @@
 // Upsample's CUDA kernels; upsample_layer.cpp holds the layer and calls
 // these. Nearest-neighbour backward gathers each input's output rectangle
-// (no atomics); unpooling scatters through the mask and reports a bad mask
+// (no atomics), as the CPU loop does; unpooling scatters through the mask and reports a bad mask
 // value back to the host, which throws the CPU path's error.
 #include "cortado/cuda.hpp"
 #include "upsample_math.hpp"
@@ -30,23 +30,13 @@ __global__ void UpsampleNearestForwardKernel(int64_t count, UpsampleGeometry g, 
   }
 }
 
-// Sums in the CPU's order (rows, then columns).
 __global__ void UpsampleNearestBackwardKernel(int64_t count, UpsampleGeometry g,
                                               const float* dy, float* dx) {
   CORTADO_KERNEL_LOOP(i, count) {
     const int sw = static_cast<int>(i % g.in_w);
     const int sh = static_cast<int>(i / g.in_w % g.in_h);
     const int64_t p = i / (static_cast<int64_t>(g.in_w) * g.in_h);
-    const float* dyp = dy + p * g.out_h * g.out_w;
-    const int h_end = UpsampleEndOutput(sh, g.scale_h, g.in_h, g.out_h);
-    const int w_end = UpsampleEndOutput(sw, g.scale_w, g.in_w, g.out_w);
-    float sum = 0;
-    for (int h = UpsampleFirstOutput(sh, g.scale_h); h < h_end; ++h) {
-      for (int w = UpsampleFirstOutput(sw, g.scale_w); w < w_end; ++w) {
-        sum += dyp[static_cast<int64_t>(h) * g.out_w + w];
-      }
-    }
-    dx[i] = sum;
+    dx[i] = UpsampleNearestGradient(dy + p * g.out_h * g.out_w, sh, sw, g);
   }
 }
 

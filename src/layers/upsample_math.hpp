@@ -31,6 +31,22 @@ CORTADO_HD inline int UpsampleEndOutput(int i, int scale, int in_size, int out_s
   return i == in_size - 1 || end > out_size ? out_size : end;
 }
 
+// Nearest-neighbour backward at input (sh, sw) of one plane: the sum of dy
+// over the outputs that repeat it, rows then columns (the order a scatter
+// over the outputs would add them in).
+CORTADO_HD inline float UpsampleNearestGradient(const float* dy_plane, int sh, int sw,
+                                                const UpsampleGeometry& g) {
+  const int h_end = UpsampleEndOutput(sh, g.scale_h, g.in_h, g.out_h);
+  const int w_end = UpsampleEndOutput(sw, g.scale_w, g.in_w, g.out_w);
+  float sum = 0;
+  for (int h = UpsampleFirstOutput(sh, g.scale_h); h < h_end; ++h) {
+    for (int w = UpsampleFirstOutput(sw, g.scale_w); w < w_end; ++w) {
+      sum += dy_plane[static_cast<int64_t>(h) * g.out_w + w];
+    }
+  }
+  return sum;
+}
+
 // Unpooling: whether a mask value names a position in an out_plane-sized plane.
 CORTADO_HD inline bool UpsampleMaskValid(float value, int64_t out_plane) {
   return value >= 0 && static_cast<int64_t>(value) < out_plane;
