@@ -249,6 +249,65 @@ TEST(Im2colNd, ThreeDMatchesDefinition) {
   for (size_t j = 0; j < folded.size(); ++j) ASSERT_NEAR(expected_fold[j], folded[j], 1e-5f) << j;
 }
 
+// The device N-d kernels give the host's results on 3-D and 1-D windows
+// with padding, strides and dilation, two images side by side.
+TEST(Im2colNd, GpuMatchesCpu) {
+  if (CudaDeviceCount() == 0) {
+    GTEST_SKIP() << "skipped: no GPU (" << CudaUnavailableReason() << ")";
+  }
+#ifdef CORTADO_WITH_CUDA
+  ConvGeometryNd three_d;
+  three_d.channels = 2;
+  three_d.input = {3, 5, 4};
+  three_d.kernel = {2, 3, 2};
+  three_d.pad = {1, 0, 1};
+  three_d.stride = {1, 2, 2};
+  three_d.dilation = {2, 1, 1};
+  ConvGeometryNd one_d;
+  one_d.channels = 3;
+  one_d.input = {9};
+  one_d.kernel = {3};
+  one_d.pad = {2};
+  one_d.stride = {2};
+  one_d.dilation = {2};
+  for (const ConvGeometryNd& g : {three_d, one_d}) {
+    const int images = 2;
+    const int64_t image_size = g.channels * g.input_count();
+    const int64_t spatial = g.output_count();
+    const int64_t rows = g.channels * g.kernel_count();
+    const int64_t row_stride = images * spatial;
+    const std::vector<float> input = Random(images * image_size, 8);
+    const std::vector<float> grad = Random(rows * row_stride, 9);
+    std::vector<float> cpu_columns(rows * row_stride, 0.f);
+    std::vector<float> cpu_folded(images * image_size, 0.f);
+    for (int i = 0; i < images; ++i) {
+      Im2colNd(input.data() + i * image_size, g, row_stride, cpu_columns.data() + i * spatial);
+      Col2imNd(grad.data() + i * spatial, g, row_stride, cpu_folded.data() + i * image_size);
+    }
+    Blob image({images, static_cast<int>(image_size)});
+    Blob columns({static_cast<int>(rows), static_cast<int>(row_stride)});
+    std::copy(input.begin(), input.end(), image.mutable_cpu_data());
+    std::copy(grad.begin(), grad.end(), columns.mutable_cpu_diff());
+    gpu::Set(columns.count(), 1234.f, columns.mutable_gpu_data());
+    gpu::Set(image.count(), 0.f, image.mutable_gpu_diff());
+    for (int i = 0; i < images; ++i) {
+      gpu::Im2colNd(image.gpu_data() + i * image_size, g, row_stride,
+                    columns.mutable_gpu_data() + i * spatial);
+      gpu::Col2imNd(columns.gpu_diff() + i * spatial, g, row_stride,
+                    image.mutable_gpu_diff() + i * image_size);
+    }
+    const float* gpu_columns = columns.cpu_data();
+    for (size_t j = 0; j < cpu_columns.size(); ++j) {
+      ASSERT_EQ(cpu_columns[j], gpu_columns[j]) << g.num_axes() << "-D column entry " << j;
+    }
+    const float* gpu_folded = image.cpu_diff();
+    for (size_t j = 0; j < cpu_folded.size(); ++j) {
+      ASSERT_NEAR(cpu_folded[j], gpu_folded[j], 1e-5f) << g.num_axes() << "-D pixel " << j;
+    }
+  }
+#endif
+}
+
 const Im2colCase kCases[] = {
     {"Plain3x3", Make(2, 5, 6, 3, 3, 0, 0, 1, 1, 1, 1)},
     {"Pad1", Make(2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1)},

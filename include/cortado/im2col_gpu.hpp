@@ -17,6 +17,11 @@ void Im2col(const float* image, const ConvGeometry& g, int64_t row_stride, float
 // Adds the columns back into `image` (which the caller zeroes or fills).
 void Col2im(const float* columns, const ConvGeometry& g, int64_t row_stride, float* image);
 
+// The N-d forms, for up to kMaxSpatialAxes spatial axes (more throws Error).
+constexpr int kMaxSpatialAxes = 6;
+void Im2colNd(const float* image, const ConvGeometryNd& g, int64_t row_stride, float* columns);
+void Col2imNd(const float* columns, const ConvGeometryNd& g, int64_t row_stride, float* image);
+
 }  // namespace gpu
 }  // namespace cortado
 

@@ -87,8 +87,6 @@ class ConvolutionLayer : public Layer {
   void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                    const BlobVec& bottom) override;
-  void NdOnCpuOnce();
-  bool nd_cpu_logged_ = false;
 #endif
 
  private:
@@ -140,6 +138,9 @@ class ConvolutionLayer : public Layer {
   void ChooseGpuEngine();
   // The im2col engine's column matrix of one image, in the CUDA workspace.
   float* GpuColumns() const;
+  // UnfoldImage/FoldImage on the device.
+  void UnfoldImageGpu(const float* image, float* columns) const;
+  void FoldImageGpu(const float* columns, float* image) const;
   void ForwardGpuIm2col(const float* in, const float* weights, float* out) const;
   void BackwardGpuIm2col(const float* in, const float* top_diff, const float* weights,
                          float* weight_diff, float* in_diff) const;
@@ -496,11 +497,32 @@ void ConvolutionLayer::ChooseGpuEngine() {
   gpu_engine_chosen_ = true;
   const bool caffe_engine =
       layer_param_.convolution_param().engine() == caffe::ConvolutionParameter::CAFFE;
-  if (!caffe_engine) {
+  // The cuDNN engine here describes 2-D convolutions only; other spatial
+  // ranks (and force_nd_im2col) unfold with the N-d kernels.
+  if (!caffe_engine && !nd_) {
     cudnn_ = std::make_unique<CudnnConvolution>(num_output_, group_, ErrorPrefix());
   }
+  const char* why = caffe_engine ? " (engine: CAFFE)"
+                    : nd_        ? " (N-d or force_nd_im2col: the cuDNN engine is 2-D only)"
+                                 : "";
   LOG(INFO) << ErrorPrefix() << "runs on " << device().ToString() << " with the "
-            << (cudnn_ ? "cuDNN engine" : "im2col + cuBLAS engine (engine: CAFFE)");
+            << (cudnn_ ? "cuDNN engine" : "im2col + cuBLAS engine") << why;
+}
+
+void ConvolutionLayer::UnfoldImageGpu(const float* image, float* columns) const {
+  if (nd_) {
+    gpu::Im2colNd(image, geometry_nd_, out_spatial_, columns);
+  } else {
+    gpu::Im2col(image, geometry_, out_spatial_, columns);
+  }
+}
+
+void ConvolutionLayer::FoldImageGpu(const float* columns, float* image) const {
+  if (nd_) {
+    gpu::Col2imNd(columns, geometry_nd_, out_spatial_, image);
+  } else {
+    gpu::Col2im(columns, geometry_, out_spatial_, image);
+  }
 }
 
 float* ConvolutionLayer::GpuColumns() const {
@@ -518,7 +540,7 @@ void ConvolutionLayer::ForwardGpuIm2col(const float* in, const float* weights,
     const float* image = in + n * bottom_dim_;
     const float* columns = image;
     if (!is_1x1_) {
-      gpu::Im2col(image, geometry_, out_spatial_, buffer);
+      UnfoldImageGpu(image, buffer);
       columns = buffer;
     }
     for (int g = 0; g < group_; ++g) {
@@ -543,7 +565,7 @@ void ConvolutionLayer::BackwardGpuIm2col(const float* in, const float* top_diff,
     if (weight_diff) {
       const float* columns = in + n * bottom_dim_;
       if (!is_1x1_) {
-        gpu::Im2col(columns, geometry_, out_spatial_, buffer);
+        UnfoldImageGpu(columns, buffer);
         columns = buffer;
       }
       for (int g = 0; g < group_; ++g) {
@@ -564,28 +586,13 @@ void ConvolutionLayer::BackwardGpuIm2col(const float* in, const float* top_diff,
       }
       if (!is_1x1_) {
         gpu::Set(bottom_dim_, 0.f, image_diff);
-        gpu::Col2im(column_diff, geometry_, out_spatial_, image_diff);
+        FoldImageGpu(column_diff, image_diff);
       }
     }
   }
 }
 
-// The GPU kernels unfold two spatial axes only; an N-d (or force_nd_im2col)
-// layer computes on the CPU, and says so once rather than silently.
-void ConvolutionLayer::NdOnCpuOnce() {
-  if (nd_cpu_logged_) return;
-  nd_cpu_logged_ = true;
-  LOG(WARNING) << ErrorPrefix() << "has " << spatial_axes_
-               << " spatial axes (or force_nd_im2col); N-d unfolding has no CUDA kernels, "
-                  "so it runs on the CPU";
-}
-
 void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
-  if (nd_) {
-    NdOnCpuOnce();
-    ForwardImpl(bottom, top);
-    return;
-  }
   ChooseGpuEngine();
   if (cudnn_) cudnn_->SetShape(num_, geometry_);
   const float* weights = blobs_[0]->gpu_data();
@@ -605,11 +612,6 @@ void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
 
 void ConvolutionLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                    const BlobVec& bottom) {
-  if (nd_) {
-    NdOnCpuOnce();
-    BackwardImpl(top, propagate_down, bottom);
-    return;
-  }
   ChooseGpuEngine();
   if (cudnn_) cudnn_->SetShape(num_, geometry_);
   const bool weight_grad = param_propagate_down(0);

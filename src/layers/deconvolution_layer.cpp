@@ -41,14 +41,16 @@ class DeconvolutionLayer : public Layer {
   void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                    const BlobVec& bottom) override;
-  void NdOnCpuOnce();
-  bool nd_cpu_logged_ = false;
 #endif
 
  private:
   // Unfolds one output-sized image into columns, and folds columns back.
   void UnfoldImage(const float* image, float* columns) const;
   void FoldImage(const float* columns, float* image) const;
+#ifdef CORTADO_WITH_CUDA
+  void UnfoldImageGpu(const float* image, float* columns) const;
+  void FoldImageGpu(const float* columns, float* image) const;
+#endif
 
   int axis_ = 1;         // the channel axis; the axes before it are batch axes
   int channels_ = 0;     // input channels
@@ -254,28 +256,29 @@ void DeconvolutionLayer::BackwardImpl(const BlobVec& top,
 }
 
 #ifdef CORTADO_WITH_CUDA
-// The CPU path's steps per image with device primitives; the column matrix
-// lives in the thread's shared CUDA workspace.
-// The GPU kernels unfold two spatial axes only; an N-d (or force_nd_im2col)
-// layer computes on the CPU, and says so once rather than silently.
-void DeconvolutionLayer::NdOnCpuOnce() {
-  if (nd_cpu_logged_) return;
-  nd_cpu_logged_ = true;
-  LOG(WARNING) << ErrorPrefix() << "has " << spatial_axes_
-               << " spatial axes (or force_nd_im2col); N-d unfolding has no CUDA kernels, "
-                  "so it runs on the CPU";
+void DeconvolutionLayer::UnfoldImageGpu(const float* image, float* columns) const {
+  if (nd_) {
+    gpu::Im2colNd(image, geometry_nd_, in_spatial_, columns);
+  } else {
+    gpu::Im2col(image, geometry_, in_spatial_, columns);
+  }
 }
 
-void DeconvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+void DeconvolutionLayer::FoldImageGpu(const float* columns, float* image) const {
   if (nd_) {
-    NdOnCpuOnce();
-    ForwardImpl(bottom, top);
-    return;
+    gpu::Col2imNd(columns, geometry_nd_, in_spatial_, image);
+  } else {
+    gpu::Col2im(columns, geometry_, in_spatial_, image);
   }
+}
+
+// The CPU path's steps per image with device primitives; the column matrix
+// lives in the thread's shared CUDA workspace.
+void DeconvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
   const float* weights = blobs_[0]->gpu_data();
   const int in_per_group = channels_ / group_;
   const int64_t in_dim = int64_t(channels_) * in_spatial_;
-  const int64_t out_spatial = int64_t(geometry_.height) * geometry_.width;
+  const int64_t out_spatial = top[0]->count(axis_ + 1);
   const int64_t out_dim = num_output_ * out_spatial;
   float* columns = static_cast<float*>(
       cuda::Workspace(sizeof(float) * size_t(kernel_dim_) * group_ * in_spatial_));
@@ -290,7 +293,7 @@ void DeconvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
                   x + n * in_dim + int64_t(g) * in_per_group * in_spatial_, 0.f,
                   columns + int64_t(g) * kernel_dim_ * in_spatial_);
       }
-      gpu::Col2im(columns, geometry_, in_spatial_, y + n * out_dim);
+      FoldImageGpu(columns, y + n * out_dim);
     }
     if (bias_term_) {
       ChannelBiasForwardGpu(num_, num_output_, out_spatial, blobs_[1]->gpu_data(), y);
@@ -301,17 +304,12 @@ void DeconvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
 void DeconvolutionLayer::BackwardGpu(const BlobVec& top,
                                      const std::vector<bool>& propagate_down,
                                      const BlobVec& bottom) {
-  if (nd_) {
-    NdOnCpuOnce();
-    BackwardImpl(top, propagate_down, bottom);
-    return;
-  }
   const float* weights = blobs_[0]->gpu_data();
   const bool weight_grad = param_propagate_down(0);
   const bool bias_grad = bias_term_ && param_propagate_down(1);
   const int in_per_group = channels_ / group_;
   const int64_t in_dim = int64_t(channels_) * in_spatial_;
-  const int64_t out_spatial = int64_t(geometry_.height) * geometry_.width;
+  const int64_t out_spatial = top[0]->count(axis_ + 1);
   const int64_t out_dim = num_output_ * out_spatial;
   float* columns = static_cast<float*>(
       cuda::Workspace(sizeof(float) * size_t(kernel_dim_) * group_ * in_spatial_));
@@ -325,7 +323,7 @@ void DeconvolutionLayer::BackwardGpu(const BlobVec& top,
     float* weight_diff = weight_grad ? blobs_[0]->mutable_gpu_diff() : nullptr;
     float* dx = propagate_down[b] ? bottom[b]->mutable_gpu_diff() : nullptr;
     for (int n = 0; n < num_; ++n) {
-      gpu::Im2col(dy + n * out_dim, geometry_, in_spatial_, columns);
+      UnfoldImageGpu(dy + n * out_dim, columns);
       for (int g = 0; g < group_; ++g) {
         const float* group_columns = columns + int64_t(g) * kernel_dim_ * in_spatial_;
         if (weight_grad) {
