@@ -24,6 +24,7 @@
 #include "cortado/progress.hpp"
 #include "cortado/solver.hpp"
 #include "cortado/stub_data.hpp"
+#include "zoo_command.hpp"
 
 
 DEFINE_string(gpu, "", "GPU ids to use (e.g. '0' or 'all'); empty runs on the CPU");
@@ -344,6 +345,9 @@ int main(int argc, char** argv) {
     usage += "  " + entry.first + std::string(14 - entry.first.size(), ' ') +
              entry.second.second + "\n";
   }
+  usage += "  zoo           list, fetch or verify pretrained models (cortado zoo --help)\n";
+  // The zoo has its own argument parser: hand it everything before gflags sees it.
+  if (argc >= 2 && std::string(argv[1]) == "zoo") return cortado::RunZooCommand(argc, argv);
   gflags::SetUsageMessage(usage);
   gflags::SetVersionString("1.0");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
