@@ -69,19 +69,19 @@ TEST_P(OpenCvParityTest, OutputsMatchOpenCvDnn) {
     const float* want = theirs.ptr<float>();
     float scale = 0;
     for (int64_t i = 0; i < ours->count(); ++i) scale = std::max(scale, std::fabs(want[i]));
+    // Relative to the output's largest magnitude, not to each element: small
+    // elements carry the rounding of the large sums they came from, and that
+    // rounding depends on the BLAS kernel's summation order (AVX2 vs AVX-512).
+    const float tolerance = 1e-4f * std::max(scale, 1e-12f);
     double worst = 0;
     for (int64_t i = 0; i < ours->count(); ++i) {
       const float got = ours->cpu_data()[i];
-      // Relative to the element, with a floor of 1e-3 of the output's
-      // largest magnitude so near-zero elements are not held to 1e-4 of
-      // themselves (float rounding alone exceeds that).
-      const float tolerance = 1e-4f * std::max(std::fabs(want[i]), 1e-3f * scale);
-      worst = std::max(worst, double(std::fabs(got - want[i])) /
-                                  std::max(std::fabs(want[i]), 1e-3f * scale));
+      worst = std::max(worst, double(std::fabs(got - want[i])) / std::max(scale, 1e-12f));
       ASSERT_LE(std::fabs(got - want[i]), tolerance)
-          << "element " << i << ": cortado " << got << ", OpenCV " << want[i];
+          << "element " << i << ": cortado " << got << ", OpenCV " << want[i]
+          << " (output scale " << scale << ")";
     }
-    std::printf("[opencv-parity] %s/%s: %lld values, worst relative difference %.3g\n",
+    std::printf("[opencv-parity] %s/%s: %lld values, worst difference %.3g of the output's scale\n",
                 c.name.c_str(), c.outputs[o].c_str(), static_cast<long long>(ours->count()),
                 worst);
   }
