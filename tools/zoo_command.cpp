@@ -41,6 +41,9 @@ int RunZooCommand(int argc, char** argv) {
     setenv("PYTHONPATH", joined.c_str(), 1);
   }
   SetIfUnset("CORTADO_MODELS_DIR", CORTADO_ZOO_MODELS_DIR);
+  // glog reads this when the module loads: the nets' set-up log would bury the
+  // zoo's table (warnings and errors still show).
+  SetIfUnset("GLOG_minloglevel", "1");
   std::vector<char*> args;
   std::string python = CORTADO_ZOO_PYTHON;
   std::string dash_m = "-m";

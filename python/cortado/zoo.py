@@ -535,8 +535,6 @@ def _verify(args):
 
 
 def main(argv=None):
-    # Cortado's per-layer set-up log would bury the table; warnings and errors still show.
-    os.environ.setdefault('GLOG_minloglevel', '2')
     parser = argparse.ArgumentParser(prog='cortado zoo', description='The Cortado model zoo.')
     sub = parser.add_subparsers(dest='command')
     sub.add_parser('list', help='entries and whether their files are here')
