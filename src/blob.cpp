@@ -45,9 +45,17 @@ float HalfToFloat(uint16_t h) {
 
 void Blob::Reshape(const std::vector<int>& shape) {
   CHECK_LE(shape.size(), static_cast<size_t>(kMaxBlobAxes));
+  // The byte size must fit in 64 bits; checked before multiplying, since a
+  // signed overflow is undefined.
+  constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max() / sizeof(float);
   int64_t count = 1;
   for (int dim : shape) {
     if (dim < 0) ThrowError("blob dimension must be non-negative, got shape ", StrCat(dim));
+    if (dim > 0 && count > kMaxCount / dim) {
+      std::string dims;
+      for (int d : shape) dims += (dims.empty() ? "" : " x ") + std::to_string(d);
+      ThrowError("blob shape ", dims, " has too many elements (the byte size overflows 64 bits)");
+    }
     count *= dim;
   }
   shape_ = shape;
@@ -222,7 +230,12 @@ std::vector<int> Blob::ProtoShape(const caffe::BlobProto& proto) {
     shape = {proto.num(), proto.channels(), proto.height(), proto.width()};
   } else {
     for (int i = 0; i < proto.shape().dim_size(); ++i) {
-      shape.push_back(static_cast<int>(proto.shape().dim(i)));
+      const int64_t dim = proto.shape().dim(i);
+      if (dim < 0 || dim > std::numeric_limits<int>::max()) {
+        ThrowError("blob dimension ", dim, " (axis ", i, ") is out of range [0, ",
+                   std::numeric_limits<int>::max(), "]");
+      }
+      shape.push_back(static_cast<int>(dim));
     }
   }
   return shape;

@@ -3,6 +3,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -107,7 +108,19 @@ DataTransformer::DataTransformer(const caffe::TransformationParameter& param,
   if (param_.has_mean_file()) {
     caffe::BlobProto proto;
     ReadProtoFromBinaryFile(param_.mean_file(), &proto);
-    mean_.FromProto(proto);
+    try {
+      mean_.FromProto(proto);
+    } catch (const Error& e) {
+      ThrowError("transform_param: mean_file ", param_.mean_file(), ": ", e.what());
+    }
+    // A NaN or infinity would turn every input, and so the loss, into NaN.
+    const float* mean = mean_.cpu_data();
+    for (int64_t i = 0; i < mean_.count(); ++i) {
+      if (!std::isfinite(mean[i])) {
+        ThrowError("transform_param: mean_file ", param_.mean_file(), " holds ", mean[i],
+                   " at element ", i, " of ", mean_.count(), "; a mean must be finite");
+      }
+    }
     if (mean_.num_axes() == 4 && mean_.shape(0) != 1) {
       ThrowError("transform_param: mean_file ", param_.mean_file(),
                  " has shape ", mean_.shape_string(),

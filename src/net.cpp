@@ -24,12 +24,33 @@ std::string SplitBlobName(const std::string& layer, const std::string& blob, int
   return StrCat(blob, "_", layer, "_", top, "_split_", split);
 }
 
+// Rethrows e prefixed with origin (when given) and the layer's name (unless
+// the message names it already, as most layers' own errors do).
+[[noreturn]] void ThrowNamingLayer(const Error& e, const std::string& origin,
+                                   const std::string& layer_name) {
+  const std::string layer = StrCat("layer '", layer_name, "'");
+  const std::string what = e.what();
+  ThrowError(origin.empty() ? "" : origin + ": ",
+             what.find(layer) == std::string::npos ? layer + ": " : "", what);
+}
+
 }  // namespace
 
-Net::Net(const caffe::NetParameter& param) { Init(param); }
+Net::Net(const caffe::NetParameter& param, const std::string& origin) : origin_(origin) {
+  if (origin_.empty()) {
+    Init(param);
+    return;
+  }
+  try {
+    Init(param);
+  } catch (const Error& e) {
+    ThrowError(origin_, ": ", e.what());
+  }
+}
 
 Net::Net(const std::string& prototxt_path, caffe::Phase phase, int level,
-         const std::vector<std::string>& stages) {
+         const std::vector<std::string>& stages)
+    : origin_(prototxt_path) {
   caffe::NetParameter param;
   ReadNetParamsFromTextFile(prototxt_path, &param);
   param.mutable_state()->set_phase(phase);
@@ -191,7 +212,11 @@ void Net::Init(const caffe::NetParameter& in_param) {
         top_id_vecs_[layer_id].push_back(static_cast<int>(blobs_.size()) - 1);
       }
     }
-    layer->SetUp(bottom_vecs_[layer_id], top_vecs_[layer_id]);
+    try {
+      layer->SetUp(bottom_vecs_[layer_id], top_vecs_[layer_id]);
+    } catch (const Error& e) {
+      ThrowNamingLayer(e, "", layer_param->name());
+    }
     for (size_t t = 0; t < top_id_vecs_[layer_id].size(); ++t) {
       const int blob_id = top_id_vecs_[layer_id][t];
       if (static_cast<int>(blob_loss_weights_.size()) <= blob_id) {
@@ -373,9 +398,15 @@ float Net::ForwardFromTo(int start, int end) {
   CHECK_GE(start, 0);
   CHECK_LT(end, static_cast<int>(layers_.size()));
   float loss = 0;
-  for (int i = start; i <= end; ++i) {
-    loss += layers_[i]->Forward(bottom_vecs_[i], top_vecs_[i]);
-    if (debug_info_) ForwardDebugInfo(i);
+  int i = start;
+  try {
+    for (; i <= end; ++i) {
+      loss += layers_[i]->Forward(bottom_vecs_[i], top_vecs_[i]);
+      if (debug_info_) ForwardDebugInfo(i);
+    }
+  } catch (const Error& e) {
+    // Name the file and the layer, as errors at build time do.
+    ThrowNamingLayer(e, origin_, layer_names_[i]);
   }
   return loss;
 }
@@ -474,7 +505,17 @@ void Net::ShareTrainedLayersWith(const Net& other) {
   }
 }
 
-void Net::CopyTrainedLayersFrom(const caffe::NetParameter& in_param) {
+namespace {
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+}  // namespace
+
+std::set<std::string> Net::CopyLayerWeights(const caffe::NetParameter& in_param) {
   caffe::NetParameter upgraded;
   const bool legacy = NetNeedsUpgrade(in_param);
   if (legacy) {
@@ -482,20 +523,15 @@ void Net::CopyTrainedLayersFrom(const caffe::NetParameter& in_param) {
     UpgradeNetAsNeeded("weights of net '" + in_param.name() + "'", &upgraded);
   }
   const caffe::NetParameter& param = legacy ? upgraded : in_param;
-  int copied = 0;
+  std::set<std::string> copied;
   std::vector<std::string> ignored;
-  std::set<std::string> provided;
   for (const caffe::LayerParameter& source : param.layer()) {
+    if (source.blobs_size() == 0) continue;
     Layer* target = layer_by_name(source.name());
     if (!target) {
-      if (source.blobs_size() > 0) {
-        LOG(INFO) << "Ignoring source layer " << source.name() << " (not in this net)";
-        ignored.push_back(source.name());
-      }
+      ignored.push_back(source.name());
       continue;
     }
-    if (source.blobs_size() > 0) provided.insert(source.name());
-    if (source.blobs_size() == 0) continue;
     auto& blobs = target->blobs();
     if (static_cast<int>(blobs.size()) != source.blobs_size()) {
       ThrowError("layer '", source.name(), "' (", target->type(), "): the weights have ",
@@ -511,42 +547,78 @@ void Net::CopyTrainedLayersFrom(const caffe::NetParameter& in_param) {
       }
       blobs[j]->FromProto(source.blobs(j), /*reshape=*/false);
     }
-    ++copied;
+    copied.insert(source.name());
   }
-  LOG(INFO) << "Copied weights of " << copied << " layers";
-  // Fine-tuning usually renames a layer on purpose; say which ones did not
-  // match so an accidental rename does not go unnoticed.
-  std::vector<std::string> unmatched;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    if (!layers_[i]->blobs().empty() && !provided.count(layer_names_[i])) {
-      unmatched.push_back(layer_names_[i]);
-    }
-  }
-  auto join = [](const std::vector<std::string>& names) {
-    std::string text;
-    for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
-    return text;
-  };
-  if (!unmatched.empty()) {
-    LOG(WARNING) << "Layers of this net not in the weights (keeping their initial values): "
-                 << join(unmatched);
-  }
+  LOG(INFO) << "Copied weights of " << copied.size() << " layers";
   if (!ignored.empty()) {
-    LOG(WARNING) << "Layers in the weights but not in this net (ignored): " << join(ignored);
+    LOG(WARNING) << "Layers in the weights but not in this net (ignored): " << JoinNames(ignored);
   }
+  // Weights that fill nothing (an empty file, another net's caffemodel)
+  // would leave every layer random; that is never what was meant.
+  if (copied.empty() && !LayersWithoutWeights(copied).empty()) {
+    ThrowError("the weights match no layer of net '", name_, "' (its layers with parameters: ",
+               JoinNames(LayersWithoutWeights(copied)), "; the weights have ",
+               ignored.empty() ? "no layers with parameters" : "layers " + JoinNames(ignored),
+               ")");
+  }
+  return copied;
 }
 
-void Net::CopyTrainedLayersFrom(const std::string& caffemodel_path) {
-  caffe::NetParameter param;
-  if (IsHdf5Path(caffemodel_path)) {
-    ReadNetParamFromHdf5(caffemodel_path, &param);
-  } else {
-    ReadNetParamsFromBinaryFile(caffemodel_path, &param);
+std::vector<std::string> Net::LayersWithoutWeights(const std::set<std::string>& copied) const {
+  std::vector<std::string> missing;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (!layers_[i]->blobs().empty() && !copied.count(layer_names_[i])) {
+      missing.push_back(layer_names_[i]);
+    }
+  }
+  return missing;
+}
+
+void Net::CheckAllWeightsCopied(const std::set<std::string>& copied,
+                                MissingWeights missing) const {
+  const std::vector<std::string> random = LayersWithoutWeights(copied);
+  if (random.empty()) return;
+  if (missing == MissingWeights::kError) {
+    ThrowError("the weights lack layers of net '", name_, "' that have parameters: ",
+               JoinNames(random), " (a truncated caffemodel, or weights of another net?)");
+  }
+  // Fine-tuning usually renames a layer on purpose; still say which ones
+  // did not match so an accidental rename does not go unnoticed.
+  LOG(WARNING) << "Layers of this net not in the weights (keeping their initial values): "
+               << JoinNames(random);
+}
+
+void Net::CopyTrainedLayersFrom(const caffe::NetParameter& param, MissingWeights missing) {
+  CheckAllWeightsCopied(CopyLayerWeights(param), missing);
+}
+
+void Net::CopyTrainedLayersFrom(const std::string& caffemodel_path, MissingWeights missing) {
+  CopyTrainedLayersFrom(std::vector<std::string>{caffemodel_path}, missing);
+}
+
+void Net::CopyTrainedLayersFrom(const std::vector<std::string>& caffemodel_paths,
+                                MissingWeights missing) {
+  std::set<std::string> copied;
+  for (const std::string& path : caffemodel_paths) {
+    caffe::NetParameter param;
+    if (IsHdf5Path(path)) {
+      ReadNetParamFromHdf5(path, &param);
+    } else {
+      ReadNetParamsFromBinaryFile(path, &param);
+    }
+    try {
+      const std::set<std::string> from_file = CopyLayerWeights(param);
+      copied.insert(from_file.begin(), from_file.end());
+    } catch (const Error& e) {
+      ThrowError(path, ": ", e.what());
+    }
   }
   try {
-    CopyTrainedLayersFrom(param);
+    CheckAllWeightsCopied(copied, missing);
   } catch (const Error& e) {
-    ThrowError(caffemodel_path, ": ", e.what());
+    std::string files;
+    for (const std::string& path : caffemodel_paths) files += (files.empty() ? "" : ",") + path;
+    ThrowError(files, ": ", e.what());
   }
 }
 

@@ -2,8 +2,13 @@
 // snapshots and resume.
 #include "cortado/solver.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <regex>
 
 #include "cortado/hdf5.hpp"
 #include "cortado/io.hpp"
@@ -76,11 +81,7 @@ void Solver::InitTrainNet() {
   state.MergeFrom(net_param.state());
   state.MergeFrom(param_.train_state());
   net_param.mutable_state()->CopyFrom(state);
-  try {
-    net_ = std::make_unique<Net>(net_param);
-  } catch (const Error& e) {
-    ThrowError(origin, ": ", e.what());
-  }
+  net_ = std::make_unique<Net>(net_param, origin);
 }
 
 void Solver::InitTestNets() {
@@ -114,11 +115,7 @@ void Solver::InitTestNets() {
     state.MergeFrom(net_param.state());
     if (param_.test_state_size() > 0) state.MergeFrom(param_.test_state(i));
     net_param.mutable_state()->CopyFrom(state);
-    try {
-      test_nets_.push_back(std::make_unique<Net>(net_param));
-    } catch (const Error& e) {
-      ThrowError(origin, ": ", e.what());
-    }
+    test_nets_.push_back(std::make_unique<Net>(net_param, origin));
     test_nets_.back()->ShareTrainedLayersWith(*net_);
   }
 }
@@ -151,7 +148,39 @@ float Solver::GetLearningRate() const {
              "\" (known: fixed, step, exp, inv, multistep, poly, sigmoid)");
 }
 
+void Solver::PrepareSnapshotFolder() const {
+  const std::string& prefix = param_.snapshot_prefix();
+  if (prefix.empty() || (param_.snapshot() <= 0 && !param_.snapshot_after_train())) return;
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::path(prefix).parent_path();
+  const fs::path folder = parent.empty() ? fs::path(".") : parent;
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) {
+    ThrowError("solver: snapshot_prefix \"", prefix, "\": the folder '", folder.string(),
+               "' does not exist; create it or change snapshot_prefix");
+  }
+  if (access(folder.c_str(), W_OK | X_OK) != 0) {
+    ThrowError("solver: snapshot_prefix \"", prefix, "\": cannot write to the folder '",
+               folder.string(), "': ", std::strerror(errno));
+  }
+  // Only our own temporaries (prefix_iter_N.caffemodel[.h5].tmp and the
+  // solverstate's) are removed; a run killed mid-snapshot leaves them.
+  const std::string stem = fs::path(prefix).filename().string();
+  const std::regex special(R"([.^$|()\[\]{}*+?\\])");
+  const std::regex temp_name(std::regex_replace(stem, special, "\\$&") +
+                             R"(_iter_\d+\.(caffemodel|solverstate)(\.h5)?\.tmp)");
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file(ec) || !std::regex_match(name, temp_name)) continue;
+    if (fs::remove(entry.path(), ec)) {
+      LOG(WARNING) << "Removed " << entry.path().string()
+                   << ", an unfinished snapshot left by an interrupted run";
+    }
+  }
+}
+
 void Solver::Solve(const std::string& resume_file) {
+  PrepareSnapshotFolder();
   LOG(INFO) << "Solving " << net_->name();
   LOG(INFO) << "Learning Rate Policy: " << param_.lr_policy();
   if (!resume_file.empty()) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -147,6 +148,12 @@ TEST(ConvertMnistTest, TruncatedImagesFail) {
   std::string errors;
   EXPECT_NE(RunConvert(dir, dir.File("images"), dir.File("labels"), dir.File("db"), &errors), 0);
   EXPECT_NE(errors.find("truncated"), std::string::npos) << errors;
+  // The records before the cut went to a temporary database, now removed:
+  // nothing readable is left under the output name, nor beside it.
+  EXPECT_FALSE(std::filesystem::exists(dir.File("db")));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().filename().string().find("db.tmp"), std::string::npos) << entry.path();
+  }
 }
 
 TEST(ConvertMnistTest, RefusesToOverwriteADatabase) {

@@ -1,8 +1,12 @@
 // Tests for the Data layer: batches from an LMDB, wrap-around, resume, errors.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <memory>
+#include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <google/protobuf/text_format.h>
@@ -189,13 +193,32 @@ TEST(DataLayerTest, MissingSourceIsAnErrorAtSetUp) {
 }
 
 TEST(DataLayerTest, DestroyWhilePrefetchingDoesNotHang) {
-  TempDir dir;
-  const std::string source = dir.File("db");
+  // The directory outlives a hung worker: it is not removed on failure.
+  auto dir = std::make_shared<TempDir>();
+  const std::string source = dir->File("db");
   WriteDb(source);
-  for (int i = 0; i < 20; ++i) {
-    DataLayerHarness h(source, 2, "", 1 + i % 4);
-    if (i % 2) h.Labels();
+  // Layers are made and destroyed (their prefetch threads running) on a
+  // worker, so a hang fails this test after a deadline instead of stalling
+  // the suite.
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  std::thread worker([source, done, dir] {
+    for (int i = 0; i < 20; ++i) {
+      const int batch = 1 + i % 4;
+      DataLayerHarness h(source, 2, "", batch);
+      if (i % 2) {
+        std::vector<float> expected(batch);
+        std::iota(expected.begin(), expected.end(), 0.f);
+        EXPECT_EQ(h.Labels(), expected) << "batch size " << batch;
+      }
+    }
+    done->set_value();
+  });
+  if (finished.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    worker.detach();
+    FAIL() << "destroying Data layers while they prefetch did not finish within 60 s";
   }
+  worker.join();
 }
 
 }  // namespace

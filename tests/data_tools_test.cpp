@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -142,6 +143,26 @@ TEST_F(DataToolsTest, EncodedKeepsFileBytesOrReencodes) {
   EXPECT_EQ(decoded.channels(), 3);
   EXPECT_EQ(decoded.height(), 4);
   EXPECT_NEAR(static_cast<uint8_t>(decoded.data()[0]), 30, 3);  // lossy, but close
+}
+
+// A conversion that fails halfway (here at the second image, after the
+// first was written) leaves no database, partial or temporary, behind.
+TEST_F(DataToolsTest, FailedConversionLeavesNoDatabase) {
+  const std::string log = dir_.File("log");
+  cv::imwrite(dir_.File("big.png"), cv::Mat(6, 6, CV_8UC3, cv::Scalar(1, 2, 3)));
+  std::ofstream(dir_.File("mixed.txt")) << "img1.png 0\nbig.png 1\n";
+  ASSERT_EQ(RunTool("convert_imageset", "--check_size " + Root() + " " + dir_.File("mixed.txt") +
+                                            " " + dir_.File("mixed"), log),
+            1);
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("mixed"))) << ReadFile(log);
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find("mixed.tmp"), std::string::npos)
+        << entry.path();
+  }
+  // compute_image_mean writes its output atomically too.
+  ASSERT_NE(RunTool("compute_image_mean", dir_.File("mixed") + " " + dir_.File("mean"), log), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("mean")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("mean.tmp")));
 }
 
 TEST_F(DataToolsTest, ErrorsAreClear) {

@@ -4,6 +4,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <string>
@@ -213,6 +214,44 @@ TEST(DataTransformerTest, MeanFileShapeMismatchIsAnError) {
     FAIL() << "expected an Error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(mean_path), std::string::npos) << e.what();
+  }
+}
+
+// A NaN mean turned every input and the loss into NaN, and the run exited 0.
+TEST(DataTransformerTest, NonFiniteMeanFileIsAnErrorNamingTheFile) {
+  TempDir dir;
+  const std::string mean_path = dir.File("nan_mean.binaryproto");
+  caffe::BlobProto proto;
+  proto.mutable_shape()->add_dim(1);
+  proto.mutable_shape()->add_dim(2);
+  proto.mutable_shape()->add_dim(2);
+  for (float v : {1.f, NAN, 2.f, 3.f}) proto.add_data(v);
+  std::ofstream(mean_path, std::ios::binary) << proto.SerializeAsString();
+  try {
+    DataTransformer t(Param("mean_file: '" + mean_path + "'"), caffe::TEST);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(mean_path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("element 1"), std::string::npos) << e.what();
+  }
+}
+
+// A dimension of 28 + 2^32 was read as 28.
+TEST(DataTransformerTest, MeanFileDimensionBeyondIntIsAnError) {
+  TempDir dir;
+  const std::string mean_path = dir.File("big_mean.binaryproto");
+  caffe::BlobProto proto;
+  proto.mutable_shape()->add_dim(1);
+  proto.mutable_shape()->add_dim(28 + (int64_t{1} << 32));
+  proto.mutable_shape()->add_dim(1);
+  for (int i = 0; i < 28; ++i) proto.add_data(0.f);
+  std::ofstream(mean_path, std::ios::binary) << proto.SerializeAsString();
+  try {
+    DataTransformer t(Param("mean_file: '" + mean_path + "'"), caffe::TEST);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(mean_path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("4294967324"), std::string::npos) << e.what();
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "cortado/io.hpp"
 #include "cortado/net.hpp"
+#include "conformance_dir.hpp"
 
 namespace cortado {
 namespace {
@@ -64,8 +65,9 @@ TEST(DeployInputsTest, MalformedInputFieldsThrow) {
 
 // A real deploy net in the input_dim style (MTCNN's P-Net, with PReLU).
 TEST(DeployInputsTest, RealInputDimDeployNetRuns) {
+  CORTADO_SKIP_WITHOUT_CONFORMANCE();
   const std::string path =
-      std::string(CORTADO_SOURCE_DIR) + "/../shared/conformance/weights/mtcnn_pnet/det1.prototxt";
+      testing::ConformancePath("weights/mtcnn_pnet/det1.prototxt");
   Net net(path, caffe::TEST);
   ASSERT_EQ(net.input_blobs().size(), 1u);
   EXPECT_EQ(net.input_blobs()[0]->shape(), (std::vector<int>{1, 3, 12, 12}));

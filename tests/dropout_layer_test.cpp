@@ -143,6 +143,26 @@ TEST(DropoutLayerTest, SameSeedSameMask) {
   SetRandomSeed(9);
   layer->Forward({&bottom}, {&top_b});
   for (int i = 0; i < 100; ++i) EXPECT_EQ(top_a.cpu_data()[i], top_b.cpu_data()[i]);
+  // The mask is real: with ratio 0.5, each element is dropped or doubled and
+  // some of each happen (all-or-none has probability 2^-99).
+  int dropped = 0;
+  for (int i = 0; i < 100; ++i) {
+    const float x = bottom.cpu_data()[i], y = top_a.cpu_data()[i];
+    if (y == 0.f) {
+      ++dropped;
+    } else {
+      EXPECT_FLOAT_EQ(y, 2.f * x) << i;
+    }
+  }
+  EXPECT_GT(dropped, 10);
+  EXPECT_LT(dropped, 90);
+  // And it depends on the seed.
+  Blob top_c;
+  SetRandomSeed(10);
+  layer->Forward({&bottom}, {&top_c});
+  int differ = 0;
+  for (int i = 0; i < 100; ++i) differ += top_a.cpu_data()[i] != top_c.cpu_data()[i];
+  EXPECT_GT(differ, 0);
 }
 
 TEST(DropoutLayerTest, RatioOfOneThrows) {

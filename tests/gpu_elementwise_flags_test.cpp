@@ -1,7 +1,16 @@
-// The activation, loss and data-movement layer types that have CUDA kernels
-// say so in their registry flags in CUDA builds: a net then runs them on the
-// GPU, and each table row's CudaMatchesCpu test checks the kernels instead of
-// reporting "no CUDA kernels yet".
+// Every layer type with its own CUDA kernels (a src/layers/<name>.cu beside
+// the <name>.cpp that registers it) says so in its registry flags in CUDA
+// builds: a net then runs it on the GPU, and each table row's CudaMatchesCpu
+// test checks the kernels instead of reporting "no CUDA kernels yet". The list
+// comes from the source tree, so a new kernel file cannot be forgotten here.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "cortado/device.hpp"
@@ -12,16 +21,40 @@ namespace cortado {
 namespace testing {
 namespace {
 
+namespace fs = std::filesystem;
+
+// The types registered (CORTADO_REGISTER_LAYER(Type, Class)) by .cpp files
+// that have a .cu of the same name in src/layers.
+std::vector<std::string> TypesWithKernelFiles() {
+  const fs::path layers = fs::path(CORTADO_SOURCE_DIR) / "src" / "layers";
+  const std::regex registration(R"(CORTADO_REGISTER_LAYER\(\s*(\w+)\s*,)");
+  std::vector<std::string> types;
+  for (const auto& entry : fs::directory_iterator(layers)) {
+    if (entry.path().extension() != ".cu") continue;
+    std::ifstream in(fs::path(entry.path()).replace_extension(".cpp"));
+    if (!in) continue;  // a shared kernel file (channel_bias.cu, ...), no layer of its own
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::sregex_iterator it(text.begin(), text.end(), registration), end; it != end; ++it) {
+      types.push_back((*it)[1]);
+    }
+  }
+  std::sort(types.begin(), types.end());
+  return types;
+}
+
 TEST(GpuElementwiseFlagsTest, TypesWithKernelsOfferCuda) {
+  const std::vector<std::string> types = TypesWithKernelFiles();
+  // The scan itself must work: these all have kernel files.
+  for (const char* known : {"AbsVal", "Sigmoid", "TanH", "Upsample", "Pooling"}) {
+    EXPECT_NE(std::find(types.begin(), types.end(), known), types.end()) << known;
+  }
+  EXPECT_GE(types.size(), 30u);
+  for (const std::string& type : types) EXPECT_TRUE(LayerRegistry::Has(type)) << type;
   if (!CudaBuilt()) GTEST_SKIP() << "skipped: this build has no CUDA backend";
-  for (const char* type :
-       {"AbsVal", "BNLL", "Clip", "ContrastiveLoss", "ELU", "EuclideanLoss", "Exp", "HingeLoss",
-        "InfogainLoss", "Interp", "LSTMUnit", "Log", "MultinomialLogisticLoss", "Normalize",
-        "PReLU", "Permute", "Power", "ShuffleChannel", "Sigmoid", "SigmoidCrossEntropyLoss",
-        "Swish", "TanH", "Threshold", "Upsample"}) {
+  for (const std::string& type : types) {
     const unsigned devices = LayerRegistry::Devices(type);
     EXPECT_TRUE(devices & kLayerCpu) << type;
-    EXPECT_TRUE(devices & kLayerCuda) << type;
+    EXPECT_TRUE(devices & kLayerCuda) << type << " has a .cu file but does not offer CUDA";
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "cortado/io.hpp"
 #include "cortado/net.hpp"
+#include "conformance_dir.hpp"
 #include "layer_case.hpp"
 #include "temp_dir.hpp"
 
@@ -295,7 +296,8 @@ TEST(NetTest, WeightsWithExtraLayersLoadAndWrongShapesFail) {
 }
 
 TEST(NetTest, LoadsRealLenetWeightsAndPredictsADistribution) {
-  const std::string dir = std::string(CORTADO_SOURCE_DIR) + "/../shared/conformance/weights/lenet_mnist/";
+  CORTADO_SKIP_WITHOUT_CONFORMANCE();
+  const std::string dir = testing::ConformancePath("weights/lenet_mnist/");
   Net net(dir + "lenet.prototxt", caffe::TEST);
   net.CopyTrainedLayersFrom(dir + "lenet_iter_10000.caffemodel");
   Blob* data = net.input_blobs()[0];

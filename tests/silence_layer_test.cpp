@@ -13,9 +13,24 @@ std::vector<LayerCase> SilenceCases() {
   c.name = "TwoBottoms";
   c.prototxt = "name: 'silence' type: 'Silence'";
   c.bottom_shapes = {{2, 3}, {4}};
+  // Known values, so the reference can tell that Forward left its inputs alone.
+  c.fill = [](const BlobVec& bottom) {
+    for (size_t b = 0; b < bottom.size(); ++b) {
+      for (int64_t i = 0; i < bottom[b]->count(); ++i) {
+        bottom[b]->mutable_cpu_data()[i] = 100.f * b + 0.5f * i - 1.f;
+      }
+    }
+  };
   c.reference = [](Layer*, const BlobVec& bottom, const BlobVec& top) {
     EXPECT_TRUE(top.empty());
-    EXPECT_EQ((std::vector<int>{2, 3}), bottom[0]->shape());  // untouched
+    ASSERT_EQ(bottom.size(), 2u);
+    EXPECT_EQ((std::vector<int>{2, 3}), bottom[0]->shape());
+    EXPECT_EQ((std::vector<int>{4}), bottom[1]->shape());
+    for (size_t b = 0; b < bottom.size(); ++b) {
+      std::vector<float> expected;
+      for (int64_t i = 0; i < bottom[b]->count(); ++i) expected.push_back(100.f * b + 0.5f * i - 1.f);
+      ExpectBlobNear(expected, *bottom[b], 0.f);
+    }
   };
   return {c};
 }

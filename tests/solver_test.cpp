@@ -193,6 +193,49 @@ TEST(SolverTest, SnapshotAfterTrainWritesTheFinalState) {
   EXPECT_FALSE(FileExists(dir.File("off_iter_3.caffemodel")));
 }
 
+// A missing snapshot folder was found only at the first snapshot.
+TEST(SolverTest, MissingSnapshotFolderIsReportedBeforeTraining) {
+  TempDir dir;
+  caffe::SolverParameter param =
+      TinySolver("base_lr: 0.1 lr_policy: \"fixed\" max_iter: 4 snapshot: 2");
+  param.set_snapshot_prefix(dir.File("no/such/folder/tiny"));
+  auto solver = CreateSolver(param);
+  SetInputs(solver->net());
+  try {
+    solver->Solve();
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the folder '" + dir.File("no/such/folder") +
+                                         "' does not exist"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(solver->iter(), 0);
+}
+
+// kill -9 during a snapshot left prefix_iter_N.*.tmp files; the next run
+// removes those, and only those.
+TEST(SolverTest, StaleSnapshotTemporariesAreRemovedAtStart) {
+  TempDir dir;
+  const std::vector<std::string> stale = {"tiny_iter_2.caffemodel.tmp",
+                                          "tiny_iter_2.solverstate.tmp",
+                                          "tiny_iter_10.caffemodel.h5.tmp",
+                                          "tiny_iter_10.solverstate.h5.tmp"};
+  const std::vector<std::string> kept = {"tiny_iter_2.caffemodel", "other_iter_2.caffemodel.tmp",
+                                         "tiny_iter_x.caffemodel.tmp", "tinyy_iter_2.solverstate.tmp",
+                                         "notes.tmp"};
+  for (const auto& name : stale) WriteFileAtomically(dir.File(name), "partial");
+  for (const auto& name : kept) WriteFileAtomically(dir.File(name), "keep");
+  caffe::SolverParameter param =
+      TinySolver("base_lr: 0.1 lr_policy: \"fixed\" max_iter: 1");
+  param.set_snapshot_prefix(dir.File("tiny"));
+  auto solver = CreateSolver(param);
+  SetInputs(solver->net());
+  solver->Solve();
+  for (const auto& name : stale) EXPECT_FALSE(FileExists(dir.File(name))) << name;
+  for (const auto& name : kept) EXPECT_TRUE(FileExists(dir.File(name))) << name;
+}
+
 TEST(SolverTest, NonFiniteLossKeepsTheLastGoodSnapshot) {
   TempDir dir;
   caffe::SolverParameter param =

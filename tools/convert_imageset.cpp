@@ -77,8 +77,9 @@ int Convert(const std::string& root, const std::string& list_file, const std::st
     std::shuffle(lines.begin(), lines.end(), rng);
   }
   LOG(INFO) << "A total of " << lines.size() << " images.";
-  auto db = OpenDatabase(ParseBackend(FLAGS_backend), db_path, Database::Mode::kNew);
-  auto txn = db->NewTransaction();
+  // Written under a temporary name: a failure halfway leaves no partial database.
+  NewDatabase db(ParseBackend(FLAGS_backend), db_path);
+  auto txn = db.get()->NewTransaction();
   ImageShape first_shape;
   int written = 0;
   int skipped = 0;
@@ -112,7 +113,7 @@ int Convert(const std::string& root, const std::string& list_file, const std::st
     txn->Put(std::string(key) + "_" + lines[i].first, datum.SerializeAsString());
     if (++written % kCommitEvery == 0) {
       txn->Commit();
-      txn = db->NewTransaction();
+      txn = db.get()->NewTransaction();
       LOG(INFO) << "Processed " << written << " files.";
     }
   }
@@ -120,6 +121,8 @@ int Convert(const std::string& root, const std::string& list_file, const std::st
   LOG(INFO) << "Processed " << written << " files.";
   if (skipped > 0) LOG(WARNING) << "Skipped " << skipped << " unreadable images.";
   if (written == 0) ThrowError("none of the ", lines.size(), " images could be read");
+  txn.reset();
+  db.Commit();
   return 0;
 }
 

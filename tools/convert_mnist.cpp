@@ -92,9 +92,9 @@ void ConvertMnist(const std::string& image_path, const std::string& label_path,
     ThrowError(image_path, ": implausible image size ", rows, "x", cols);
   }
 
-  std::unique_ptr<Database> db =
-      OpenDatabase(backend, db_path, Database::Mode::kNew);
-  std::unique_ptr<DbTransaction> txn = db->NewTransaction();
+  // Bad input found halfway must not leave a readable partial database.
+  NewDatabase db(backend, db_path);
+  std::unique_ptr<DbTransaction> txn = db.get()->NewTransaction();
 
   caffe::Datum datum;
   datum.set_channels(1);
@@ -115,6 +115,8 @@ void ConvertMnist(const std::string& image_path, const std::string& label_path,
     if ((i + 1) % kCommitEvery == 0) txn->Commit();
   }
   txn->Commit();
+  txn.reset();
+  db.Commit();
   std::cout << "convert_mnist: wrote " << num_images << " records (" << rows
             << "x" << cols << ") to " << db_path << "\n";
 }

@@ -163,10 +163,16 @@ int Train() {
     }
     return Solver::Action::kNone;
   });
-  for (const std::string& weights : SplitCommas(FLAGS_weights)) {
-    LOG(INFO) << "Finetuning from " << weights;
-    solver->net()->CopyTrainedLayersFrom(weights);
-    for (const auto& test_net : solver->test_nets()) test_net->CopyTrainedLayersFrom(weights);
+  // Fine-tuning keeps Caffe's contract: layers the weights lack (a renamed
+  // classifier) start from their fillers, with a warning naming them. Weights
+  // that match no layer at all are an error.
+  if (!FLAGS_weights.empty()) {
+    LOG(INFO) << "Finetuning from " << FLAGS_weights;
+    const std::vector<std::string> files = SplitCommas(FLAGS_weights);
+    solver->net()->CopyTrainedLayersFrom(files, Net::MissingWeights::kWarn);
+    for (const auto& test_net : solver->test_nets()) {
+      test_net->CopyTrainedLayersFrom(files, Net::MissingWeights::kWarn);
+    }
   }
   // People at a terminal get one live status line; logs that go to a file
   // or a pipe keep Caffe's classic lines for the parsers that read them.
@@ -205,8 +211,10 @@ int Test() {
   const Device device = SelectDevice();
   std::unique_ptr<Net> net = LoadModel(caffe::TEST);
   net->SetDevice(device);
-  for (const std::string& weights : SplitCommas(FLAGS_weights)) {
-    net->CopyTrainedLayersFrom(weights);
+  // Testing a net some of whose layers kept random weights gives wrong
+  // scores, so every layer with parameters must be in the weights.
+  if (!FLAGS_weights.empty()) {
+    net->CopyTrainedLayersFrom(SplitCommas(FLAGS_weights), Net::MissingWeights::kError);
   }
   if (FLAGS_weights.empty()) LOG(WARNING) << "No --weights given: testing random weights";
   LOG(INFO) << "Running for " << FLAGS_iterations << " iterations.";

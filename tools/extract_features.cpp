@@ -59,7 +59,7 @@ int Extract(int argc, char** argv) {
   }
 
   Net net(model, caffe::TEST);
-  net.CopyTrainedLayersFrom(weights);
+  net.CopyTrainedLayersFrom(weights, cortado::Net::MissingWeights::kError);
   std::vector<std::unique_ptr<Database>> dbs;
   std::vector<std::unique_ptr<DbTransaction>> txns;
   for (size_t i = 0; i < blob_names.size(); ++i) {

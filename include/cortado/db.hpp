@@ -6,6 +6,7 @@
 #include <string>
 
 #include "caffe.pb.h"
+#include "cortado/common.hpp"
 
 namespace cortado {
 
@@ -41,6 +42,27 @@ class Database {
 std::unique_ptr<Database> OpenDatabase(caffe::DataParameter::DB backend,
                                        const std::string& path,
                                        Database::Mode mode);
+// A database being written by a converter: it lives under a temporary name
+// beside `path` (path.tmp-PID) until Commit renames it to `path`, so a
+// conversion that fails or is killed never leaves a partial, readable
+// database under the final name. Without Commit the destructor removes it.
+class NewDatabase {
+ public:
+  // Throws when `path` exists and is not an empty directory.
+  NewDatabase(caffe::DataParameter::DB backend, const std::string& path);
+  ~NewDatabase();
+  CORTADO_DISALLOW_COPY(NewDatabase);
+
+  Database* get() { return db_.get(); }
+  // Closes the database (flushing it) and renames it to the final path.
+  void Commit();
+
+ private:
+  std::string path_;
+  std::string temp_;
+  std::unique_ptr<Database> db_;
+};
+
 // The backends behind OpenDatabase, one per file in src/util/.
 std::unique_ptr<Database> OpenLevelDbDatabase(const std::string& path, Database::Mode mode);
 

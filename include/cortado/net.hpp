@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,9 @@ namespace cortado {
 
 class Net {
  public:
-  explicit Net(const caffe::NetParameter& param);
+  // origin (the prototxt path, when there is one) prefixes errors raised
+  // while building the net and during Forward.
+  explicit Net(const caffe::NetParameter& param, const std::string& origin = "");
   // Reads a prototxt; phase/level/stages override the file's state.
   Net(const std::string& prototxt_path, caffe::Phase phase, int level = 0,
       const std::vector<std::string>& stages = {});
@@ -46,10 +49,21 @@ class Net {
   void Update();
   // Makes this net's parameters alias other's (test nets follow train nets).
   void ShareTrainedLayersWith(const Net& other);
-  // Copies parameters from a trained net by layer name; layers of the file
-  // missing here are skipped and logged.
-  void CopyTrainedLayersFrom(const caffe::NetParameter& param);
-  void CopyTrainedLayersFrom(const std::string& caffemodel_path);
+  // Copies parameters from trained nets by layer name; layers of the file
+  // missing here are skipped and logged. Weights that fill no layer with
+  // parameters (an empty file, another net's caffemodel) are an error.
+  // Layers with parameters that no file provides keep their initial values
+  // with a warning naming them (kWarn: fine-tuning, where a renamed layer is
+  // meant to start afresh, and Caffe's Python net surgery), or are an error
+  // (kError: testing or extracting features, where a random layer, say from a
+  // truncated caffemodel, would silently give wrong results).
+  enum class MissingWeights { kWarn, kError };
+  void CopyTrainedLayersFrom(const caffe::NetParameter& param,
+                             MissingWeights missing = MissingWeights::kWarn);
+  void CopyTrainedLayersFrom(const std::string& caffemodel_path,
+                             MissingWeights missing = MissingWeights::kWarn);
+  void CopyTrainedLayersFrom(const std::vector<std::string>& caffemodel_paths,
+                             MissingWeights missing);
   void ToProto(caffe::NetParameter* param, bool write_diff = false) const;
 
   const std::string& name() const { return name_; }
@@ -111,11 +125,17 @@ class Net {
                    std::map<std::string, int>* blob_name_to_idx);
   void AppendParam(const caffe::NetParameter& param, int layer_id,
                    int param_id);
+  // Copies what matches; returns the names of the layers it filled.
+  std::set<std::string> CopyLayerWeights(const caffe::NetParameter& param);
+  std::vector<std::string> LayersWithoutWeights(const std::set<std::string>& copied) const;
+  void CheckAllWeightsCopied(const std::set<std::string>& copied,
+                             MissingWeights missing) const;
   void ForwardDebugInfo(int layer_id);
   void BackwardDebugInfo(int layer_id);
   void UpdateDebugInfo(int param_id);
 
   std::string name_;
+  std::string origin_;
   Device device_;
   caffe::Phase phase_ = caffe::TRAIN;
   std::vector<std::unique_ptr<Layer>> layers_;

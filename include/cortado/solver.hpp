@@ -78,6 +78,9 @@ class Solver {
   std::vector<float> Test(int test_net_id);
   void UpdateSmoothedLoss(float loss, int start_iter, int average_loss);
   std::string SnapshotFilename(const std::string& extension) const;
+  // Before training: the snapshot folder must exist and be writable, and
+  // temporary snapshot files a killed run left behind are removed.
+  void PrepareSnapshotFolder() const;
 
   bool log_iterations() const { return !progress_line_ || keep_log_lines_; }
   void ShowProgress(bool force);

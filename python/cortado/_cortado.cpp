@@ -75,6 +75,9 @@ Device& PythonDevice() {
 std::unique_ptr<Net> MakeNet(const std::string& model, int phase, int level,
                              const std::vector<std::string>& stages, py::object weights) {
   auto net = std::make_unique<Net>(model, ToPhase(phase), level, stages);
+  // As in Caffe (net surgery loads a caffemodel into a changed net), layers
+  // the weights lack keep their fillers with a warning; weights that match
+  // no layer at all raise.
   if (!weights.is_none()) net->CopyTrainedLayersFrom(weights.cast<std::string>());
   net->SetDevice(PythonDevice());
   return net;
@@ -161,7 +164,8 @@ PYBIND11_MODULE(_cortado, m) {
            py::call_guard<py::gil_scoped_release>())
       .def("reshape", &Net::Reshape, py::call_guard<py::gil_scoped_release>())
       .def("clear_param_diffs", &Net::ClearParamDiffs)
-      .def("copy_from", py::overload_cast<const std::string&>(&Net::CopyTrainedLayersFrom),
+      .def("copy_from",
+           [](Net& n, const std::string& weights) { n.CopyTrainedLayersFrom(weights); },
            "weights"_a)
       .def("share_with", &Net::ShareTrainedLayersWith, "other"_a)
       .def("save", [](const Net& n, const std::string& path) {

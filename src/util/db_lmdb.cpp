@@ -1,6 +1,10 @@
 // The LMDB record store behind Database/DbCursor/DbTransaction (Caffe's layout).
 #include <lmdb.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -226,6 +230,34 @@ std::unique_ptr<Database> OpenDatabase(caffe::DataParameter::DB backend,
   }
   ThrowError("unknown database backend ", static_cast<int>(backend), " for ",
              path);
+}
+
+NewDatabase::NewDatabase(caffe::DataParameter::DB backend, const std::string& path)
+    : path_(path), temp_(StrCat(path, ".tmp-", getpid())) {
+  std::error_code ec;
+  if (fs::exists(path_, ec) && !(fs::is_directory(path_, ec) && fs::is_empty(path_, ec))) {
+    ThrowError("database ", path_, ": already exists; remove it first");
+  }
+  fs::remove_all(temp_, ec);  // left by an earlier process with our pid
+  db_ = OpenDatabase(backend, temp_, Database::Mode::kNew);
+}
+
+NewDatabase::~NewDatabase() {
+  if (!db_) return;
+  db_.reset();
+  std::error_code ec;
+  fs::remove_all(temp_, ec);
+}
+
+void NewDatabase::Commit() {
+  db_.reset();
+  // rename(2) replaces an empty directory, as the check above allowed.
+  if (rename(temp_.c_str(), path_.c_str()) != 0) {
+    const int saved = errno;
+    std::error_code ec;
+    fs::remove_all(temp_, ec);
+    ThrowError("database ", path_, ": cannot rename ", temp_, " to it: ", std::strerror(saved));
+  }
 }
 
 }  // namespace cortado

@@ -43,13 +43,23 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string first_;
 };
 
-std::string ReadWholeFile(const std::string& path, const char* expected) {
+// A directory opens and reads as an empty file on Linux; say what it is.
+void RejectDirectory(const std::string& path, const std::string& expected) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    ThrowError("'", path, "' is a directory, not a ", expected, " file");
+  }
+}
+
+std::string ReadWholeFile(const std::string& path, const std::string& expected) {
+  RejectDirectory(path, expected);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    ThrowError("cannot open ", expected, " '", path, "': ", std::strerror(errno));
+    ThrowError("cannot open ", expected, " file '", path, "': ", std::strerror(errno));
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
+  if (in.bad()) ThrowError("cannot read ", expected, " file '", path, "'");
   return buffer.str();
 }
 
@@ -76,10 +86,17 @@ void ReadProtoFromTextString(const std::string& text, const std::string& origin,
 }
 
 void ReadProtoFromTextFile(const std::string& path, google::protobuf::Message* proto) {
-  ReadProtoFromTextString(ReadWholeFile(path, "prototxt"), path, proto);
+  const std::string what = StrCat(Describe(*proto), " prototxt");
+  ReadProtoFromTextString(ReadWholeFile(path, what), path, proto);
+  // An empty or comment-only file parses as a message with nothing set,
+  // which would otherwise run as an empty net.
+  if (proto->ByteSizeLong() == 0) {
+    ThrowError("'", path, "' is not a ", what, ": it sets no fields (empty or only comments)");
+  }
 }
 
 void ReadProtoFromBinaryFile(const std::string& path, google::protobuf::Message* proto) {
+  RejectDirectory(path, StrCat("binary ", Describe(*proto)));
   int fd = open(path.c_str(), O_RDONLY);
   if (fd < 0) {
     ThrowError("cannot open ", Describe(*proto), " file '", path, "': ", std::strerror(errno));
@@ -91,6 +108,9 @@ void ReadProtoFromBinaryFile(const std::string& path, google::protobuf::Message*
   if (!proto->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
     ThrowError("'", path, "' is not a valid binary ", Describe(*proto),
                " file (corrupt or truncated protobuf)");
+  }
+  if (proto->ByteSizeLong() == 0) {
+    ThrowError("'", path, "' is not a binary ", Describe(*proto), " file: it is empty");
   }
 }
 
