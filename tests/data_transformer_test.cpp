@@ -217,42 +217,45 @@ TEST(DataTransformerTest, MeanFileShapeMismatchIsAnError) {
   }
 }
 
-// A NaN mean turned every input and the loss into NaN, and the run exited 0.
-TEST(DataTransformerTest, NonFiniteMeanFileIsAnErrorNamingTheFile) {
+// Writes proto as a mean file and expects the transformer to reject it with
+// an error naming the file and containing fragment.
+void ExpectMeanFileRejected(const caffe::BlobProto& proto, const std::string& fragment) {
   TempDir dir;
-  const std::string mean_path = dir.File("nan_mean.binaryproto");
-  caffe::BlobProto proto;
-  proto.mutable_shape()->add_dim(1);
-  proto.mutable_shape()->add_dim(2);
-  proto.mutable_shape()->add_dim(2);
-  for (float v : {1.f, NAN, 2.f, 3.f}) proto.add_data(v);
+  const std::string mean_path = dir.File("mean.binaryproto");
   std::ofstream(mean_path, std::ios::binary) << proto.SerializeAsString();
   try {
     DataTransformer t(Param("mean_file: '" + mean_path + "'"), caffe::TEST);
     FAIL() << "expected an Error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(mean_path), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("element 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
   }
+}
+
+// A NaN mean turned every input and the loss into NaN, and the run exited 0.
+TEST(DataTransformerTest, NonFiniteMeanFileIsAnErrorNamingTheFile) {
+  caffe::BlobProto proto;
+  for (int dim : {1, 2, 2}) proto.mutable_shape()->add_dim(dim);
+  for (float v : {1.f, NAN, 2.f, 3.f}) proto.add_data(v);
+  ExpectMeanFileRejected(proto, "element 1");
 }
 
 // A dimension of 28 + 2^32 was read as 28.
 TEST(DataTransformerTest, MeanFileDimensionBeyondIntIsAnError) {
-  TempDir dir;
-  const std::string mean_path = dir.File("big_mean.binaryproto");
   caffe::BlobProto proto;
-  proto.mutable_shape()->add_dim(1);
-  proto.mutable_shape()->add_dim(28 + (int64_t{1} << 32));
-  proto.mutable_shape()->add_dim(1);
-  for (int i = 0; i < 28; ++i) proto.add_data(0.f);
-  std::ofstream(mean_path, std::ios::binary) << proto.SerializeAsString();
-  try {
-    DataTransformer t(Param("mean_file: '" + mean_path + "'"), caffe::TEST);
-    FAIL() << "expected an Error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(mean_path), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("4294967324"), std::string::npos) << e.what();
+  for (int64_t dim : {int64_t{1}, 28 + (int64_t{1} << 32), int64_t{1}}) {
+    proto.mutable_shape()->add_dim(dim);
   }
+  for (int i = 0; i < 28; ++i) proto.add_data(0.f);
+  ExpectMeanFileRejected(proto, "4294967324");
+}
+
+// A mean file with more than 32 axes aborted through a CHECK.
+TEST(DataTransformerTest, MeanFileWithTooManyAxesIsAnError) {
+  caffe::BlobProto proto;
+  for (int i = 0; i < 33; ++i) proto.mutable_shape()->add_dim(1);
+  proto.add_data(0.f);
+  ExpectMeanFileRejected(proto, "blob shape has 33 axes; at most 32 are supported");
 }
 
 TEST(DataTransformerTest, MeanFileAndMeanValueTogetherIsAnError) {
