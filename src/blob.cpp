@@ -44,7 +44,10 @@ float HalfToFloat(uint16_t h) {
 }  // namespace
 
 void Blob::Reshape(const std::vector<int>& shape) {
-  CHECK_LE(shape.size(), static_cast<size_t>(kMaxBlobAxes));
+  if (shape.size() > static_cast<size_t>(kMaxBlobAxes)) {
+    ThrowError("blob shape has ", shape.size(), " axes; at most ", kMaxBlobAxes,
+               " are supported");
+  }
   // The byte size must fit in 64 bits; checked before multiplying, since a
   // signed overflow is undefined.
   constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max() / sizeof(float);

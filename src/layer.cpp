@@ -104,6 +104,7 @@ void Layer::SetDevice(const Device& device) {
 
 float Layer::Forward(const BlobVec& bottom, const BlobVec& top) {
   Reshape(bottom, top);
+  if (!unusable_shape_.empty()) ThrowError(ErrorPrefix(), unusable_shape_);
   float loss = 0;
   if (runs_on_cuda_) {
 #ifdef CORTADO_WITH_CUDA

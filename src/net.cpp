@@ -3,6 +3,7 @@
 #include "cortado/net.hpp"
 
 #include <cmath>
+#include <new>
 #include <set>
 
 #include "cortado/hdf5.hpp"
@@ -32,6 +33,21 @@ std::string SplitBlobName(const std::string& layer, const std::string& blob, int
   const std::string what = e.what();
   ThrowError(origin.empty() ? "" : origin + ": ",
              what.find(layer) == std::string::npos ? layer + ": " : "", what);
+}
+
+// Blob storage reports its own allocation failures with the byte count
+// (SyncedMemory); this covers a layer's other buffers (columns, masks),
+// naming the layer and the size of what it was computing.
+[[noreturn]] void ThrowOutOfMemory(const std::string& origin, const std::string& layer_name,
+                                   const BlobVec& top) {
+  std::string tops;
+  for (const Blob* t : top) {
+    tops += StrCat(tops.empty() ? "" : ", ", t->shape_string(), " = ",
+                   t->count() * int64_t(sizeof(float)), " bytes");
+  }
+  ThrowError(origin.empty() ? "" : origin + ": ", "layer '", layer_name,
+             "': out of memory (std::bad_alloc) for its buffers; its tops: ",
+             tops.empty() ? "none" : tops);
 }
 
 }  // namespace
@@ -216,6 +232,8 @@ void Net::Init(const caffe::NetParameter& in_param) {
       layer->SetUp(bottom_vecs_[layer_id], top_vecs_[layer_id]);
     } catch (const Error& e) {
       ThrowNamingLayer(e, "", layer_param->name());
+    } catch (const std::bad_alloc&) {
+      ThrowOutOfMemory("", layer_param->name(), top_vecs_[layer_id]);
     }
     for (size_t t = 0; t < top_id_vecs_[layer_id].size(); ++t) {
       const int blob_id = top_id_vecs_[layer_id][t];
@@ -407,6 +425,8 @@ float Net::ForwardFromTo(int start, int end) {
   } catch (const Error& e) {
     // Name the file and the layer, as errors at build time do.
     ThrowNamingLayer(e, origin_, layer_names_[i]);
+  } catch (const std::bad_alloc&) {
+    ThrowOutOfMemory(origin_, layer_names_[i], top_vecs_[i]);
   }
   return loss;
 }
@@ -442,7 +462,14 @@ void Net::Backward() {
 }
 
 void Net::Reshape() {
-  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->Reshape(bottom_vecs_[i], top_vecs_[i]);
+  size_t i = 0;
+  try {
+    for (; i < layers_.size(); ++i) layers_[i]->Reshape(bottom_vecs_[i], top_vecs_[i]);
+  } catch (const Error& e) {
+    ThrowNamingLayer(e, origin_, layer_names_[i]);
+  } catch (const std::bad_alloc&) {
+    ThrowOutOfMemory(origin_, layer_names_[i], top_vecs_[i]);
+  }
 }
 
 void Net::ClearParamDiffs() {

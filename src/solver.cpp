@@ -427,7 +427,15 @@ void Solver::Restore(const std::string& state_file) {
   for (const auto& layer : net_->layers()) {
     if (!layer->IsDataSource()) continue;
     if (k < state.data_records_consumed_size()) {
-      layer->SeekToRecord(state.data_records_consumed(k));
+      // Data layers keep adding batch sizes to the count, so leave headroom
+      // below the 64-bit limit rather than overflow later.
+      constexpr int64_t kMaxRecords = int64_t{1} << 62;
+      const int64_t records = state.data_records_consumed(k);
+      if (records < 0 || records > kMaxRecords) {
+        ThrowError(state_file, ": data_records_consumed ", k, " (layer '", layer->name(),
+                   "') is ", records, "; it must be between 0 and ", kMaxRecords);
+      }
+      layer->SeekToRecord(records);
     }
     ++k;
   }

@@ -3,7 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <new>
+#include <string>
 
 #ifdef CORTADO_WITH_CUDA
 #include <cuda_runtime.h>
@@ -16,14 +16,16 @@ namespace {
 void* AllocateHost(size_t size) {
   void* ptr = nullptr;
   size_t rounded = (size + 63) / 64 * 64;
+  // An Error rather than std::bad_alloc, so the message says how much; the
+  // net adds which layer's blob it was.
   if (posix_memalign(&ptr, 64, rounded == 0 ? 64 : rounded) != 0) {
-    throw std::bad_alloc();
+    ThrowError("could not allocate ", size, " bytes of host memory for a blob");
   }
   return ptr;
 }
 
 #ifdef CORTADO_WITH_CUDA
-void CheckCuda(cudaError_t status, const char* what) {
+void CheckCuda(cudaError_t status, const std::string& what) {
   if (status != cudaSuccess) {
     ThrowError("CUDA error in ", what, ": ", cudaGetErrorString(status));
   }
@@ -64,12 +66,16 @@ void SyncedMemory::ToGpu() {
 #ifdef CORTADO_WITH_CUDA
   switch (head_) {
     case Head::kUninitialized:
-      CheckCuda(cudaMalloc(&gpu_ptr_, size_), "cudaMalloc");
+      CheckCuda(cudaMalloc(&gpu_ptr_, size_),
+                StrCat("cudaMalloc of ", size_, " bytes for a blob"));
       CheckCuda(cudaMemset(gpu_ptr_, 0, size_), "cudaMemset");
       head_ = Head::kAtGpu;
       break;
     case Head::kAtCpu:
-      if (!gpu_ptr_) CheckCuda(cudaMalloc(&gpu_ptr_, size_), "cudaMalloc");
+      if (!gpu_ptr_) {
+        CheckCuda(cudaMalloc(&gpu_ptr_, size_),
+                  StrCat("cudaMalloc of ", size_, " bytes for a blob"));
+      }
       CheckCuda(cudaMemcpy(gpu_ptr_, cpu_ptr_, size_, cudaMemcpyHostToDevice),
                 "host-to-device copy");
       head_ = Head::kSynced;

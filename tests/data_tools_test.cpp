@@ -224,6 +224,43 @@ TEST_F(DataToolsTest, ComputeImageMeanOfRawAndEncodedDatabases) {
   EXPECT_NE(ReadFile(log).find("compute_image_mean: error: "), std::string::npos);
 }
 
+// A Datum with 100000-sized dims and no data overflowed the plane size and
+// read the mean out of range (a NULL dereference).
+TEST_F(DataToolsTest, ComputeImageMeanRejectsDimsThatDoNotMatchTheData) {
+  const std::string log = dir_.File("log");
+  struct Case {
+    const char* db;
+    int channels, height, width;
+    std::string data;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"huge", 100000, 100000, 100000, "",
+       "is 100000x100000x100000 = 1000000000000000 values but holds 0"},
+      {"short", 1, 2, 3, "abc", "is 1x2x3 = 6 values but holds 3"},
+      {"negative", -1, 2, 3, "abcdef", "has a negative dimension (-1x2x3)"},
+  };
+  for (const Case& c : cases) {
+    {
+      auto db = OpenDatabase(caffe::DataParameter::LMDB, dir_.File(c.db), Database::Mode::kNew);
+      auto txn = db->NewTransaction();
+      caffe::Datum datum;
+      datum.set_channels(c.channels);
+      datum.set_height(c.height);
+      datum.set_width(c.width);
+      datum.set_data(c.data);
+      txn->Put("00000000", datum.SerializeAsString());
+      txn->Commit();
+    }
+    EXPECT_EQ(RunTool("compute_image_mean", dir_.File(c.db) + " " + dir_.File("mean"), log), 1)
+        << c.db << ": " << ReadFile(log);
+    const std::string text = ReadFile(log);
+    EXPECT_NE(text.find("compute_image_mean: error: " + dir_.File(c.db) +
+                        ": record '00000000' " + c.message),
+              std::string::npos) << text;
+  }
+}
+
 TEST_F(DataToolsTest, ExtractFeaturesStoresOneDatumPerItem) {
   const std::string log = dir_.File("log");
   ASSERT_EQ(RunTool("convert_imageset", Root() + " " + dir_.File("list.txt") + " " +

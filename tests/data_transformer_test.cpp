@@ -250,6 +250,14 @@ TEST(DataTransformerTest, MeanFileDimensionBeyondIntIsAnError) {
   ExpectMeanFileRejected(proto, "4294967324");
 }
 
+// A mean file with more than 32 axes aborted through a CHECK.
+TEST(DataTransformerTest, MeanFileWithTooManyAxesIsAnError) {
+  caffe::BlobProto proto;
+  for (int i = 0; i < 33; ++i) proto.mutable_shape()->add_dim(1);
+  proto.add_data(0.f);
+  ExpectMeanFileRejected(proto, "blob shape has 33 axes; at most 32 are supported");
+}
+
 TEST(DataTransformerTest, MeanFileAndMeanValueTogetherIsAnError) {
   TempDir dir;
   const std::string mean_path = dir.File("mean.binaryproto");

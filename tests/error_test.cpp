@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -279,6 +281,139 @@ TEST(ErrorTest, HugeInputShapeNamesTheLayerAndTheShape) {
   const std::string what = ErrorOf([&] { Net net(param); });
   EXPECT_CONTAINS(what, "layer 'huge'");
   EXPECT_CONTAINS(what, "2147483647 x 2147483647 x 2147483647");
+}
+
+// A shape with more than 32 axes aborted through a CHECK, wherever it came from.
+TEST(ErrorTest, ShapesWithMoreThan32AxesNameTheLayer) {
+  std::string dims;
+  for (int i = 0; i < 33; ++i) dims += " dim: 1";
+  const std::string input = "layer { name: 'in' type: 'Input' top: 'x' input_param { shape {" +
+                            dims + " } } }";
+  const std::string small = R"(layer { name: 'in' type: 'Input' top: 'x'
+                                       input_param { shape { dim: 1 } } } )";
+  const std::pair<std::string, std::string> nets[] = {
+      {input, "layer 'in'"},
+      {small + "layer { name: 'r' type: 'Reshape' bottom: 'x' top: 'y' reshape_param { shape {" +
+           dims + " } } }",
+       "layer 'r'"},
+      {"layer { name: 'dummy' type: 'DummyData' top: 'x' dummy_data_param { shape {" + dims +
+           " } } }",
+       "layer 'dummy'"},
+  };
+  for (const auto& [text, layer] : nets) {
+    caffe::NetParameter param;
+    ReadProtoFromTextString(text, "inline", &param);
+    const std::string what = ErrorOf([&] { Net net(param); });
+    EXPECT_CONTAINS(what, layer);
+    EXPECT_CONTAINS(what, "blob shape has 33 axes; at most 32 are supported");
+  }
+}
+
+// Builds `text` as a net and returns the Error's message ("" if none).
+std::string NetErrorOf(const std::string& text) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(text, "inline", &param);
+  return ErrorOf([&] { Net net(param); });
+}
+
+// Window and tile arithmetic overflowed int before the output-size check.
+TEST(ErrorTest, OverflowingOutputShapesNameTheLayerAndField) {
+  const std::string input = R"(layer { name: 'in' type: 'Input' top: 'x'
+                                       input_param { shape { dim: 1 dim: 1 dim: 5 dim: 5 } } } )";
+  struct Case {
+    std::string layer;
+    std::vector<std::string> fragments;
+  };
+  const Case cases[] = {
+      {R"(layer { name: 'conv' type: 'Convolution' bottom: 'x' top: 'y'
+                  convolution_param { num_output: 1 kernel_size: 3 pad: 2000000000 } })",
+       {"layer 'conv'", "the padded height (5 + 2 x pad 2000000000) would be 4000000005, more "
+                        "than 2147483647"}},
+      {R"(layer { name: 'conv' type: 'Convolution' bottom: 'x' top: 'y'
+                  convolution_param { num_output: 1 kernel_size: 3 pad: 3000000000 } })",
+       {"layer 'conv'", "pad would be 3000000000, more than 2147483647"}},
+      {R"(layer { name: 'conv' type: 'Convolution' bottom: 'x' top: 'y'
+                  convolution_param { num_output: 1 kernel_size: 3 dilation: 2000000000 } })",
+       {"layer 'conv'", "the kernel extent on the height axis (dilation 2000000000 x (kernel 3 "
+                        "- 1) + 1) would be 4000000001"}},
+      {R"(layer { name: 'conv' type: 'Convolution' bottom: 'x' top: 'y'
+                  convolution_param { num_output: 1 kernel_size: 60000 pad: 29999
+                                      weight_filler { type: 'constant' } } })",
+       {"layer 'conv'", "the weights per output channel"}},
+      {R"(layer { name: 'deconv' type: 'Deconvolution' bottom: 'x' top: 'y'
+                  convolution_param { num_output: 1 kernel_size: 3 stride: 1000000000 } })",
+       {"layer 'deconv'", "the output height (stride 1000000000 x (input 5 - 1) + dilation 1 x "
+                          "(kernel 3 - 1) + 1 - 2 x pad 0) would be 4000000003"}},
+      {R"(layer { name: 'pool' type: 'Pooling' bottom: 'x' top: 'y'
+                  pooling_param { kernel_size: 2147483647 pad: 2147483646 } })",
+       {"layer 'pool'", "the padded height (5 + 2 x pad 2147483646) would be 4294967297"}},
+      {R"(layer { name: 'pool' type: 'Pooling' bottom: 'x' top: 'y'
+                  pooling_param { kernel_size: 3 stride: 4000000000 } })",
+       {"layer 'pool'", "pooling_param.stride_h would be 4000000000"}},
+      {R"(layer { name: 'tile' type: 'Tile' bottom: 'x' top: 'y'
+                  tile_param { axis: 2 tiles: 1000000000 } })",
+       {"layer 'tile'", "tile_param.tiles 1000000000 times axis 2 (size 5) would be 5000000000, "
+                        "more than 2147483647"}},
+  };
+  for (const Case& c : cases) {
+    const std::string what = NetErrorOf(input + c.layer);
+    for (const std::string& fragment : c.fragments) EXPECT_CONTAINS(what, fragment);
+  }
+}
+
+// A shape that is valid but too big to allocate failed as a bare
+// std::bad_alloc; the error now says which layer and how many bytes.
+TEST(ErrorTest, UnallocatableBlobNamesTheLayerAndTheBytes) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(R"(
+    layer { name: 'in' type: 'Input' top: 'x'
+            input_param { shape { dim: 1048576 dim: 1048576 dim: 64 } } }
+    layer { name: 'relu' type: 'ReLU' bottom: 'x' top: 'y' })", "inline", &param);
+  Net net(param, "huge.prototxt");
+  const std::string what = ErrorOf([&] { net.Forward(); });
+  EXPECT_CONTAINS(what, "huge.prototxt: layer 'relu': could not allocate 281474976710656 bytes "
+                        "of host memory for a blob");
+}
+
+// Pose-estimation models ship placeholder 1x1 input_dims and are reshaped
+// before use; Caffe builds them, Cortado refused ("kernel larger than the
+// input"). They build now, reshape to the real size and run; a forward on
+// an input too small for a kernel is still an error.
+TEST(ErrorTest, PlaceholderInputDimsBuildAndAreCheckedWhenRun) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(R"(
+    name: "pose"
+    input: "image" input_dim: 1 input_dim: 3 input_dim: 1 input_dim: 1
+    layer { name: 'conv1' type: 'Convolution' bottom: 'image' top: 'conv1'
+            convolution_param { num_output: 4 kernel_size: 3 pad: 1
+                                weight_filler { type: 'gaussian' std: 0.1 } } }
+    layer { name: 'pool1' type: 'Pooling' bottom: 'conv1' top: 'pool1'
+            pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+    layer { name: 'conv2' type: 'Convolution' bottom: 'pool1' top: 'conv2'
+            convolution_param { num_output: 2 kernel_size: 5 stride: 2
+                                weight_filler { type: 'gaussian' std: 0.1 } } }
+    layer { name: 'pool2' type: 'Pooling' bottom: 'conv2' top: 'pool2'
+            pooling_param { pool: AVE kernel_size: 2 stride: 2 round_mode: FLOOR } })",
+                          "inline", &param);
+  Net net(param, "pose.prototxt");
+  // Caffe's sizes: pool1 ceil((1 - 2) / 2) + 1 = 1; conv2 (1 - 5) / 2 + 1 = -1
+  // (Caffe aborts; here an empty placeholder); pool2 floor((0 - 2) / 2) + 1 = 0.
+  EXPECT_EQ(net.blob_by_name("pool1")->shape(), (std::vector<int>{1, 4, 1, 1}));
+  EXPECT_EQ(net.blob_by_name("conv2")->shape(), (std::vector<int>{1, 2, 0, 0}));
+  EXPECT_EQ(net.blob_by_name("pool2")->shape(), (std::vector<int>{1, 2, 0, 0}));
+  std::string what = ErrorOf([&] { net.Forward(); });
+  EXPECT_CONTAINS(what, "pose.prototxt: layer 'pool1' (Pooling): kernel 2x2 (pad 0x0) is larger "
+                        "than the input 1 4 1 1 (4)");
+  net.blob_by_name("image")->Reshape({1, 3, 24, 24});
+  net.Reshape();
+  EXPECT_EQ(net.blob_by_name("pool2")->shape(), (std::vector<int>{1, 2, 2, 2}));
+  EXPECT_EQ(ErrorOf([&] { net.Forward(); }), "");
+  // 6x6: pool1 gives 3x3, too small for conv2's 5x5 kernel.
+  net.blob_by_name("image")->Reshape({1, 3, 6, 6});
+  net.Reshape();
+  what = ErrorOf([&] { net.Forward(); });
+  EXPECT_CONTAINS(what, "layer 'conv2' (Convolution): kernel 5x5 (dilation 1x1, pad 0x0) does "
+                        "not fit the input 1 4 3 3 (36): the output would be empty");
 }
 
 // Errors raised in Forward named the layer but not the prototxt.

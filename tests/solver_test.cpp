@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -287,6 +288,44 @@ TEST(SolverTest, LegacySolverTypeEnumIsUpgraded) {
   ReadSolverParamsFromTextFile(path, &param);
   EXPECT_EQ(param.type(), "SGD");
   EXPECT_FALSE(param.has_solver_type());
+}
+
+// A solverstate's data_records_consumed was added to the start record
+// unchecked: near 2^63 the sum overflowed (undefined behaviour).
+TEST(SolverTest, OutOfRangeDataRecordsConsumedIsAnError) {
+  testing::TempDir dir;
+  const std::string source = dir.File("train_lmdb");
+  MakeDataset(source);
+  const std::string prefix = dir.File("run");
+  {
+    auto first = CreateSolver(LmdbSolver(source, prefix));
+    first->Step(1);
+    first->Snapshot();
+  }
+  const std::string state_file = prefix + "_iter_1.solverstate";
+  caffe::SolverState state;
+  ReadProtoFromBinaryFile(state_file, &state);
+  ASSERT_EQ(state.data_records_consumed_size(), 1);
+  for (int64_t records : {std::numeric_limits<int64_t>::max() - 1, int64_t{-5}}) {
+    state.set_data_records_consumed(0, records);
+    WriteProtoToBinaryFile(state, state_file);
+    auto resumed = CreateSolver(LmdbSolver(source, prefix));
+    try {
+      resumed->Restore(state_file);
+      FAIL() << "expected an Error for " << records;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(state_file), std::string::npos) << what;
+      EXPECT_NE(what.find("data_records_consumed 0 (layer 'data') is " + std::to_string(records)),
+                std::string::npos) << what;
+    }
+  }
+  // A large but valid count wraps around the epoch.
+  state.set_data_records_consumed(0, int64_t{1} << 62);
+  WriteProtoToBinaryFile(state, state_file);
+  auto resumed = CreateSolver(LmdbSolver(source, prefix));
+  resumed->Restore(state_file);
+  resumed->Step(1);
 }
 
 }  // namespace

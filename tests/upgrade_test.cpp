@@ -195,6 +195,28 @@ TEST(UpgradeTest, CurrentNetsAreLeftAlone) {
   EXPECT_EQ(param.SerializeAsString(), before);
 }
 
+// Old caffemodels carry `input: "data"` with no dims beside the Input layer
+// that makes "data"; Caffe strips it, and Cortado refused the net.
+TEST(UpgradeTest, NetLevelInputWithoutDimsIsStripped) {
+  const char* text = R"(
+    name: "leftover"
+    input: "data"
+    layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 } } }
+    layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+            inner_product_param { num_output: 4 } }
+  )";
+  caffe::NetParameter param = ParseText(text);
+  ASSERT_TRUE(UpgradeNetAsNeeded("leftover test", &param));
+  EXPECT_EQ(param.input_size(), 0);
+  ASSERT_EQ(param.layer_size(), 2);
+  EXPECT_EQ(param.layer(0).name(), "data");
+  Net net(ParseText(text));
+  EXPECT_EQ(net.blob_by_name("ip")->shape(), (std::vector<int>{2, 4}));
+  // Inputs that give dims are still checked.
+  caffe::NetParameter bad = ParseText("input: 'data' input_dim: 1 input_dim: 2");
+  EXPECT_THROW(UpgradeNetAsNeeded("bad", &bad), Error);
+}
+
 TEST(UpgradeTest, SolverTypeEnumBecomesTypeString) {
   caffe::SolverParameter param;
   ReadProtoFromTextString("solver_type: ADAM base_lr: 0.1", "solver", &param);

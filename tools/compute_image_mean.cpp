@@ -1,7 +1,9 @@
 // compute_image_mean: the per-pixel mean of a database of Datums, written
 // as a BlobProto (1 x C x H x W) for transform_param { mean_file }.
 // Usage: compute_image_mean [--backend=lmdb] INPUT_DB [OUTPUT_FILE]
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,28 @@ caffe::DataParameter::DB ParseBackend(const std::string& name) {
   ThrowError("--backend=", name, " is not one of: lmdb, leveldb");
 }
 
+// The dims must be non-negative and multiply (without overflowing) to the
+// number of values the Datum holds, or the mean would be read out of range.
+void CheckDatumSize(const std::string& db_path, const std::string& key,
+                    const caffe::Datum& datum, size_t size) {
+  int64_t expected = 1;
+  bool overflow = false;
+  for (int64_t dim : {datum.channels(), datum.height(), datum.width()}) {
+    if (dim < 0) {
+      ThrowError(db_path, ": record '", key, "' has a negative dimension (", datum.channels(),
+                 "x", datum.height(), "x", datum.width(), ")");
+    }
+    if (dim != 0 && expected > std::numeric_limits<int64_t>::max() / dim) overflow = true;
+    if (!overflow) expected *= dim;
+  }
+  if (overflow || expected != static_cast<int64_t>(size)) {
+    ThrowError(db_path, ": record '", key, "' is ", datum.channels(), "x", datum.height(), "x",
+               datum.width(), overflow ? " (more values than 64 bits count)"
+                                       : StrCat(" = ", expected, " values"),
+               " but holds ", size);
+  }
+}
+
 int ComputeMean(const std::string& db_path, const std::string& output) {
   auto db = OpenDatabase(ParseBackend(FLAGS_backend), db_path, Database::Mode::kRead);
   auto cursor = db->NewCursor();
@@ -42,6 +66,7 @@ int ComputeMean(const std::string& db_path, const std::string& output) {
       ThrowError(db_path, ": record '", cursor->key(), "': ", e.what());
     }
     const size_t size = datum.data().empty() ? datum.float_data_size() : datum.data().size();
+    CheckDatumSize(db_path, cursor->key(), datum, size);
     if (count == 0) {
       channels = datum.channels();
       height = datum.height();
@@ -73,10 +98,10 @@ int ComputeMean(const std::string& db_path, const std::string& output) {
     LOG(INFO) << "Write to " << output;
     WriteProtoToBinaryFile(mean, output);
   }
-  const int plane = height * width;
+  const int64_t plane = int64_t(height) * width;  // the dims match the data: no overflow
   for (int c = 0; c < channels; ++c) {
     double total = 0;
-    for (int i = 0; i < plane; ++i) total += mean.data(c * plane + i);
+    for (int64_t i = 0; i < plane; ++i) total += mean.data(static_cast<int>(c * plane + i));
     LOG(INFO) << "mean_value channel [" << c << "]: " << total / plane;
   }
   return 0;

@@ -15,11 +15,17 @@ struct ConvGeometry {
   int pad_h = 0, pad_w = 0;
   int stride_h = 1, stride_w = 1;
   int dilation_h = 1, dilation_w = 1;
+  // In 64 bits, so a huge pad or dilation cannot overflow; the layers check
+  // (conv_param.hpp's ConvAxisOutput) that the result fits in an int.
   int output_h() const {
-    return (height + 2 * pad_h - (dilation_h * (kernel_h - 1) + 1)) / stride_h + 1;
+    return static_cast<int>(
+        (int64_t(height) + 2 * int64_t(pad_h) - (int64_t(dilation_h) * (kernel_h - 1) + 1)) /
+            stride_h + 1);
   }
   int output_w() const {
-    return (width + 2 * pad_w - (dilation_w * (kernel_w - 1) + 1)) / stride_w + 1;
+    return static_cast<int>(
+        (int64_t(width) + 2 * int64_t(pad_w) - (int64_t(dilation_w) * (kernel_w - 1) + 1)) /
+            stride_w + 1);
   }
 };
 
@@ -41,8 +47,9 @@ struct ConvGeometryNd {
   std::vector<int> input, kernel, pad, stride, dilation;
   int num_axes() const { return static_cast<int>(input.size()); }
   int output(int axis) const {
-    return (input[axis] + 2 * pad[axis] - (dilation[axis] * (kernel[axis] - 1) + 1)) /
-               stride[axis] + 1;
+    return static_cast<int>((int64_t(input[axis]) + 2 * int64_t(pad[axis]) -
+                             (int64_t(dilation[axis]) * (kernel[axis] - 1) + 1)) /
+                                stride[axis] + 1);
   }
   int64_t input_count() const;   // spatial positions of one channel
   int64_t output_count() const;  // columns of the matrix

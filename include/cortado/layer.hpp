@@ -116,6 +116,13 @@ class Layer {
   // "Layer 'conv1' (Convolution): " — the prefix of every error it raises.
   std::string ErrorPrefix() const;
 
+  // Set by Reshape when the bottom is too small to compute on (a kernel
+  // larger than the input) though the net may still be built: Caffe builds
+  // nets whose placeholder input_dims (1x1, as published pose models ship
+  // them) are reshaped before use. Forward throws it, prefixed with the
+  // layer; empty when the shape is usable. Reshape sets or clears it.
+  std::string unusable_shape_;
+
   caffe::LayerParameter layer_param_;
   caffe::Phase phase_;
   std::vector<std::unique_ptr<Blob>> blobs_;

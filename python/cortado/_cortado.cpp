@@ -55,14 +55,33 @@ py::list BorrowedUnique(const std::vector<std::unique_ptr<T>>& items, py::handle
   return Borrowed(raw, owner);
 }
 
-// A writable NumPy view of a blob's data or diff. The array's base is the
-// Python Blob, which keeps the net (and so the memory) alive.
+// What a blob view's base (a capsule) holds. `blob` keeps the Python Blob,
+// and through it the net, alive. `memory` keeps the storage the view points
+// at alive: Blob::Reshape to a larger count (or ShareData) swaps in new
+// storage and drops the old, and a view kept alive by the blob alone would
+// then point at freed memory. So a view taken before such a reshape stays
+// valid but detached: it reads and writes the old buffer while the blob uses
+// the new one. A reshape within the capacity keeps the storage, and old
+// views still alias the blob; as in pycaffe, take `blob.data` again after a
+// reshape. SyncedMemory never moves its host buffer once allocated, so the
+// pointer stays good for the capsule's life. The capsule is freed by
+// Python's deallocator, with the GIL held, so dropping `blob` there is safe.
+struct ViewOwner {
+  std::shared_ptr<SyncedMemory> memory;
+  py::object blob;
+};
+
+// A writable NumPy view of a blob's data or diff (see ViewOwner).
 py::array BlobArray(py::object self, bool diff) {
   Blob& blob = self.cast<Blob&>();
   std::vector<py::ssize_t> shape(blob.shape().begin(), blob.shape().end());
   if (blob.count() == 0) return py::array_t<float>(shape);
   float* data = diff ? blob.mutable_cpu_diff() : blob.mutable_cpu_data();
-  return py::array_t<float>(shape, data, self);
+  auto owner = std::make_unique<ViewOwner>(
+      ViewOwner{diff ? blob.diff_memory() : blob.data_memory(), self});
+  py::capsule base(owner.get(), [](void* p) { delete static_cast<ViewOwner*>(p); });
+  owner.release();  // the capsule owns it now
+  return py::array_t<float>(shape, data, base);
 }
 
 // pycaffe's set_mode_gpu()/set_device() choose where nets made afterwards
@@ -139,7 +158,7 @@ PYBIND11_MODULE(_cortado, m) {
       .def("reshape", [](Blob& b, py::args dims) {
         std::vector<int> shape;
         for (py::handle d : dims) shape.push_back(d.cast<int>());
-        b.Reshape(shape);
+        b.Reshape(shape);  // errors (too many axes, overflow) raise cortado.Error
       });
 
   py::class_<Layer>(m, "CppLayer")

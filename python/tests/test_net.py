@@ -186,3 +186,38 @@ def test_modes_and_seed(tiny_net_file):
     b = caffe.Net(tiny_net_file, caffe.TRAIN).params['ip'][0].data.copy()
     np.testing.assert_array_equal(a, b)
     caffe.set_mode_cpu()
+
+
+def test_old_views_stay_valid_after_a_reshape_that_reallocates(tiny_net_file):
+    # A view taken before blob.reshape to a bigger size pointed at freed
+    # memory; it now keeps its old storage alive, detached from the blob.
+    net = caffe.Net(tiny_net_file, caffe.TRAIN)
+    blob = net.blobs['data']
+    # 1 MiB buffers come from mmap, so a freed one is unmapped and reading
+    # it would crash rather than read stale bytes.
+    blob.reshape(256, 1024)
+    old_data, old_diff = blob.data, blob.diff
+    old_data[...] = 7
+    blob.reshape(512, 1024)  # beyond the capacity: new storage
+    gc.collect()
+    blob.data[...] = 1
+    blob.diff[...] = 2
+    garbage = [np.full((64, 1024), -1, np.float32) for _ in range(8)]  # reuse freed memory
+    assert (old_data == 7).all()
+    old_data[...] = 3  # writes go to the old buffer, not the blob
+    old_diff[...] = 5
+    assert (old_data == 3).all() and (old_diff == 5).all()
+    assert (blob.data == 1).all() and (blob.diff == 2).all()
+    del garbage
+    # Reshaping within the capacity keeps the storage: views still alias it.
+    view = blob.data
+    blob.reshape(2, 3)
+    view[0, 0] = 9
+    assert blob.data.flat[0] == 9
+
+
+def test_too_many_axes_raise_instead_of_aborting():
+    blob = caffe.Blob([2, 3])
+    with pytest.raises(caffe.Error, match='33 axes; at most 32'):
+        blob.reshape(*([1] * 33))
+    assert blob.shape == (2, 3)

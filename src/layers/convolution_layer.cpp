@@ -204,8 +204,15 @@ void ConvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   }
   geometry_.channels = channels_;
   geometry_nd_.channels = channels_;
-  kernel_dim_ = channels_ / group_ *
-                (nd_ ? geometry_nd_.kernel_count() : geometry_.kernel_h * geometry_.kernel_w);
+  // Checked factor by factor: each is an int, so no product overflows.
+  const std::vector<int> kernel = nd_ ? geometry_nd_.kernel
+                                      : std::vector<int>{geometry_.kernel_h, geometry_.kernel_w};
+  int64_t kernel_dim = channels_ / group_;
+  for (int k : kernel) {
+    kernel_dim = CheckedInt(ErrorPrefix(), "the weights per output channel (channels / group "
+                            "x the kernel's taps)", kernel_dim * k);
+  }
+  kernel_dim_ = static_cast<int>(kernel_dim);
 
   if (!blobs_.empty()) {
     CheckPreloadedBlobs();
@@ -257,16 +264,24 @@ void ConvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   if (nd_) {
     ConvGeometryNd& g = geometry_nd_;
     g.input.assign(in.shape().begin() + axis_ + 1, in.shape().end());
+    unusable_shape_.clear();
+    int64_t out_spatial = 1;
     for (int a = 0; a < spatial_axes_; ++a) {
-      if (g.input[a] + 2 * g.pad[a] < g.dilation[a] * (g.kernel[a] - 1) + 1) {
-        ThrowError(ErrorPrefix(), "kernel_size ", g.kernel[a], " (dilation ", g.dilation[a],
-                   ", pad ", g.pad[a], ") on spatial axis ", a, " does not fit the input ",
-                   in.shape_string(), ": the output would be empty");
+      bool fits = true;
+      const int out = ConvAxisOutput(ErrorPrefix(), StrCat("spatial axis ", a), g.input[a],
+                                     g.kernel[a], g.stride[a], g.pad[a], g.dilation[a], &fits);
+      if (!fits && unusable_shape_.empty()) {
+        unusable_shape_ = StrCat("kernel_size ", g.kernel[a], " (dilation ", g.dilation[a],
+                                 ", pad ", g.pad[a], ") on spatial axis ", a,
+                                 " does not fit the input ", in.shape_string(),
+                                 ": the output would be empty");
       }
-      top_shape.push_back(g.output(a));
+      top_shape.push_back(out);
+      out_spatial *= out;
     }
     depthwise_ = false;
-    out_spatial_ = static_cast<int>(g.output_count());
+    out_spatial_ = CheckedInt(ErrorPrefix(), "the number of output positions per image",
+                              out_spatial);
   } else {
     ReshapeTwoD(in, &top_shape);
   }
@@ -284,18 +299,25 @@ void ConvolutionLayer::ReshapeTwoD(const Blob& in, std::vector<int>* top_shape) 
   ConvGeometry& g = geometry_;
   g.height = in.shape(axis_ + 1);
   g.width = in.shape(axis_ + 2);
-  const int extent_h = g.dilation_h * (g.kernel_h - 1) + 1;
-  const int extent_w = g.dilation_w * (g.kernel_w - 1) + 1;
-  if (g.height + 2 * g.pad_h < extent_h || g.width + 2 * g.pad_w < extent_w) {
-    ThrowError(ErrorPrefix(), "kernel ", g.kernel_h, "x", g.kernel_w, " (dilation ",
-               g.dilation_h, "x", g.dilation_w, ", pad ", g.pad_h, "x", g.pad_w,
-               ") does not fit the input ", in.shape_string(),
-               ": the output would be empty");
+  // A kernel larger than the input builds (a placeholder input, as in Caffe)
+  // and Forward refuses it; see Layer::unusable_shape_.
+  bool fits_h = true, fits_w = true;
+  const int out_h = ConvAxisOutput(ErrorPrefix(), "height", g.height, g.kernel_h, g.stride_h,
+                                   g.pad_h, g.dilation_h, &fits_h);
+  const int out_w = ConvAxisOutput(ErrorPrefix(), "width", g.width, g.kernel_w, g.stride_w,
+                                   g.pad_w, g.dilation_w, &fits_w);
+  unusable_shape_.clear();
+  if (!fits_h || !fits_w) {
+    unusable_shape_ = StrCat("kernel ", g.kernel_h, "x", g.kernel_w, " (dilation ", g.dilation_h,
+                             "x", g.dilation_w, ", pad ", g.pad_h, "x", g.pad_w,
+                             ") does not fit the input ", in.shape_string(),
+                             ": the output would be empty");
   }
   depthwise_ = group_ > 1 && group_ == channels_ && num_output_ == channels_;
-  out_spatial_ = g.output_h() * g.output_w();
-  top_shape->push_back(g.output_h());
-  top_shape->push_back(g.output_w());
+  out_spatial_ = CheckedInt(ErrorPrefix(), "the number of output positions per image",
+                            int64_t(out_h) * out_w);
+  top_shape->push_back(out_h);
+  top_shape->push_back(out_w);
 }
 
 int ConvolutionLayer::Slots() const {

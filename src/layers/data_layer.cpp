@@ -167,7 +167,8 @@ void DataLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
 
 void DataLayer::SeekToRecord(int64_t record) {
   StopPrefetch();
-  PositionCursor(start_record_ + record);
+  // Reduced first: start_record_ + record could overflow for a huge record.
+  PositionCursor(start_record_ + record % db_size_);
   records_consumed_ = record;
   error_ = nullptr;
   StartPrefetch();

@@ -45,6 +45,8 @@ class DeconvolutionLayer : public Layer {
 
  private:
   // Unfolds one output-sized image into columns, and folds columns back.
+  int OutputSize(const std::string& axis_name, const Blob& in, int input, int kernel, int stride,
+                 int pad, int dilation) const;
   void UnfoldImage(const float* image, float* columns) const;
   void FoldImage(const float* columns, float* image) const;
 #ifdef CORTADO_WITH_CUDA
@@ -101,7 +103,8 @@ void DeconvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   geometry_nd_.channels = num_output_;
   std::vector<int> weight_shape{channels_, num_output_ / group_};
   weight_shape.insert(weight_shape.end(), kernel.begin(), kernel.end());
-  kernel_dim_ = static_cast<int>(Blob(weight_shape).count(1));
+  kernel_dim_ = CheckedInt(ErrorPrefix(), "the weights per input channel",
+                          Blob(weight_shape).count(1));
   if (!blobs_.empty()) {
     if (blobs_.size() != (bias_term_ ? 2u : 1u) || blobs_[0]->shape() != weight_shape ||
         (bias_term_ && blobs_[1]->count() != num_output_)) {
@@ -118,6 +121,29 @@ void DeconvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   }
 }
 
+// The output size along one axis, stride (input - 1) + dilation (kernel - 1)
+// + 1 - 2 pad, in 64 bits; it must be positive and fit in an int.
+int DeconvolutionLayer::OutputSize(const std::string& axis_name, const Blob& in, int input,
+                                   int kernel, int stride, int pad, int dilation) const {
+  const int64_t size = int64_t(stride) * (int64_t(input) - 1) +
+                       int64_t(dilation) * (int64_t(kernel) - 1) + 1 - 2 * int64_t(pad);
+  if (size <= 0) {
+    ThrowError(ErrorPrefix(), "pad ", pad, " leaves the output's ", axis_name,
+               " empty for the input ", in.shape_string());
+  }
+  const int output = CheckedInt(
+      ErrorPrefix(), StrCat("the output ", axis_name, " (stride ", stride, " x (input ", input,
+                            " - 1) + dilation ", dilation, " x (kernel ", kernel,
+                            " - 1) + 1 - 2 x pad ", pad, ")"),
+      size);
+  // The transposed convolution unfolds the output: its padded size and the
+  // kernel's extent must fit in an int too.
+  bool fits = true;
+  ConvAxisOutput(ErrorPrefix(), "output " + axis_name, output, kernel, stride, pad, dilation,
+                 &fits);
+  return output;
+}
+
 void DeconvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   const Blob& in = *bottom[0];
   for (const Blob* b : bottom) {
@@ -131,31 +157,23 @@ void DeconvolutionLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
                " channels and ", spatial_axes_, " spatial axes the layer was set up with");
   }
   num_ = static_cast<int>(in.count(0, axis_));
-  in_spatial_ = static_cast<int>(in.count(axis_ + 1));
+  in_spatial_ = CheckedInt(ErrorPrefix(), "the input positions per image", in.count(axis_ + 1));
   std::vector<int> top_shape(in.shape().begin(), in.shape().begin() + axis_);
   top_shape.push_back(num_output_);
   if (nd_) {
     ConvGeometryNd& g = geometry_nd_;
     g.input.resize(spatial_axes_);
     for (int a = 0; a < spatial_axes_; ++a) {
-      g.input[a] = g.stride[a] * (in.shape(axis_ + 1 + a) - 1) +
-                   g.dilation[a] * (g.kernel[a] - 1) + 1 - 2 * g.pad[a];
-      if (g.input[a] <= 0) {
-        ThrowError(ErrorPrefix(), "pad ", g.pad[a], " leaves spatial axis ", a,
-                   " of the output empty for the input ", in.shape_string());
-      }
+      g.input[a] = OutputSize(StrCat("spatial axis ", a), in, in.shape(axis_ + 1 + a),
+                              g.kernel[a], g.stride[a], g.pad[a], g.dilation[a]);
       top_shape.push_back(g.input[a]);
     }
   } else {
     ConvGeometry& g = geometry_;
-    const int in_h = in.shape(axis_ + 1);
-    const int in_w = in.shape(axis_ + 2);
-    g.height = g.stride_h * (in_h - 1) + g.dilation_h * (g.kernel_h - 1) + 1 - 2 * g.pad_h;
-    g.width = g.stride_w * (in_w - 1) + g.dilation_w * (g.kernel_w - 1) + 1 - 2 * g.pad_w;
-    if (g.height <= 0 || g.width <= 0) {
-      ThrowError(ErrorPrefix(), "pad ", g.pad_h, "x", g.pad_w, " leaves an empty output for the "
-                 "input ", in.shape_string());
-    }
+    g.height = OutputSize("height", in, in.shape(axis_ + 1), g.kernel_h, g.stride_h, g.pad_h,
+                          g.dilation_h);
+    g.width = OutputSize("width", in, in.shape(axis_ + 2), g.kernel_w, g.stride_w, g.pad_w,
+                         g.dilation_w);
     top_shape.push_back(g.height);
     top_shape.push_back(g.width);
   }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "cortado/conv_param.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
@@ -175,8 +176,10 @@ void PoolingLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
     if (!p.has_kernel_size() && !(p.has_kernel_h() && p.has_kernel_w())) {
       ThrowError(ErrorPrefix(), "kernel_size (or both kernel_h and kernel_w) is required");
     }
-    kernel_h_ = p.has_kernel_size() ? p.kernel_size() : p.kernel_h();
-    kernel_w_ = p.has_kernel_size() ? p.kernel_size() : p.kernel_w();
+    kernel_h_ = CheckedInt(ErrorPrefix(), "pooling_param.kernel_h",
+                           p.has_kernel_size() ? p.kernel_size() : p.kernel_h());
+    kernel_w_ = CheckedInt(ErrorPrefix(), "pooling_param.kernel_w",
+                           p.has_kernel_size() ? p.kernel_size() : p.kernel_w());
     if (kernel_h_ <= 0 || kernel_w_ <= 0) {
       ThrowError(ErrorPrefix(), "kernel size must be positive, got ", kernel_h_, "x",
                  kernel_w_);
@@ -188,10 +191,13 @@ void PoolingLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   if (p.has_stride() && (p.has_stride_h() || p.has_stride_w())) {
     ThrowError(ErrorPrefix(), "give either stride or stride_h/stride_w, not both");
   }
-  pad_h_ = p.has_pad() ? p.pad() : p.pad_h();
-  pad_w_ = p.has_pad() ? p.pad() : p.pad_w();
-  stride_h_ = p.has_stride_h() ? p.stride_h() : p.stride();
-  stride_w_ = p.has_stride_w() ? p.stride_w() : p.stride();
+  // The fields are uint32: values beyond an int are errors, not negatives.
+  pad_h_ = CheckedInt(ErrorPrefix(), "pooling_param.pad_h", p.has_pad() ? p.pad() : p.pad_h());
+  pad_w_ = CheckedInt(ErrorPrefix(), "pooling_param.pad_w", p.has_pad() ? p.pad() : p.pad_w());
+  stride_h_ = CheckedInt(ErrorPrefix(), "pooling_param.stride_h",
+                         p.has_stride_h() ? p.stride_h() : p.stride());
+  stride_w_ = CheckedInt(ErrorPrefix(), "pooling_param.stride_w",
+                         p.has_stride_w() ? p.stride_w() : p.stride());
   if (stride_h_ <= 0 || stride_w_ <= 0) {
     ThrowError(ErrorPrefix(), "stride must be positive, got ", stride_h_, "x", stride_w_);
   }
@@ -217,26 +223,48 @@ void PoolingLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   width_ = in.width();
   num_ = in.num();
   channels_ = in.channels();
-  planes_ = num_ * channels_;
+  // Planes and in-plane indices (the argmax mask) are ints.
+  planes_ = CheckedInt(ErrorPrefix(), "the planes (num x channels)", int64_t(num_) * channels_);
+  CheckedInt(ErrorPrefix(), "the input plane (height x width)", int64_t(height_) * width_);
   if (global_) {
     kernel_h_ = height_;
     kernel_w_ = width_;
   }
-  if (height_ + 2 * pad_h_ < kernel_h_ || width_ + 2 * pad_w_ < kernel_w_) {
-    ThrowError(ErrorPrefix(), "kernel ", kernel_h_, "x", kernel_w_, " (pad ", pad_h_, "x",
-               pad_w_, ") is larger than the input ", in.shape_string());
+  // The window arithmetic (PoolingSpan) is in int: the padded input must fit.
+  const int64_t padded_h = CheckedInt(
+      ErrorPrefix(), StrCat("the padded height (", height_, " + 2 x pad ", pad_h_, ")"),
+      int64_t(height_) + 2 * int64_t(pad_h_));
+  const int64_t padded_w = CheckedInt(
+      ErrorPrefix(), StrCat("the padded width (", width_, " + 2 x pad ", pad_w_, ")"),
+      int64_t(width_) + 2 * int64_t(pad_w_));
+  // A kernel larger than the input builds, as in Caffe, whose published pose
+  // models give placeholder 1x1 input_dims and reshape before use; Forward
+  // refuses it (Layer::unusable_shape_).
+  unusable_shape_.clear();
+  if (padded_h < kernel_h_ || padded_w < kernel_w_) {
+    unusable_shape_ = StrCat("kernel ", kernel_h_, "x", kernel_w_, " (pad ", pad_h_, "x", pad_w_,
+                             ") is larger than the input ", in.shape_string());
   }
+  // Caffe's pooled size: the floor, or the ceiling, of span / stride, plus
+  // one; on a placeholder input the span is negative, so the rounding is
+  // done here rather than by C++'s division (which truncates toward zero).
   // Rounding up may start the last window past the input and its padding;
   // Caffe drops that window, on both axes, whenever either axis is padded.
   const bool any_pad = pad_h_ > 0 || pad_w_ > 0;
   auto pooled = [&](int size, int kernel, int stride, int pad) {
-    const int span = size + 2 * pad - kernel;
-    int out = (ceil_ ? (span + stride - 1) / stride : span / stride) + 1;
-    if (any_pad && (out - 1) * stride >= size + pad) --out;
-    return out;
+    const int64_t span = int64_t(size) + 2 * int64_t(pad) - kernel;
+    int64_t quotient = span / stride;
+    const bool inexact = span % stride != 0;
+    if (inexact && ceil_ && span > 0) ++quotient;
+    if (inexact && !ceil_ && span < 0) --quotient;
+    int64_t out = quotient + 1;
+    if (any_pad && (out - 1) * stride >= int64_t(size) + pad) --out;
+    return static_cast<int>(std::max<int64_t>(out, 0));  // at most the padded size
   };
   pooled_h_ = pooled(height_, kernel_h_, stride_h_, pad_h_);
   pooled_w_ = pooled(width_, kernel_w_, stride_w_, pad_w_);
+  CheckedInt(ErrorPrefix(), "the output plane (pooled height x pooled width)",
+             int64_t(pooled_h_) * pooled_w_);
   rows_ = Spans(pooled_h_, height_, kernel_h_, stride_h_, pad_h_);
   cols_ = Spans(pooled_w_, width_, kernel_w_, stride_w_, pad_w_);
   const std::vector<int> shape{in.num(), in.channels(), pooled_h_, pooled_w_};

@@ -1,4 +1,5 @@
 // Tile: repeats the bottom `tiles` times along one axis.
+#include <limits>
 #include <vector>
 
 #include "cortado/layer.hpp"
@@ -41,7 +42,13 @@ class TileLayer : public Layer {
     axis_ = CanonicalAxisOrThrow(in, layer_param_.tile_param().axis(), ErrorPrefix(),
                                  "tile_param.axis");
     std::vector<int> shape = in.shape();
-    shape[axis_] *= tiles_;
+    const int64_t tiled = int64_t(shape[axis_]) * tiles_;  // 64 bits: cannot overflow
+    if (tiled > std::numeric_limits<int>::max()) {
+      ThrowError(ErrorPrefix(), "tile_param.tiles ", tiles_, " times axis ", axis_, " (size ",
+                 shape[axis_], ") would be ", tiled, ", more than ",
+                 std::numeric_limits<int>::max());
+    }
+    shape[axis_] = static_cast<int>(tiled);
     top[0]->Reshape(shape);
   }
 

@@ -1,6 +1,9 @@
 // ConvolutionParameter window fields -> ConvGeometry, with clear errors.
 #include "cortado/conv_param.hpp"
 
+#include <algorithm>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "cortado/common.hpp"
@@ -11,22 +14,22 @@ namespace {
 // One of kernel/stride/pad/dilation: the repeated field (one value for both
 // axes, or h then w) or the _h/_w pair, never both.
 void ReadPair(const std::string& prefix, const char* name,
-              const google::protobuf::RepeatedField<uint32_t>& values, bool has_h, int h,
-              bool has_w, int w, int fallback, int* out_h, int* out_w) {
+              const google::protobuf::RepeatedField<uint32_t>& values, bool has_h,
+              uint32_t h, bool has_w, uint32_t w, int fallback, int* out_h, int* out_w) {
   if (has_h || has_w) {
     if (values.size() > 0) {
       ThrowError(prefix, "give either ", name, " or ", name, "_h/", name, "_w, not both");
     }
     if (!(has_h && has_w)) ThrowError(prefix, name, "_h and ", name, "_w must be given together");
-    *out_h = h;
-    *out_w = w;
+    *out_h = CheckedInt(prefix, std::string(name) + "_h", h);
+    *out_w = CheckedInt(prefix, std::string(name) + "_w", w);
     return;
   }
   if (values.size() > 2) {
     ThrowError(prefix, name, " has ", values.size(), " values; a 2-D window takes 1 or 2");
   }
-  *out_h = values.empty() ? fallback : static_cast<int>(values.Get(0));
-  *out_w = values.empty() ? fallback : static_cast<int>(values.Get(values.size() - 1));
+  *out_h = values.empty() ? fallback : CheckedInt(prefix, name, values.Get(0));
+  *out_w = values.empty() ? fallback : CheckedInt(prefix, name, values.Get(values.size() - 1));
 }
 
 }  // namespace
@@ -68,7 +71,7 @@ std::vector<int> ReadPerAxis(const std::string& prefix, const char* name,
   }
   std::vector<int> out(num_axes, fallback);
   for (int a = 0; a < num_axes && !values.empty(); ++a) {
-    out[a] = static_cast<int>(values.Get(values.size() == 1 ? 0 : a));
+    out[a] = CheckedInt(prefix, name, values.Get(values.size() == 1 ? 0 : a));
     if (out[a] < minimum) {
       ThrowError(prefix, name, " must be ", minimum == 0 ? "non-negative" : "positive", ", got ",
                  out[a], " for spatial axis ", a);
@@ -102,6 +105,33 @@ void ReadConvWindowNd(const caffe::ConvolutionParameter& p, const std::string& p
   g->stride = ReadPerAxis(prefix, "stride", p.stride(), num_axes, 1, 1);
   g->pad = ReadPerAxis(prefix, "pad", p.pad(), num_axes, 0, 0);
   g->dilation = ReadPerAxis(prefix, "dilation", p.dilation(), num_axes, 1, 1);
+}
+
+int64_t ConvOutputSize(int64_t input, int64_t kernel, int64_t stride, int64_t pad,
+                       int64_t dilation) {
+  const int64_t extent = dilation * (kernel - 1) + 1;
+  return (input + 2 * pad - extent) / stride + 1;
+}
+
+int ConvAxisOutput(const std::string& prefix, const std::string& axis_name, int input,
+                   int kernel, int stride, int pad, int dilation, bool* fits) {
+  const int64_t extent = int64_t(dilation) * (int64_t(kernel) - 1) + 1;
+  CheckedInt(prefix, StrCat("the kernel extent on the ", axis_name, " axis (dilation ", dilation,
+                            " x (kernel ", kernel, " - 1) + 1)"), extent);
+  const int64_t padded = int64_t(input) + 2 * int64_t(pad);
+  CheckedInt(prefix, StrCat("the padded ", axis_name, " (", input, " + 2 x pad ", pad, ")"),
+             padded);
+  *fits = padded >= extent;
+  return static_cast<int>(std::max<int64_t>(
+      ConvOutputSize(input, kernel, stride, pad, dilation), 0));
+}
+
+int CheckedInt(const std::string& prefix, const std::string& what, int64_t value) {
+  if (value > std::numeric_limits<int>::max()) {
+    ThrowError(prefix, what, " would be ", value, ", more than ",
+               std::numeric_limits<int>::max());
+  }
+  return static_cast<int>(value);
 }
 
 }  // namespace cortado

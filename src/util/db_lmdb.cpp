@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -34,8 +35,9 @@ void CheckMdb(int status, const std::string& path, const char* what) {
 // layer may create the cursor on one thread and step it on its prefetcher.
 class LmdbCursor : public DbCursor {
  public:
-  LmdbCursor(MDB_env* env, MDB_dbi dbi, std::string path)
-      : path_(std::move(path)) {
+  // file_size bounds every record's length: a corrupt page can claim any.
+  LmdbCursor(MDB_env* env, MDB_dbi dbi, std::string path, uint64_t file_size)
+      : path_(std::move(path)), file_size_(file_size) {
     CheckMdb(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_), path_,
              "mdb_txn_begin (read)");
     int status = mdb_cursor_open(txn_, dbi, &cursor_);
@@ -69,11 +71,23 @@ class LmdbCursor : public DbCursor {
       valid_ = false;
       return;
     }
+    valid_ = false;
     CheckMdb(status, path_, "mdb_cursor_get");
+    // A key or value longer than the whole file (or with no bytes to point
+    // at) is a corrupt page's length field; copying it would read past the
+    // map. Checked before any copy.
+    const auto bad = [&](const MDB_val& v) {
+      return v.mv_size > file_size_ || (v.mv_size > 0 && v.mv_data == nullptr);
+    };
+    if (bad(key_) || bad(value_)) {
+      ThrowError("LMDB ", path_, ": corrupt record (key of ", key_.mv_size, " bytes, value of ",
+                 value_.mv_size, " bytes, in a file of ", file_size_, " bytes)");
+    }
     valid_ = true;
   }
 
   std::string path_;
+  uint64_t file_size_;
   MDB_txn* txn_ = nullptr;
   MDB_cursor* cursor_ = nullptr;
   MDB_val key_{0, nullptr};
@@ -126,15 +140,28 @@ class LmdbDatabase : public Database {
     CheckMdb(mdb_env_create(&env_), path_, "mdb_env_create");
     unsigned flags = 0;
     if (mode == Mode::kRead) {
-      flags = MDB_RDONLY | MDB_NOTLS;
+      // MDB_NOLOCK: readers take no lock slots and need no writable
+      // lock.mdb (so a database on a read-only mount opens), which is sound
+      // because nothing writes a database while it is read: converters
+      // write under a temporary name and rename when done.
+      flags = MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK;
       // A reader otherwise maps the writer's recorded map size (1 TB for
       // Caffe's and ours), which fails under ulimit -v and sanitizers. The
       // file size is enough; LMDB raises it to the committed size if needed.
       std::error_code ec;
-      auto file_size = fs::file_size(fs::path(path_) / "data.mdb", ec);
-      if (!ec && file_size > 0) {
-        CheckOrClose(mdb_env_set_mapsize(env_, file_size), "mdb_env_set_mapsize");
+      file_size_ = fs::file_size(fs::path(path_) / "data.mdb", ec);
+      if (ec) {
+        mdb_env_close(env_);
+        env_ = nullptr;
+        ThrowError("LMDB ", path_, ": cannot read data.mdb: ", ec.message());
       }
+      if (file_size_ < 2 * 4096) {
+        mdb_env_close(env_);
+        env_ = nullptr;
+        ThrowError("LMDB ", path_, ": data.mdb (", file_size_, " bytes) is too short to hold "
+                   "LMDB's two meta pages; the database is truncated or not an LMDB");
+      }
+      CheckOrClose(mdb_env_set_mapsize(env_, file_size_), "mdb_env_set_mapsize");
     } else {
       CheckOrClose(mdb_env_set_mapsize(env_, kMapSize), "mdb_env_set_mapsize");
     }
@@ -158,7 +185,8 @@ class LmdbDatabase : public Database {
   CORTADO_DISALLOW_COPY(LmdbDatabase);
 
   std::unique_ptr<DbCursor> NewCursor() override {
-    return std::make_unique<LmdbCursor>(env_, dbi_, path_);
+    return std::make_unique<LmdbCursor>(env_, dbi_, path_,
+                                        file_size_ > 0 ? file_size_ : UINT64_MAX);
   }
   std::unique_ptr<DbTransaction> NewTransaction() override {
     return std::make_unique<LmdbTransaction>(env_, dbi_, path_);
@@ -215,6 +243,7 @@ class LmdbDatabase : public Database {
   std::string path_;
   MDB_env* env_ = nullptr;
   MDB_dbi dbi_ = 0;
+  uint64_t file_size_ = 0;  // of data.mdb, for readers
 };
 
 }  // namespace

@@ -466,6 +466,19 @@ void UpgradeNetInput(const std::string& origin, NetParameter* param) {
   if (param->input_size() == 0) return;
   const int inputs = param->input_size();
   const bool by_shape = param->input_shape_size() > 0;
+  if (!by_shape && param->input_dim_size() == 0) {
+    // Inputs with no dims at all are a leftover of old caffemodels, whose
+    // nets also have an Input layer for the blob (or get their inputs some
+    // other way); Caffe strips them, and so do we.
+    std::string names;
+    for (const std::string& name : param->input()) {
+      names += (names.empty() ? "'" : ", '") + name + "'";
+    }
+    LOG(INFO) << origin << ": ignoring net-level input " << names
+              << " without input_dim or input_shape (a leftover Caffe also strips)";
+    param->clear_input();
+    return;
+  }
   if (by_shape && param->input_dim_size() > 0) {
     ThrowError(origin, ": net '", param->name(), "' gives both input_shape and input_dim; "
                "use one");
