@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Sets Cortado up on a fresh Debian 12 machine: installs the Debian packages it
-# needs, builds it (Release) in build/, converts Fashion-MNIST to LMDB, and then
-# trains LeNet on it, printing the final test accuracy.
+# needs, builds the `cortado` tool and convert_mnist (Release) in build/,
+# converts Fashion-MNIST to LMDB, and then trains LeNet on it, printing the
+# final test accuracy. scripts/test.sh builds the rest (tests, Python module,
+# other tools).
 #
-#   ./scripts/setup.sh              everything, ending with the LeNet training run
-#   ./scripts/setup.sh --no-train   install, build and convert only (what tests need)
+#   ./scripts/setup.sh                  everything, ending with the LeNet training run
+#   ./scripts/setup.sh --no-train       install, build and convert only
+#   ./scripts/setup.sh --packages-only  install the Debian packages only
 #
 # Safe to re-run: installed packages, the build and the LMDBs are reused.
 set -euo pipefail
@@ -12,9 +15,11 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${repo_root}"
 train=1
+build=1
 for arg in "$@"; do
   case "${arg}" in
     --no-train) train=0 ;;
+    --packages-only) train=0; build=0 ;;
     *) echo "setup.sh: unknown option ${arg}" >&2; exit 2 ;;
   esac
 done
@@ -27,6 +32,7 @@ packages=(
   liblmdb-dev libleveldb-dev libsnappy-dev libhdf5-dev libgoogle-glog-dev libgflags-dev libgtest-dev
   zlib1g-dev
   pybind11-dev python3-dev python3-numpy python3-protobuf python3-pytest python3-pil python3-matplotlib python3-yaml graphviz
+  clang libclang-rt-dev
   dataset-fashion-mnist
 )
 missing=()
@@ -41,9 +47,12 @@ if (( ${#missing[@]} > 0 )); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
 fi
 
+(( build )) || exit 0
 jobs="$(nproc)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${CORTADO_CMAKE_ARGS:-}
-cmake --build build -j"${jobs}"
+# Only what the main job needs: a newcomer waits for these two, not for the
+# test binary.
+cmake --build build -j"${jobs}" --target cortado_tool convert_mnist
 
 data/get_fashion_mnist.sh build/convert_mnist
 

@@ -157,6 +157,7 @@ void Blob::ShareDiff(const Blob& other) {
   diff_ = other.diff_memory();
 }
 
+#ifdef CORTADO_WITH_CUDA
 namespace {
 
 // Whole-blob math runs where the freshest copy lives, so a net on the GPU
@@ -167,6 +168,7 @@ bool FreshOnGpu(const std::shared_ptr<SyncedMemory>& memory) {
 }
 
 }  // namespace
+#endif
 
 void Blob::Update() {
   if (count_ == 0) return;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cortado/common.hpp"
+#include "cortado/image_io.hpp"
 #include "cortado/io.hpp"
 #include "cortado/rng.hpp"
 
@@ -33,9 +34,7 @@ void DecodeDatum(const caffe::Datum& datum, const caffe::TransformationParameter
   if (p.force_color()) flags = cv::IMREAD_COLOR;
   if (p.force_gray()) flags = cv::IMREAD_GRAYSCALE;
   const std::string& data = datum.data();
-  cv::Mat raw(1, static_cast<int>(data.size()), CV_8UC1,
-              const_cast<char*>(data.data()));
-  cv::Mat image = cv::imdecode(raw, flags);
+  cv::Mat image = DecodeImageBytes(data, flags);
   if (image.empty()) {
     ThrowError("could not decode the encoded image in a Datum (",
                data.size(), " bytes)");

@@ -293,6 +293,15 @@ TEST(DataTransformerTest, ForceGrayDecodesOneChannel) {
   EXPECT_EQ(t.InferShape(datum), (std::vector<int>{1, 1, 1, 2}));
 }
 
+// Found by the datum fuzzer: OpenCV threw on empty bytes, and the uncaught
+// cv::Exception ended the process.
+TEST(DataTransformerTest, EmptyEncodedImageIsAnError) {
+  DataTransformer t(Param(""), caffe::TEST);
+  caffe::Datum datum;
+  datum.set_encoded(true);
+  EXPECT_THROW(t.InferShape(datum), Error);
+}
+
 TEST(DataTransformerTest, UndecodableImageIsAnError) {
   DataTransformer t(Param(""), caffe::TEST);
   caffe::Datum datum;

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include <opencv2/core.hpp>
+
 #include "caffe.pb.h"
 
 namespace cortado {
@@ -30,6 +32,11 @@ bool ReadImageToDatum(const std::string& path, int label, int height, int width,
 // The raw (channel-major uint8 or float) form of a datum, decoding it if it
 // is encoded; throws Error if the bytes do not decode.
 caffe::Datum DecodedDatum(const caffe::Datum& datum);
+
+// Decodes image file bytes with OpenCV (cv::IMREAD_* flags). Returns an
+// empty Mat for bytes that are empty or not an image: OpenCV throws for some
+// corrupt files rather than returning empty, and callers report both alike.
+cv::Mat DecodeImageBytes(const std::string& bytes, int flags);
 
 }  // namespace cortado
 

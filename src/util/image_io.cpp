@@ -47,6 +47,17 @@ void MatToRawDatum(const cv::Mat& image, caffe::Datum* datum) {
 
 }  // namespace
 
+cv::Mat DecodeImageBytes(const std::string& bytes, int flags) {
+  if (bytes.empty()) return cv::Mat();
+  const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
+                    const_cast<char*>(bytes.data()));
+  try {
+    return cv::imdecode(raw, flags);
+  } catch (const cv::Exception&) {
+    return cv::Mat();
+  }
+}
+
 bool ReadImageToDatum(const std::string& path, int label, int height, int width, bool is_color,
                       const std::string& encoding, caffe::Datum* datum, ImageShape* shape) {
   std::ifstream file(path, std::ios::binary);
@@ -54,10 +65,7 @@ bool ReadImageToDatum(const std::string& path, int label, int height, int width,
   std::ostringstream contents;
   contents << file.rdbuf();
   const std::string bytes = contents.str();
-  if (bytes.empty()) return false;
-  const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
-                    const_cast<char*>(bytes.data()));
-  cv::Mat image = cv::imdecode(raw, is_color ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
+  cv::Mat image = DecodeImageBytes(bytes, is_color ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
   if (image.empty()) return false;
   const bool resize = height > 0 && width > 0;
   if (resize && (image.rows != height || image.cols != width)) {
@@ -75,7 +83,7 @@ bool ReadImageToDatum(const std::string& path, int label, int height, int width,
     return true;
   }
   // The file's own bytes are kept when they already hold exactly this image.
-  const bool file_channels_match = cv::imdecode(raw, cv::IMREAD_UNCHANGED).channels() ==
+  const bool file_channels_match = DecodeImageBytes(bytes, cv::IMREAD_UNCHANGED).channels() ==
                                    image.channels();
   if (!resize && file_channels_match && LowerExtension(path) == encoding) {
     datum->set_data(bytes);
@@ -94,9 +102,7 @@ bool ReadImageToDatum(const std::string& path, int label, int height, int width,
 caffe::Datum DecodedDatum(const caffe::Datum& datum) {
   if (!datum.encoded()) return datum;
   const std::string& bytes = datum.data();
-  const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
-                    const_cast<char*>(bytes.data()));
-  const cv::Mat image = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
+  const cv::Mat image = DecodeImageBytes(bytes, cv::IMREAD_UNCHANGED);
   if (image.empty() || image.depth() != CV_8U) {
     ThrowError("an encoded datum (", bytes.size(), " bytes) does not decode to an 8-bit image");
   }
