@@ -70,11 +70,15 @@ void ViewDatum(const caffe::Datum& datum,
   view->channels = datum.channels();
   view->height = datum.height();
   view->width = datum.width();
-  const int64_t count =
-      int64_t{view->channels} * view->height * view->width;
   if (view->channels <= 0 || view->height <= 0 || view->width <= 0) {
     ThrowError("Datum has shape ", view->channels, "x", view->height, "x",
                view->width, "; every dimension must be positive");
+  }
+  // Three positive ints can pass 2^63: no record holds that many values.
+  int64_t count = 0;
+  if (__builtin_mul_overflow(int64_t{view->channels} * view->height, view->width, &count)) {
+    ThrowError("Datum has shape ", view->channels, "x", view->height, "x",
+               view->width, ", more values than any record can hold");
   }
   if (!datum.data().empty()) {
     if (static_cast<int64_t>(datum.data().size()) != count) {

@@ -415,6 +415,11 @@ void Solver::Restore(const std::string& state_file) {
   } else {
     ReadProtoFromBinaryFile(state_file, &state);
   }
+  // A negative iteration would train past max_iter (-1 trains one step
+  // more than asked; INT_MIN overflows the count of steps left).
+  if (state.iter() < 0) {
+    ThrowError(state_file, ": iter is ", state.iter(), "; a saved iteration is never negative");
+  }
   iter_ = state.iter();
   current_step_ = state.current_step();
   if (state.has_learned_net()) net_->CopyTrainedLayersFrom(state.learned_net());

@@ -145,6 +145,20 @@ TEST(BatchNormStats, MovingAverageAccumulates) {
   ExpectBlobNear({1.5f}, *layer->blobs()[2], 0);
 }
 
+// Found by the net fuzzer: a batch of 0 divided by zero in Reshape.
+TEST(BatchNormShapes, EmptyBatchSetsUpAndRuns) {
+  auto layer = MakeLayer("name: 'bn' type: 'BatchNorm'");
+  ASSERT_NE(layer, nullptr);
+  Blob x(std::vector<int>{0, 3, 2, 2}), y;
+  layer->SetUp({&x}, {&y});
+  EXPECT_EQ(y.shape(), x.shape());
+  layer->Forward({&x}, {&y});
+  EXPECT_EQ(y.count(), 0);
+  // The running statistics are untouched, not 0/0.
+  ExpectBlobNear({0.f, 0.f, 0.f}, *layer->blobs()[0], 0);
+  ExpectBlobNear({0.f}, *layer->blobs()[2], 0);
+}
+
 TEST(BatchNormErrors, LearnableStatsRejected) {
   auto layer = MakeLayer("name: 'bn' type: 'BatchNorm' param { lr_mult: 1 }");
   ASSERT_NE(layer, nullptr);

@@ -293,6 +293,17 @@ TEST(DataTransformerTest, ForceGrayDecodesOneChannel) {
   EXPECT_EQ(t.InferShape(datum), (std::vector<int>{1, 1, 1, 2}));
 }
 
+// Found by the datum fuzzer: the element count overflowed 64 bits.
+TEST(DataTransformerTest, DatumShapeBeyond64BitsIsAnError) {
+  DataTransformer t(Param(""), caffe::TEST);
+  caffe::Datum datum;
+  datum.set_channels(2147483647);
+  datum.set_height(2147483647);
+  datum.set_width(2147483647);
+  datum.set_data("x");
+  EXPECT_THROW(t.InferShape(datum), Error);
+}
+
 // Found by the datum fuzzer: OpenCV threw on empty bytes, and the uncaught
 // cv::Exception ended the process.
 TEST(DataTransformerTest, EmptyEncodedImageIsAnError) {

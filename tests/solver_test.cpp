@@ -328,5 +328,35 @@ TEST(SolverTest, OutOfRangeDataRecordsConsumedIsAnError) {
   resumed->Step(1);
 }
 
+// The bad-input campaign: a solverstate with iter -1 trained one step past
+// max_iter, and iter INT_MIN overflowed the count of steps left.
+TEST(SolverTest, NegativeIterationInStateIsAnError) {
+  testing::TempDir dir;
+  const std::string source = dir.File("train_lmdb");
+  MakeDataset(source);
+  const std::string prefix = dir.File("run");
+  {
+    auto first = CreateSolver(LmdbSolver(source, prefix));
+    first->Step(1);
+    first->Snapshot();
+  }
+  const std::string state_file = prefix + "_iter_1.solverstate";
+  caffe::SolverState state;
+  ReadProtoFromBinaryFile(state_file, &state);
+  for (int iter : {-1, std::numeric_limits<int>::min()}) {
+    state.set_iter(iter);
+    WriteProtoToBinaryFile(state, state_file);
+    auto resumed = CreateSolver(LmdbSolver(source, prefix));
+    try {
+      resumed->Restore(state_file);
+      FAIL() << "expected an Error for iter " << iter;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(state_file + ": iter is " + std::to_string(iter)), std::string::npos)
+          << what;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cortado

@@ -34,14 +34,14 @@ void CheckDatumSize(const std::string& db_path, const std::string& key,
   bool overflow = false;
   for (int64_t dim : {datum.channels(), datum.height(), datum.width()}) {
     if (dim < 0) {
-      ThrowError(db_path, ": record '", key, "' has a negative dimension (", datum.channels(),
+      ThrowError(db_path, ": record '", PrintableKey(key), "' has a negative dimension (", datum.channels(),
                  "x", datum.height(), "x", datum.width(), ")");
     }
     if (dim != 0 && expected > std::numeric_limits<int64_t>::max() / dim) overflow = true;
     if (!overflow) expected *= dim;
   }
   if (overflow || expected != static_cast<int64_t>(size)) {
-    ThrowError(db_path, ": record '", key, "' is ", datum.channels(), "x", datum.height(), "x",
+    ThrowError(db_path, ": record '", PrintableKey(key), "' is ", datum.channels(), "x", datum.height(), "x",
                datum.width(), overflow ? " (more values than 64 bits count)"
                                        : StrCat(" = ", expected, " values"),
                " but holds ", size);
@@ -57,13 +57,13 @@ int ComputeMean(const std::string& db_path, const std::string& output) {
   for (cursor->SeekToFirst(); cursor->valid(); cursor->Next()) {
     caffe::Datum stored;
     if (!stored.ParseFromString(cursor->value())) {
-      ThrowError(db_path, ": record '", cursor->key(), "' is not a Datum");
+      ThrowError(db_path, ": record '", PrintableKey(cursor->key()), "' is not a Datum");
     }
     caffe::Datum datum;
     try {
       datum = DecodedDatum(stored);
     } catch (const Error& e) {
-      ThrowError(db_path, ": record '", cursor->key(), "': ", e.what());
+      ThrowError(db_path, ": record '", PrintableKey(cursor->key()), "': ", e.what());
     }
     const size_t size = datum.data().empty() ? datum.float_data_size() : datum.data().size();
     CheckDatumSize(db_path, cursor->key(), datum, size);
@@ -74,7 +74,7 @@ int ComputeMean(const std::string& db_path, const std::string& output) {
       sum.assign(size, 0.0);
     } else if (datum.channels() != channels || datum.height() != height ||
                datum.width() != width || size != sum.size()) {
-      ThrowError(db_path, ": record '", cursor->key(), "' is ", datum.channels(), "x",
+      ThrowError(db_path, ": record '", PrintableKey(cursor->key()), "' is ", datum.channels(), "x",
                  datum.height(), "x", datum.width(), " but the first is ", channels, "x", height,
                  "x", width, "; a mean needs images of one size");
     }

@@ -63,6 +63,11 @@ class NewDatabase {
   std::unique_ptr<Database> db_;
 };
 
+// A record key as it can appear in an error message: non-printable bytes as
+// \xNN and at most 64 bytes shown. A corrupt database can hand back a key
+// that runs into the record's binary value, newlines included.
+std::string PrintableKey(const std::string& key);
+
 // The backends behind OpenDatabase, one per file in src/util/.
 std::unique_ptr<Database> OpenLevelDbDatabase(const std::string& path, Database::Mode mode);
 

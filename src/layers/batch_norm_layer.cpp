@@ -113,11 +113,15 @@ void BatchNormLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
                " channels but the layer was set up for ", channels_);
   }
   num_ = in.shape(0);
-  spatial_ = in.count() / (int64_t(num_) * channels_);
+  // A product, not count / (num * channels): a batch of 0 is a valid shape.
+  spatial_ = in.num_axes() > 2 ? in.count(2) : 1;
   top[0]->ReshapeLike(in);
 }
 
 void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+  // An empty batch has nothing to normalise and no statistics to fold in
+  // (its mean would be 0/0, poisoning the running averages).
+  if (bottom[0]->count() == 0) return;
   const float* x = bottom[0]->cpu_data();
   float* y = top[0]->mutable_cpu_data();
   const int64_t count = bottom[0]->count();
@@ -173,6 +177,7 @@ void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
 
 void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                                   const BlobVec& bottom) {
+  if (top[0]->count() == 0) return;
   if (!propagate_down[0]) return;
   const float* dy = top[0]->cpu_diff();
   float* dx = bottom[0]->mutable_cpu_diff();
@@ -217,6 +222,8 @@ void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& p
 
 #ifdef CORTADO_WITH_CUDA
 void BatchNormLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
+  // As on the CPU: an empty batch must not fold 0/0 into the statistics.
+  if (bottom[0]->count() == 0) return;
   const int64_t count = bottom[0]->count();
   stats_gpu_.Reshape(std::vector<int>{4, channels_});
   float* mean = stats_gpu_.mutable_gpu_data();
@@ -249,6 +256,7 @@ void BatchNormLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
 
 void BatchNormLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                  const BlobVec& bottom) {
+  if (top[0]->count() == 0) return;
   if (!propagate_down[0]) return;
   const int64_t count = bottom[0]->count();
   const float* dy = top[0]->gpu_diff();

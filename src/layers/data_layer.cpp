@@ -118,7 +118,7 @@ void DataLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
     datum_count_ = int64_t{shape[1]} * shape[2] * shape[3];
     top_shape_ = {batch_size_, shape[1], shape[2], shape[3]};
   } catch (const Error& e) {
-    ThrowError(ErrorPrefix(), source_, " record '", cursor_->key(), "': ", e.what());
+    ThrowError(ErrorPrefix(), source_, " record '", PrintableKey(cursor_->key()), "': ", e.what());
   }
   datum_shape_ = {datum.channels(), datum.height(), datum.width()};
   Reshape(bottom, top);
@@ -241,7 +241,7 @@ void DataLayer::FillBatch(Batch* batch) {
     ParseCurrent(&datum);
     if (datum.channels() != datum_shape_[0] || datum.height() != datum_shape_[1] ||
         datum.width() != datum_shape_[2]) {
-      ThrowError(ErrorPrefix(), source_, " record '", cursor_->key(),
+      ThrowError(ErrorPrefix(), source_, " record '", PrintableKey(cursor_->key()),
                  "' has shape ", datum.channels(), "x", datum.height(), "x",
                  datum.width(), " but the first record has ", datum_shape_[0],
                  "x", datum_shape_[1], "x", datum_shape_[2]);
@@ -256,7 +256,7 @@ void DataLayer::FillBatch(Batch* batch) {
       }
       transformer_->Transform(datum, batch->data.data() + i * datum_count_);
     } catch (const Error& e) {
-      ThrowError(ErrorPrefix(), source_, " record '", cursor_->key(), "': ",
+      ThrowError(ErrorPrefix(), source_, " record '", PrintableKey(cursor_->key()), "': ",
                  e.what());
     }
     if (output_labels_) batch->label[i] = static_cast<float>(datum.label());
@@ -266,7 +266,7 @@ void DataLayer::FillBatch(Batch* batch) {
 
 void DataLayer::ParseCurrent(caffe::Datum* datum) const {
   if (!datum->ParseFromString(cursor_->value())) {
-    ThrowError(ErrorPrefix(), source_, " record '", cursor_->key(),
+    ThrowError(ErrorPrefix(), source_, " record '", PrintableKey(cursor_->key()),
                "' is not a valid Datum (", cursor_->value().size(), " bytes)");
   }
 }

@@ -1,5 +1,7 @@
 // The LMDB record store behind Database/DbCursor/DbTransaction (Caffe's layout).
 #include <lmdb.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -7,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -30,6 +33,74 @@ void CheckMdb(int status, const std::string& path, const char* what) {
   }
 }
 
+// liblmdb trusts the page headers and node offsets of data.mdb; a page
+// overwritten with garbage sends mdb_cursor_get through wild pointers. A
+// fault while this thread is inside mdb_cursor_get jumps back to the cursor,
+// which throws an Error naming the database. Readers take no locks
+// (MDB_NOLOCK) and mdb_cursor_get allocates nothing, so abandoning the call
+// leaves nothing held. Faults elsewhere go to the handler that was there
+// before (the default one, a sanitizer's or the embedding program's).
+thread_local sigjmp_buf* t_lmdb_fault_jump = nullptr;
+struct sigaction g_previous_segv;
+struct sigaction g_previous_bus;
+
+void OnFault(int signal_number, siginfo_t* info, void* context) {
+  if (t_lmdb_fault_jump != nullptr) siglongjmp(*t_lmdb_fault_jump, signal_number);
+  const struct sigaction& previous = signal_number == SIGSEGV ? g_previous_segv : g_previous_bus;
+  if (previous.sa_flags & SA_SIGINFO) {
+    previous.sa_sigaction(signal_number, info, context);
+  } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+    previous.sa_handler(signal_number);
+  } else {
+    // Returning re-runs the faulting instruction, which now kills the
+    // process as it would have without us.
+    signal(signal_number, SIG_DFL);
+  }
+}
+
+// Checked at every step (two sigaction calls, well under a microsecond)
+// rather than once: a program that sets its own handler later is chained to,
+// not left without the guard.
+void InstallFaultHandler() {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (int signal_number : {SIGSEGV, SIGBUS}) {
+    struct sigaction current;
+    sigaction(signal_number, nullptr, &current);
+    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == OnFault) continue;
+    struct sigaction action = {};
+    action.sa_sigaction = OnFault;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal_number, &action,
+              signal_number == SIGSEGV ? &g_previous_segv : &g_previous_bus);
+  }
+}
+
+// Runs one liblmdb read call under the fault guard and returns its status.
+// A fault inside it, or liblmdb's assert hook, becomes an Error naming the
+// database.
+template <typename Call>
+int Guarded(const std::string& path, Call call) {
+  InstallFaultHandler();
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, 1) != 0) {
+    t_lmdb_fault_jump = nullptr;
+    ThrowError("LMDB ", path, ": data.mdb is corrupt (liblmdb faulted reading it); ",
+               "rebuild the database");
+  }
+  t_lmdb_fault_jump = &jump;
+  int status = MDB_SUCCESS;
+  try {
+    status = call();
+  } catch (...) {  // ThrowCorruptDatabase, from liblmdb's assert hook
+    t_lmdb_fault_jump = nullptr;
+    throw;
+  }
+  t_lmdb_fault_jump = nullptr;
+  return status;
+}
+
 // Owns a read-only transaction and a cursor over it. MDB_NOTLS on the
 // environment detaches the transaction from the creating thread, so the data
 // layer may create the cursor on one thread and step it on its prefetcher.
@@ -38,8 +109,8 @@ class LmdbCursor : public DbCursor {
   // file_size bounds every record's length: a corrupt page can claim any.
   LmdbCursor(MDB_env* env, MDB_dbi dbi, std::string path, uint64_t file_size)
       : path_(std::move(path)), file_size_(file_size) {
-    CheckMdb(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_), path_,
-             "mdb_txn_begin (read)");
+    CheckMdb(Guarded(path_, [&] { return mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_); }),
+             path_, "mdb_txn_begin (read)");
     int status = mdb_cursor_open(txn_, dbi, &cursor_);
     if (status != MDB_SUCCESS) {
       mdb_txn_abort(txn_);
@@ -66,12 +137,10 @@ class LmdbCursor : public DbCursor {
 
  private:
   void Step(MDB_cursor_op op) {
-    int status = mdb_cursor_get(cursor_, &key_, &value_, op);
-    if (status == MDB_NOTFOUND) {
-      valid_ = false;
-      return;
-    }
     valid_ = false;
+    const int status =
+        Guarded(path_, [&] { return mdb_cursor_get(cursor_, &key_, &value_, op); });
+    if (status == MDB_NOTFOUND) return;
     CheckMdb(status, path_, "mdb_cursor_get");
     // A key or value longer than the whole file (or with no bytes to point
     // at) is a corrupt page's length field; copying it would read past the
@@ -133,6 +202,18 @@ class LmdbTransaction : public DbTransaction {
   std::vector<std::pair<std::string, std::string>> pending_;
 };
 
+// liblmdb asserts on pages it cannot make sense of (IS_LEAF in
+// mdb_cursor_next when a page of data.mdb is overwritten) and then aborts
+// the process. Its assert hook runs first: throwing from it unwinds through
+// liblmdb's frames (Debian builds it with unwind tables) and turns the abort
+// into an Error naming the database. Readers hold no locks (MDB_NOLOCK), so
+// nothing is left held.
+void ThrowCorruptDatabase(MDB_env* env, const char* message) {
+  const auto* path = static_cast<const std::string*>(mdb_env_get_userctx(env));
+  ThrowError("LMDB ", path ? *path : std::string("database"), ": data.mdb is corrupt (liblmdb: ",
+             message, "); rebuild the database");
+}
+
 class LmdbDatabase : public Database {
  public:
   LmdbDatabase(const std::string& path, Mode mode) : path_(path) {
@@ -145,6 +226,9 @@ class LmdbDatabase : public Database {
       // because nothing writes a database while it is read: converters
       // write under a temporary name and rename when done.
       flags = MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK;
+      // Only readers: a writer holds lock.mdb's mutex, which a throw would leak.
+      mdb_env_set_userctx(env_, &path_);
+      mdb_env_set_assert(env_, ThrowCorruptDatabase);
       // A reader otherwise maps the writer's recorded map size (1 TB for
       // Caffe's and ours), which fails under ulimit -v and sanitizers. The
       // file size is enough; LMDB raises it to the committed size if needed.
@@ -165,14 +249,16 @@ class LmdbDatabase : public Database {
     } else {
       CheckOrClose(mdb_env_set_mapsize(env_, kMapSize), "mdb_env_set_mapsize");
     }
-    CheckOrClose(mdb_env_open(env_, path_.c_str(), flags, 0664),
+    CheckOrClose(Guarded(path_, [&] { return mdb_env_open(env_, path_.c_str(), flags, 0664); }),
                  "mdb_env_open");
     MDB_txn* txn = nullptr;
-    CheckOrClose(
-        mdb_txn_begin(env_, nullptr, mode == Mode::kRead ? MDB_RDONLY : 0,
-                      &txn),
-        "mdb_txn_begin");
-    int status = mdb_dbi_open(txn, nullptr, 0, &dbi_);
+    CheckOrClose(Guarded(path_,
+                         [&] {
+                           return mdb_txn_begin(env_, nullptr,
+                                                mode == Mode::kRead ? MDB_RDONLY : 0, &txn);
+                         }),
+                 "mdb_txn_begin");
+    int status = Guarded(path_, [&] { return mdb_dbi_open(txn, nullptr, 0, &dbi_); });
     if (status != MDB_SUCCESS) {
       mdb_txn_abort(txn);
       CheckOrClose(status, "mdb_dbi_open");
@@ -193,10 +279,10 @@ class LmdbDatabase : public Database {
   }
   int64_t size() override {
     MDB_txn* txn = nullptr;
-    CheckMdb(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn), path_,
-             "mdb_txn_begin (stat)");
+    CheckMdb(Guarded(path_, [&] { return mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); }),
+             path_, "mdb_txn_begin (stat)");
     MDB_stat stat;
-    int status = mdb_stat(txn, dbi_, &stat);
+    int status = Guarded(path_, [&] { return mdb_stat(txn, dbi_, &stat); });
     mdb_txn_abort(txn);
     CheckMdb(status, path_, "mdb_stat");
     return static_cast<int64_t>(stat.ms_entries);
