@@ -290,19 +290,23 @@ TEST(SolverTest, LegacySolverTypeEnumIsUpgraded) {
   EXPECT_FALSE(param.has_solver_type());
 }
 
+// Trains an LMDB solver for one step, snapshots it and returns the
+// .solverstate path: the starting point of the resume-from-bad-state tests.
+std::string SnapshotAfterOneStep(const std::string& source, const std::string& prefix) {
+  MakeDataset(source);
+  auto first = CreateSolver(LmdbSolver(source, prefix));
+  first->Step(1);
+  first->Snapshot();
+  return prefix + "_iter_1.solverstate";
+}
+
 // A solverstate's data_records_consumed was added to the start record
 // unchecked: near 2^63 the sum overflowed (undefined behaviour).
 TEST(SolverTest, OutOfRangeDataRecordsConsumedIsAnError) {
   testing::TempDir dir;
   const std::string source = dir.File("train_lmdb");
-  MakeDataset(source);
   const std::string prefix = dir.File("run");
-  {
-    auto first = CreateSolver(LmdbSolver(source, prefix));
-    first->Step(1);
-    first->Snapshot();
-  }
-  const std::string state_file = prefix + "_iter_1.solverstate";
+  const std::string state_file = SnapshotAfterOneStep(source, prefix);
   caffe::SolverState state;
   ReadProtoFromBinaryFile(state_file, &state);
   ASSERT_EQ(state.data_records_consumed_size(), 1);
@@ -333,14 +337,8 @@ TEST(SolverTest, OutOfRangeDataRecordsConsumedIsAnError) {
 TEST(SolverTest, NegativeIterationInStateIsAnError) {
   testing::TempDir dir;
   const std::string source = dir.File("train_lmdb");
-  MakeDataset(source);
   const std::string prefix = dir.File("run");
-  {
-    auto first = CreateSolver(LmdbSolver(source, prefix));
-    first->Step(1);
-    first->Snapshot();
-  }
-  const std::string state_file = prefix + "_iter_1.solverstate";
+  const std::string state_file = SnapshotAfterOneStep(source, prefix);
   caffe::SolverState state;
   ReadProtoFromBinaryFile(state_file, &state);
   for (int iter : {-1, std::numeric_limits<int>::min()}) {
