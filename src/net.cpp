@@ -461,6 +461,14 @@ void Net::Backward() {
   }
 }
 
+void Net::SetDataShard(int index, int count) {
+  CHECK_GE(index, 0);
+  CHECK_LT(index, count);
+  for (auto& layer : layers_) {
+    if (layer->IsDataSource()) layer->SetDataShard(index, count);
+  }
+}
+
 void Net::Reshape() {
   size_t i = 0;
   try {

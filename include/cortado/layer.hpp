@@ -94,6 +94,13 @@ class Layer {
   virtual bool IsDataSource() const { return false; }
   virtual int64_t records_consumed() const { return 0; }
   virtual void SeekToRecord(int64_t record) {}
+  // Data-parallel training: this process is replica `index` of `count`. A
+  // data source then reads a global stream of batches of count x batch_size
+  // records and hands out only its share of each: records
+  // [index x batch_size, (index + 1) x batch_size) of every global batch. No
+  // record is read by two replicas in an epoch, and records_consumed()
+  // counts global records, so a snapshot resumes with any replica count.
+  virtual void SetDataShard(int index, int count) {}
 
  protected:
   virtual void ForwardImpl(const BlobVec& bottom, const BlobVec& top) = 0;

@@ -41,6 +41,9 @@ class Net {
   void SetDevice(const Device& device);
   const Device& device() const { return device_; }
 
+  // Calls SetDataShard on every data source (see Layer::SetDataShard).
+  void SetDataShard(int index, int count);
+
   // Re-runs shape inference after input blobs changed shape.
   void Reshape();
 
