@@ -2,6 +2,7 @@
 // backward-need analysis) and the forward/backward loops.
 #include "cortado/net.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <new>
 #include <set>
@@ -415,6 +416,7 @@ void Net::AppendParam(const caffe::NetParameter& param, int layer_id, int param_
 float Net::ForwardFromTo(int start, int end) {
   CHECK_GE(start, 0);
   CHECK_LT(end, static_cast<int>(layers_.size()));
+  ActivateDevice(device_);  // the caller's thread may not have made it current
   float loss = 0;
   int i = start;
   try {
@@ -440,11 +442,23 @@ const BlobVec& Net::Forward(float* loss) {
 void Net::BackwardFromTo(int start, int end) {
   CHECK_GE(end, 0);
   CHECK_LT(start, static_cast<int>(layers_.size()));
+  ActivateDevice(device_);  // the caller's thread may not have made it current
   for (int i = start; i >= end; --i) {
-    if (!layer_need_backward_[i]) continue;
-    layers_[i]->Backward(top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
-    if (debug_info_) BackwardDebugInfo(i);
+    if (layer_need_backward_[i]) {
+      layers_[i]->Backward(top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
+      if (debug_info_) BackwardDebugInfo(i);
+    }
+    if (after_layer_backward_) after_layer_backward_(i);
   }
+}
+
+std::vector<int> Net::LearnableParamFinalLayers() const {
+  std::vector<int> final_layers(learnable_params_.size(), static_cast<int>(layers_.size()));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    int& layer = final_layers[learnable_param_ids_[i]];
+    layer = std::min(layer, param_layer_indices_[i].first);
+  }
+  return final_layers;
 }
 
 void Net::Backward() {

@@ -179,8 +179,67 @@ void Solver::PrepareSnapshotFolder() const {
   }
 }
 
+void Solver::set_communicator(Communicator* comm) {
+  reducer_.reset();
+  comm_ = comm;
+  if (comm_ == nullptr || comm_->size() == 1) {
+    net_->SetDataShard(0, 1);
+    return;
+  }
+  if (comm_->device_buffers() && !net_->device().is_cuda()) {
+    ThrowError("solver: ", comm_->Describe(), " reduces on GPUs but the net runs on the CPU");
+  }
+  net_->SetDataShard(comm_->rank(), comm_->size());
+  reducer_ = std::make_unique<GradientReducer>(net_.get(), comm_);
+  replicas_synchronized_ = false;
+  if (is_root()) {
+    LOG(INFO) << "Data-parallel training on " << comm_->size() << " replicas: "
+              << reducer_->bytes_per_iteration() << " bytes of gradient allreduced per "
+              << "iteration in " << reducer_->num_buckets() << " bucket(s)";
+  }
+}
+
+void Solver::SynchronizeReplicas() {
+  replicas_synchronized_ = true;
+  if (!reducer_) return;
+  // Every replica reaches here with its own initialisation (or weights, or
+  // restored state); the root's becomes everyone's.
+  double position[2] = {is_root() ? static_cast<double>(iter_) : 0.0,
+                        is_root() ? static_cast<double>(current_step_) : 0.0};
+  comm_->AllreduceSumHost(position, 2);
+  iter_ = static_cast<int>(position[0]);
+  current_step_ = static_cast<int>(position[1]);
+  std::vector<Blob*> blobs = net_->learnable_params();
+  for (Blob* h : history_blobs()) blobs.push_back(h);
+  for (Blob* blob : blobs) {
+#ifdef CORTADO_WITH_CUDA
+    if (comm_->device_buffers()) {
+      comm_->Broadcast(blob->mutable_gpu_data(), blob->count(), 0);
+      continue;
+    }
+#endif
+    comm_->Broadcast(blob->mutable_cpu_data(), blob->count(), 0);
+  }
+}
+
+float Solver::AverageOverReplicas(float value) const {
+  if (!reducer_) return value;
+  double sum = value;
+  comm_->AllreduceSumHost(&sum, 1);
+  return static_cast<float>(sum / comm_->size());
+}
+
+Solver::Action Solver::AgreeOnAction(Action local) const {
+  if (!reducer_) return local;
+  double votes[2] = {local == Action::kStop ? 1.0 : 0.0, local == Action::kSnapshot ? 1.0 : 0.0};
+  comm_->AllreduceSumHost(votes, 2);
+  if (votes[0] > 0) return Action::kStop;
+  if (votes[1] > 0) return Action::kSnapshot;
+  return Action::kNone;
+}
+
 void Solver::Solve(const std::string& resume_file) {
-  PrepareSnapshotFolder();
+  if (is_root()) PrepareSnapshotFolder();
   LOG(INFO) << "Solving " << net_->name();
   LOG(INFO) << "Learning Rate Policy: " << param_.lr_policy();
   if (!resume_file.empty()) {
@@ -202,13 +261,16 @@ void Solver::Solve(const std::string& resume_file) {
     LOG(INFO) << "Optimization stopped early.";
     return;
   }
-  if (param_.display() && iter_ % param_.display() == 0 && log_iterations()) {
+  // Every replica runs this pass (its loss is averaged over them), whether
+  // or not it logs.
+  if (param_.display() && iter_ % param_.display() == 0) {
     float loss;
     net_->Forward(&loss);
+    loss = AverageOverReplicas(loss);
     UpdateSmoothedLoss(loss, 0, 1);
-    LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
+    if (log_iterations()) LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
   }
-  if (param_.test_interval() && iter_ % param_.test_interval() == 0) TestAll();
+  if (param_.test_interval() && iter_ % param_.test_interval() == 0 && is_root()) TestAll();
   if (progress_line_) progress_line_->Break();
   LOG(INFO) << "Optimization Done.";
 }
@@ -252,6 +314,8 @@ void Solver::ShowProgress(bool force) {
 }
 
 void Solver::Step(int iterations) {
+  ActivateDevice(net_->device());  // this thread may not have made it current
+  if (!replicas_synchronized_) SynchronizeReplicas();
   const int start_iter = iter_;
   progress_time_ = Clock::now();
   progress_iter_ = iter_;
@@ -264,14 +328,23 @@ void Solver::Step(int iterations) {
   while (iter_ < stop_iter) {
     net_->ClearParamDiffs();
     if (param_.test_interval() && iter_ % param_.test_interval() == 0 &&
-        (iter_ > 0 || param_.test_initialization())) {
+        (iter_ > 0 || param_.test_initialization()) && is_root()) {
       TestAll();
     }
     const bool display = param_.display() && iter_ % param_.display() == 0;
     net_->set_debug_info(display && param_.debug_info());
     float loss = 0;
-    for (int i = 0; i < param_.iter_size(); ++i) loss += net_->ForwardBackward();
+    for (int i = 0; i < param_.iter_size(); ++i) {
+      // Only the last pass's gradients are final; earlier ones accumulate.
+      if (reducer_ && i == param_.iter_size() - 1) reducer_->Arm();
+      loss += net_->ForwardBackward();
+    }
     loss /= param_.iter_size();
+    if (reducer_) {
+      reducer_->Finish();
+      // Summed, so a non-finite loss on any replica stops all of them.
+      loss = AverageOverReplicas(loss);
+    }
     if (!std::isfinite(loss)) {
       // Stop before the update: the weights and every snapshot on disk stay good.
       ThrowError("iteration ", iter_, ": the loss is ", loss, "; the first non-finite output is ",
@@ -311,7 +384,7 @@ void Solver::Step(int iterations) {
     ApplyUpdate();
     ++iter_;
     if (progress_line_) ShowProgress(iter_ == stop_iter);
-    Action action = action_request_ ? action_request_() : Action::kNone;
+    Action action = AgreeOnAction(action_request_ ? action_request_() : Action::kNone);
     if ((param_.snapshot() && iter_ % param_.snapshot() == 0) || action == Action::kSnapshot) {
       Snapshot();
     }
@@ -371,6 +444,7 @@ std::string Solver::SnapshotFilename(const std::string& extension) const {
 }
 
 std::string Solver::Snapshot() {
+  if (!is_root()) return "";  // one copy of the replicas' identical state
   if (param_.snapshot_prefix().empty()) {
     ThrowError("solver: snapshot requested but snapshot_prefix is empty");
   }
@@ -422,6 +496,7 @@ void Solver::Restore(const std::string& state_file) {
   }
   iter_ = state.iter();
   current_step_ = state.current_step();
+  replicas_synchronized_ = reducer_ == nullptr;
   if (state.has_learned_net()) net_->CopyTrainedLayersFrom(state.learned_net());
   try {
     RestoreSolverState(state);

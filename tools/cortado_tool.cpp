@@ -10,6 +10,8 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <random>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,17 +19,22 @@
 #include <gflags/gflags.h>
 
 #include "cortado/common.hpp"
+#include "cortado/communicator.hpp"
 #include "cortado/device.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
+#include "cortado/nccl.hpp"
 #include "cortado/net.hpp"
 #include "cortado/progress.hpp"
+#include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
 #include "cortado/stub_data.hpp"
 #include "zoo_command.hpp"
 
 
-DEFINE_string(gpu, "", "GPU ids to use (e.g. '0' or 'all'); empty runs on the CPU");
+DEFINE_string(gpu, "", "GPU ids to use (e.g. '0', '0,1' or 'all'); empty runs on the CPU. "
+                       "Several ids train data-parallel (NCCL); under mpirun each rank "
+                       "takes the id at its local rank");
 DEFINE_string(solver, "", "The solver definition protocol buffer text file");
 DEFINE_string(model, "", "The model definition protocol buffer text file");
 DEFINE_string(phase, "", "Network phase (TRAIN or TEST); only used by 'time'");
@@ -51,9 +58,15 @@ std::atomic<bool> got_sigint{false};
 std::atomic<bool> got_sighup{false};
 
 void HandleSignal(int signal) {
-  if (signal == SIGINT) got_sigint = true;
+  // mpirun answers Ctrl-C by sending SIGTERM to every rank: the same request.
+  if (signal == SIGINT || signal == SIGTERM) got_sigint = true;
   if (signal == SIGHUP) got_sighup = true;
 }
+
+// The MPI job this process belongs to, when mpirun started it with several
+// ranks; null otherwise. Set by main before the command runs, so errors can
+// end the whole job.
+std::unique_ptr<Communicator> mpi_world;
 
 Solver::Action ParseEffect(const std::string& flag, const std::string& value) {
   if (value == "stop") return Solver::Action::kStop;
@@ -95,14 +108,19 @@ std::vector<int> ParseGpuIds() {
 }
 
 // The one device a command runs on, from --gpu; checked before any work.
+// Under mpirun, each rank takes the id at its local rank (wrapping around).
 Device SelectDevice() {
   if (FLAGS_gpu.empty()) return Device::Cpu();
   const std::vector<int> ids = ParseGpuIds();
-  if (ids.size() > 1) {
-    ThrowError("--gpu=", FLAGS_gpu, ": training on several GPUs at once is not available yet; "
-               "give one id, e.g. --gpu=", ids[0]);
+  if (ids.size() > 1 && !mpi_world) {
+    ThrowError("--gpu=", FLAGS_gpu, ": several GPUs train data-parallel only with 'train'");
   }
-  const Device device = Device::Cuda(ids[0]);
+  int index = 0;
+  if (mpi_world) {
+    const char* local_rank = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    index = (local_rank ? std::atoi(local_rank) : mpi_world->rank()) % ids.size();
+  }
+  const Device device = Device::Cuda(ids[index]);
   ActivateDevice(device);  // throws a clear error when there is no such GPU
   LOG(INFO) << "Using " << device.ToString();
   return device;
@@ -115,6 +133,93 @@ caffe::Phase ParsePhase(const std::string& phase, caffe::Phase fallback) {
   ThrowError("--phase=", phase, " must be TRAIN or TEST");
 }
 
+// The signals a training run answers, turned into solver actions.
+std::function<Solver::Action()> SignalActions() {
+  const Solver::Action on_sigint = ParseEffect("sigint_effect", FLAGS_sigint_effect);
+  const Solver::Action on_sighup = ParseEffect("sighup_effect", FLAGS_sighup_effect);
+  std::signal(SIGINT, HandleSignal);
+  std::signal(SIGHUP, HandleSignal);
+  if (mpi_world) std::signal(SIGTERM, HandleSignal);
+  return [on_sigint, on_sighup]() {
+    if (got_sigint.exchange(false)) {
+      LOG(INFO) << "SIGINT received";
+      return on_sigint;
+    }
+    if (got_sighup.exchange(false)) {
+      LOG(INFO) << "SIGHUP received";
+      return on_sighup;
+    }
+    return Solver::Action::kNone;
+  };
+}
+
+// Every replica must start from the same weights and read the same global
+// data order, so all are built with one seed: the solver's, or one the root
+// draws. Each replica then reseeds for what should differ between them
+// (dropout masks), the root keeping the stream a single process would have.
+void ShareRandomSeed(caffe::SolverParameter* param, Communicator* comm) {
+  if (param->random_seed() >= 0) return;
+  double seed = comm->rank() == 0 ? static_cast<double>(std::random_device()() >> 1) : 0.0;
+  comm->AllreduceSumHost(&seed, 1);
+  param->set_random_seed(static_cast<int64_t>(seed));
+}
+
+void ReseedReplica(const caffe::SolverParameter& param, int rank) {
+  if (rank > 0) SetRandomSeed(static_cast<uint64_t>(param.random_seed()) * 1000003u + rank);
+}
+
+std::unique_ptr<Solver> BuildSolver(const caffe::SolverParameter& param) {
+  std::unique_ptr<Solver> solver = CreateSolver(param);
+  // Fine-tuning keeps Caffe's contract: layers the weights lack (a renamed
+  // classifier) start from their fillers, with a warning naming them. Weights
+  // that match no layer at all are an error.
+  if (!FLAGS_weights.empty()) {
+    LOG(INFO) << "Finetuning from " << FLAGS_weights;
+    const std::vector<std::string> files = SplitCommas(FLAGS_weights);
+    solver->net()->CopyTrainedLayersFrom(files, Net::MissingWeights::kWarn);
+    for (const auto& test_net : solver->test_nets()) {
+      test_net->CopyTrainedLayersFrom(files, Net::MissingWeights::kWarn);
+    }
+  }
+  return solver;
+}
+
+// One process, several GPUs: a thread and a solver per GPU, gradients
+// averaged with NCCL. GPU i is replica i; replica 0 logs, tests and snapshots.
+int TrainOnGpus(caffe::SolverParameter param, const std::vector<int>& ids) {
+  std::vector<std::unique_ptr<Communicator>> group = OpenNcclGroup(ids);
+  if (param.random_seed() < 0) param.set_random_seed(std::random_device()() >> 1);
+  const std::function<Solver::Action()> actions = SignalActions();
+  std::vector<std::unique_ptr<Solver>> solvers;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    caffe::SolverParameter replica = param;
+    replica.set_solver_mode(caffe::SolverParameter::GPU);
+    replica.set_device_id(ids[i]);
+    ActivateDevice(Device::Cuda(ids[i]));
+    solvers.push_back(BuildSolver(replica));
+    solvers.back()->set_communicator(group[i].get());
+    solvers.back()->set_action_request(actions);
+  }
+  LOG(INFO) << "Starting Optimization on GPUs " << FLAGS_gpu;
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    threads.emplace_back([&, i]() {
+      ReseedReplica(param, static_cast<int>(i));
+      try {
+        solvers[i]->Solve(FLAGS_snapshot);
+      } catch (const std::exception& e) {
+        // The other GPUs would wait in NCCL for this one forever.
+        std::fprintf(stderr, "cortado: error on GPU %d (replica %zu of %zu): %s\n", ids[i], i,
+                     ids.size(), e.what());
+        std::fflush(stderr);
+        std::_Exit(1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  return 0;
+}
+
 int Train() {
   if (FLAGS_solver.empty()) ThrowError("train needs --solver=<solver.prototxt>");
   if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
@@ -125,6 +230,9 @@ int Train() {
   param.mutable_train_state()->set_level(FLAGS_level);
   for (const std::string& stage : SplitCommas(FLAGS_stage)) {
     param.mutable_train_state()->add_stage(stage);
+  }
+  if (!mpi_world && !FLAGS_gpu.empty() && ParseGpuIds().size() > 1) {
+    return TrainOnGpus(param, ParseGpuIds());
   }
   // As in Caffe, --gpu wins; without it the solver file's solver_mode and
   // device_id decide. Solver files written for a GPU still train on a
@@ -147,37 +255,25 @@ int Train() {
   } else {
     param.set_solver_mode(caffe::SolverParameter::CPU);
   }
-  const Solver::Action on_sigint = ParseEffect("sigint_effect", FLAGS_sigint_effect);
-  const Solver::Action on_sighup = ParseEffect("sighup_effect", FLAGS_sighup_effect);
-  std::unique_ptr<Solver> solver = CreateSolver(param);
-  std::signal(SIGINT, HandleSignal);
-  std::signal(SIGHUP, HandleSignal);
-  solver->set_action_request([&]() {
-    if (got_sigint.exchange(false)) {
-      LOG(INFO) << "SIGINT received";
-      return on_sigint;
+  const std::function<Solver::Action()> actions = SignalActions();
+  std::unique_ptr<Communicator> nccl;
+  if (mpi_world) ShareRandomSeed(&param, mpi_world.get());
+  std::unique_ptr<Solver> solver = BuildSolver(param);
+  solver->set_action_request(actions);
+  if (mpi_world) {
+    Communicator* comm = mpi_world.get();
+    if (param.solver_mode() == caffe::SolverParameter::GPU && NcclBuilt()) {
+      nccl = OpenNcclOverMpi(mpi_world.get(), param.device_id());
+      comm = nccl.get();
     }
-    if (got_sighup.exchange(false)) {
-      LOG(INFO) << "SIGHUP received";
-      return on_sighup;
-    }
-    return Solver::Action::kNone;
-  });
-  // Fine-tuning keeps Caffe's contract: layers the weights lack (a renamed
-  // classifier) start from their fillers, with a warning naming them. Weights
-  // that match no layer at all are an error.
-  if (!FLAGS_weights.empty()) {
-    LOG(INFO) << "Finetuning from " << FLAGS_weights;
-    const std::vector<std::string> files = SplitCommas(FLAGS_weights);
-    solver->net()->CopyTrainedLayersFrom(files, Net::MissingWeights::kWarn);
-    for (const auto& test_net : solver->test_nets()) {
-      test_net->CopyTrainedLayersFrom(files, Net::MissingWeights::kWarn);
-    }
+    solver->set_communicator(comm);
+    ReseedReplica(param, comm->rank());
+    LOG(INFO) << "Replica " << comm->Describe();
   }
   // People at a terminal get one live status line; logs that go to a file
   // or a pipe keep Caffe's classic lines for the parsers that read them.
   std::unique_ptr<ProgressLine> progress;
-  if (isatty(STDOUT_FILENO)) {
+  if (isatty(STDOUT_FILENO) && solver->is_root()) {
     progress = std::make_unique<ProgressLine>(stdout);
     solver->set_progress_line(progress.get(), /*keep_log_lines=*/!isatty(STDERR_FILENO));
   }
@@ -369,12 +465,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cortado: unknown command '%s'\n%s", argv[1], usage.c_str());
     return 1;
   }
+  using cortado::mpi_world;
   try {
-    return it->second.first();
+    // Several ranks from mpirun train data-parallel; only `train` can.
+    if (cortado::MpiLaunchSize() > 1) {
+      if (std::string(argv[1]) != "train") {
+        cortado::ThrowError("under mpirun only 'train' runs (data-parallel); run '", argv[1],
+                            "' as one process");
+      }
+      mpi_world = cortado::OpenMpiWorld();
+      // Rank 0 alone logs; the others still report errors.
+      if (mpi_world->rank() != 0) FLAGS_minloglevel = google::GLOG_ERROR;
+    }
+    const int status = it->second.first();
+    mpi_world.reset();
+    cortado::FinalizeMpi();
+    return status;
   } catch (const cortado::Error& e) {
+    // A rank that stops alone would leave the others waiting in a collective.
+    if (mpi_world) cortado::AbortMpiJob(e.what());
     std::fprintf(stderr, "cortado: error: %s\n", e.what());
     return 1;
   } catch (const std::exception& e) {
+    if (mpi_world) cortado::AbortMpiJob(std::string("internal error: ") + e.what());
     std::fprintf(stderr, "cortado: internal error: %s\n", e.what());
     return 2;
   }

@@ -3,6 +3,7 @@
 #ifndef CORTADO_NET_HPP_
 #define CORTADO_NET_HPP_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -40,6 +41,16 @@ class Net {
   // kernels stay on the CPU; each such type is logged once per net.
   void SetDevice(const Device& device);
   const Device& device() const { return device_; }
+
+  // Called after each layer's step of Backward (in reverse layer order, and
+  // also for layers that need no backward), with the layer's index. Data-
+  // parallel training starts reducing the gradients that are final there.
+  void set_after_layer_backward(std::function<void(int layer_id)> fn) {
+    after_layer_backward_ = std::move(fn);
+  }
+  // For each learnable parameter, the layer after whose backward step its
+  // gradient is complete: the first (lowest-index) layer that uses it.
+  std::vector<int> LearnableParamFinalLayers() const;
 
   // Calls SetDataShard on every data source (see Layer::SetDataShard).
   void SetDataShard(int index, int count);
@@ -170,6 +181,7 @@ class Net {
   BlobVec net_output_blobs_;
   std::vector<int> net_output_blob_indices_;
   bool debug_info_ = false;
+  std::function<void(int)> after_layer_backward_;
 };
 
 }  // namespace cortado

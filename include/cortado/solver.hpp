@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "caffe.pb.h"
+#include "cortado/communicator.hpp"
+#include "cortado/gradient_reducer.hpp"
 #include "cortado/net.hpp"
 
 namespace cortado {
@@ -49,8 +51,27 @@ class Solver {
   void set_progress_line(ProgressLine* line, bool keep_log_lines);
 
   // Asked between iterations; lets the CLI stop or snapshot on a signal.
+  // With several replicas, any replica's request acts on all of them at the
+  // same iteration (stop wins over snapshot).
   enum class Action { kNone, kStop, kSnapshot };
   void set_action_request(std::function<Action()> fn) { action_request_ = std::move(fn); }
+
+  // Data-parallel training: this solver is one replica of `comm` (not owned;
+  // it must outlive the solver). Data sources read only this replica's share
+  // of each global batch, gradients are averaged over the replicas during
+  // backward, the root's parameters and history are copied to every replica
+  // before the first step (and after a Restore), and only the root (rank 0)
+  // tests and writes snapshots. nullptr trains alone.
+  void set_communicator(Communicator* comm);
+  Communicator* communicator() const { return comm_; }
+  bool is_root() const { return comm_ == nullptr || comm_->rank() == 0; }
+  // Bytes of gradient each replica allreduces per iteration (0 alone).
+  int64_t gradient_bytes_per_iteration() const {
+    return reducer_ ? reducer_->bytes_per_iteration() : 0;
+  }
+  // The update rule's state (momentum and the like), one blob per learnable
+  // parameter and set, in snapshot order.
+  virtual std::vector<Blob*> history_blobs() const { return {}; }
 
  protected:
   virtual void ApplyUpdate() = 0;
@@ -82,7 +103,12 @@ class Solver {
   // temporary snapshot files a killed run left behind are removed.
   void PrepareSnapshotFolder() const;
 
-  bool log_iterations() const { return !progress_line_ || keep_log_lines_; }
+  // Replicas other than the root train silently (their numbers are the root's).
+  bool log_iterations() const { return is_root() && (!progress_line_ || keep_log_lines_); }
+  // Copies the root's parameters, history and iteration to every replica.
+  void SynchronizeReplicas();
+  float AverageOverReplicas(float value) const;
+  Action AgreeOnAction(Action local) const;
   void ShowProgress(bool force);
 
   ProgressLine* progress_line_ = nullptr;
@@ -95,6 +121,9 @@ class Solver {
   float smoothed_loss_ = 0;
   std::function<Action()> action_request_;
   bool requested_early_exit_ = false;
+  Communicator* comm_ = nullptr;
+  std::unique_ptr<GradientReducer> reducer_;
+  bool replicas_synchronized_ = true;
 };
 
 // Builds the solver named by param.type() ("SGD", ...); throws Error for an

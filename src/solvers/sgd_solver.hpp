@@ -16,6 +16,11 @@ class SgdSolver : public Solver {
  public:
   explicit SgdSolver(const caffe::SolverParameter& param);
   const char* type() const override { return "SGD"; }
+  std::vector<Blob*> history_blobs() const override {
+    std::vector<Blob*> blobs;
+    for (const auto& h : history_) blobs.push_back(h.get());
+    return blobs;
+  }
 
  protected:
   void ApplyUpdate() override;
