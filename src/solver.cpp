@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <regex>
 
 #include "cortado/hdf5.hpp"
@@ -571,6 +572,18 @@ void Solver::Regularize(int param_id) {
   } else {
     for (int64_t i = 0; i < p->count(); ++i) diff[i] += L1Decay(data[i], decay);
   }
+}
+
+void ShareRandomSeed(caffe::SolverParameter* param, Communicator* comm) {
+  if (param->random_seed() >= 0 || comm == nullptr || comm->size() == 1) return;
+  // 31 bits travel exactly through a double sum with zeros.
+  double seed = comm->rank() == 0 ? static_cast<double>(std::random_device()() >> 1) : 0.0;
+  comm->AllreduceSumHost(&seed, 1);
+  param->set_random_seed(static_cast<int64_t>(seed));
+}
+
+void ReseedReplica(const caffe::SolverParameter& param, int rank) {
+  if (rank > 0) SetRandomSeed(static_cast<uint64_t>(param.random_seed()) * 1000003u + rank);
 }
 
 }  // namespace cortado

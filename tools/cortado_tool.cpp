@@ -153,21 +153,6 @@ std::function<Solver::Action()> SignalActions() {
   };
 }
 
-// Every replica must start from the same weights and read the same global
-// data order, so all are built with one seed: the solver's, or one the root
-// draws. Each replica then reseeds for what should differ between them
-// (dropout masks), the root keeping the stream a single process would have.
-void ShareRandomSeed(caffe::SolverParameter* param, Communicator* comm) {
-  if (param->random_seed() >= 0) return;
-  double seed = comm->rank() == 0 ? static_cast<double>(std::random_device()() >> 1) : 0.0;
-  comm->AllreduceSumHost(&seed, 1);
-  param->set_random_seed(static_cast<int64_t>(seed));
-}
-
-void ReseedReplica(const caffe::SolverParameter& param, int rank) {
-  if (rank > 0) SetRandomSeed(static_cast<uint64_t>(param.random_seed()) * 1000003u + rank);
-}
-
 std::unique_ptr<Solver> BuildSolver(const caffe::SolverParameter& param) {
   std::unique_ptr<Solver> solver = CreateSolver(param);
   // Fine-tuning keeps Caffe's contract: layers the weights lack (a renamed

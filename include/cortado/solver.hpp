@@ -126,6 +126,15 @@ class Solver {
   bool replicas_synchronized_ = true;
 };
 
+// Data-parallel set-up, shared by the CLI and Python. Every replica must
+// start from the same weights and read the same global data order, so all
+// are built with one seed: the solver's, or one the root draws and shares.
+void ShareRandomSeed(caffe::SolverParameter* param, Communicator* comm);
+// Once the replicas are built, replicas other than the root reseed, so that
+// what should differ between them (dropout masks) does; the root keeps the
+// stream a single process would have.
+void ReseedReplica(const caffe::SolverParameter& param, int rank);
+
 // Builds the solver named by param.type() ("SGD", ...); throws Error for an
 // unknown type.
 std::unique_ptr<Solver> CreateSolver(const caffe::SolverParameter& param);

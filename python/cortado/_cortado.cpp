@@ -8,12 +8,16 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <glog/logging.h>
+
 #include "cortado/blob.hpp"
+#include "cortado/communicator.hpp"
 #include "cortado/db.hpp"
 #include "cortado/device.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
+#include "cortado/nccl.hpp"
 #include "cortado/net.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
@@ -104,6 +108,23 @@ std::unique_ptr<Net> MakeNet(const std::string& model, int phase, int level,
 
 // Reads a solver prototxt; a non-empty `type` overrides the file's (so
 // caffe.AdamSolver(path) is Adam whatever the file says, as in pycaffe).
+// A script started by mpirun with several ranks trains data-parallel: every
+// solver it makes is a replica over all the ranks. Opened on first use and
+// kept for the life of the process (solvers hold it unowned).
+Communicator* PythonMpiWorld() {
+  static std::unique_ptr<Communicator> world;
+  if (!world && MpiLaunchSize() > 1) {
+    world = OpenMpiWorld();
+    // Rank 0 alone logs; the others still report errors.
+    if (world->rank() != 0) FLAGS_minloglevel = google::GLOG_ERROR;
+    std::atexit([] {
+      world.reset();
+      FinalizeMpi();
+    });
+  }
+  return world.get();
+}
+
 std::unique_ptr<Solver> MakeSolver(const std::string& path, const std::string& type) {
   caffe::SolverParameter param;
   ReadSolverParamsFromTextFile(path, &param);
@@ -112,8 +133,21 @@ std::unique_ptr<Solver> MakeSolver(const std::string& path, const std::string& t
   param.set_solver_mode(device.is_cuda() ? caffe::SolverParameter::GPU
                                          : caffe::SolverParameter::CPU);
   param.set_device_id(device.id());
-  return CreateSolver(param);
+  Communicator* world = PythonMpiWorld();
+  if (world == nullptr) return CreateSolver(param);
+  ShareRandomSeed(&param, world);
+  std::unique_ptr<Solver> solver = CreateSolver(param);
+  solver->set_communicator(world);
+  ReseedReplica(param, world->rank());
+  return solver;
 }
+
+// pycaffe's multi-GPU object: caffe.NCCL(solver, uid) joins the group `uid`
+// as replica solver_rank() of solver_count() (set by the script) and makes
+// the solver average its gradients over the group.
+struct NcclReplica {
+  std::unique_ptr<Communicator> comm;
+};
 
 }  // namespace
 }  // namespace cortado
@@ -226,5 +260,32 @@ PYBIND11_MODULE(_cortado, m) {
            }, "resume_file"_a = py::none())
       .def("test_all", &Solver::TestAll, py::call_guard<py::gil_scoped_release>())
       .def("restore", &Solver::Restore, "state_file"_a)
-      .def("snapshot", &Solver::Snapshot);
+      .def("snapshot", &Solver::Snapshot)
+      .def("_set_replica", [](Solver& s, NcclReplica& replica) {
+             s.set_communicator(replica.comm.get());
+           }, py::keep_alive<1, 2>())
+      .def_property_readonly("_replica_rank", [](const Solver& s) {
+        return s.communicator() ? s.communicator()->rank() : 0;
+      })
+      .def_property_readonly("_replica_count", [](const Solver& s) {
+        return s.communicator() ? s.communicator()->size() : 1;
+      })
+      .def_property_readonly("_gradient_bytes_per_iteration",
+                             &Solver::gradient_bytes_per_iteration);
+
+  py::class_<NcclReplica>(m, "_NcclReplica")
+      .def(py::init([](py::bytes uid, int rank, int count, int device) {
+             return NcclReplica{OpenNcclMember(std::string(uid), rank, count, device)};
+           }), "uid"_a, "rank"_a, "count"_a, "device"_a)
+      .def_static("new_uid", [] { return py::bytes(NewNcclId()); });
+  m.def("nccl_built", &NcclBuilt);
+  m.def("mpi_built", &MpiBuilt);
+  m.def("mpi_rank", [] {
+    Communicator* world = PythonMpiWorld();
+    return world ? world->rank() : 0;
+  });
+  m.def("mpi_size", [] {
+    Communicator* world = PythonMpiWorld();
+    return world ? world->size() : 1;
+  });
 }

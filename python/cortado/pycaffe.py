@@ -271,9 +271,90 @@ def init_log(level=0, stderr=False):
     """Kept for pycaffe scripts; Cortado logs through glog to stderr already."""
 
 
+# --- Data-parallel training ------------------------------------------------------
+#
+# Two ways, as in pycaffe and beyond it:
+# - under mpirun, every solver a script makes is a replica over all the ranks
+#   (MPI): nothing to call; solver_count() and solver_rank() report the job;
+# - pycaffe's multi-GPU recipe: one process per GPU (multiprocessing), each
+#   calling set_solver_count(n), set_solver_rank(i), set_multiprocess(True),
+#   then NCCL(solver, uid) with a uid from NCCL.new_uid() made by the parent.
+
+_solver_count = 1
+_solver_rank = 0
+_multiprocess = False
+
+
+def set_solver_count(count):
+    """How many replicas train together (pycaffe's multi-GPU scripts)."""
+    global _solver_count
+    if int(count) < 1:
+        raise ValueError('set_solver_count(%r): the count must be at least 1' % (count,))
+    _solver_count = int(count)
+
+
+def set_solver_rank(rank):
+    """This process's replica index, 0 to solver_count() - 1."""
+    global _solver_rank
+    if int(rank) < 0:
+        raise ValueError('set_solver_rank(%r): the rank must not be negative' % (rank,))
+    _solver_rank = int(rank)
+
+
+def set_multiprocess(multiprocess):
+    """pycaffe's flag for one process per GPU; kept for scripts that set it."""
+    global _multiprocess
+    _multiprocess = bool(multiprocess)
+
+
 def solver_count():
-    return 1
+    """Replicas training together: mpirun's rank count, else set_solver_count()'s."""
+    size = _cortado.mpi_size()
+    return size if size > 1 else _solver_count
 
 
 def solver_rank():
-    return 0
+    """This replica's index: the MPI rank under mpirun, else set_solver_rank()'s."""
+    return _cortado.mpi_rank() if _cortado.mpi_size() > 1 else _solver_rank
+
+
+class NCCL(object):
+    """pycaffe's NCCL: makes `solver` average its gradients with the other
+    solver_count() - 1 processes that joined the same `uid`, on this
+    process's GPU (set_device). Needs a CUDA build and a GPU."""
+
+    def __init__(self, solver, uid):
+        if solver_count() > 1 and _cortado.mpi_size() > 1:
+            raise RuntimeError('NCCL(): under mpirun solvers are already replicas over MPI')
+        if not _gpu_mode:
+            raise RuntimeError('NCCL() reduces on GPUs: call set_mode_gpu() first '
+                               '(%s)' % (_cortado.cuda_unavailable_reason() or 'GPU mode is off'))
+        self._replica = _cortado._NcclReplica(uid, _solver_rank, _solver_count, _device)
+        self._solver = solver
+        solver._set_replica(self._replica)
+
+    @staticmethod
+    def new_uid():
+        """An id for one group of replicas: made once, passed to every process."""
+        return _cortado._NcclReplica.new_uid()
+
+    def bcast(self):
+        """Root's weights go to every replica; the solver does this before its
+        first step anyway, so calling it is optional."""
+
+    def on_start(self):
+        pass
+
+    def on_gradients_ready(self):
+        pass
+
+
+def _solver_add_callback(self, callback, *more):
+    """pycaffe's add_callback. An NCCL object needs nothing more: the solver
+    already averages gradients over its replicas."""
+    if isinstance(callback, NCCL) and not more:
+        return
+    raise NotImplementedError('Solver.add_callback: only NCCL objects are supported so far')
+
+
+Solver.add_callback = _solver_add_callback
