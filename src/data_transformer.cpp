@@ -101,7 +101,10 @@ void ViewDatum(const caffe::Datum& datum,
 
 DataTransformer::DataTransformer(const caffe::TransformationParameter& param,
                                  caffe::Phase phase)
-    : param_(param), phase_(phase), rng_(GlobalRng()()) {
+    : param_(param),
+      phase_(phase),
+      seed_(static_cast<uint32_t>(GlobalRng()())),
+      rng_(seed_) {
   if (param_.force_color() && param_.force_gray()) {
     ThrowError("transform_param: force_color and force_gray are both set");
   }

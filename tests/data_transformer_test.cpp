@@ -162,6 +162,33 @@ TEST(DataTransformerTest, SameGlobalSeedGivesSameAugmentation) {
   EXPECT_EQ(sequence(), sequence());
 }
 
+TEST(DataTransformerTest, ReseedRestartsTheAugmentationStream) {
+  caffe::Datum datum = IndexDatum(1, 6, 6);
+  auto draw = [&](DataTransformer* t) {
+    std::vector<float> all;
+    for (int i = 0; i < 20; ++i) {
+      std::vector<float> out = TransformAll(t, datum);
+      all.insert(all.end(), out.begin(), out.end());
+    }
+    return all;
+  };
+  SetRandomSeed(9);
+  DataTransformer t(Param("crop_size: 3 mirror: true"), caffe::TRAIN);
+  const uint32_t seed = t.seed();
+  const std::vector<float> fresh = draw(&t);
+  // Restarting from the construction seed replays the stream; seed() stays.
+  t.Reseed(seed);
+  EXPECT_EQ(draw(&t), fresh);
+  // A replica's derived seed gives another stream (16 crops x 2 mirrors per
+  // draw: equal over 20 draws by chance with probability 32^-20).
+  t.Reseed(ReplicaSeed(seed, 1));
+  const std::vector<float> replica = draw(&t);
+  EXPECT_NE(replica, fresh);
+  EXPECT_EQ(t.seed(), seed);
+  EXPECT_NE(ReplicaSeed(seed, 1), ReplicaSeed(seed, 2));
+  EXPECT_NE(ReplicaSeed(seed, 1), ReplicaSeed(seed + 1, 1));
+}
+
 TEST(DataTransformerTest, CropLargerThanImageIsAnError) {
   DataTransformer t(Param("crop_size: 5"), caffe::TEST);
   caffe::Datum datum = IndexDatum(1, 4, 6);

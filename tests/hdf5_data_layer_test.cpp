@@ -1,8 +1,9 @@
 // HDF5Data and HDF5Output: batches across files, shuffling, resuming from a
-// record or a solverstate, round trips and the errors a bad source or file
-// raises.
+// record or a solverstate, data-parallel shards, round trips and the errors a
+// bad source or file raises.
 #include <algorithm>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -175,6 +176,137 @@ TEST(Hdf5DataLayerTest, SolverResumesAtTheSnapshotsRecord) {
   const std::vector<float> actual = AllWeights(resumed->net());
   ASSERT_EQ(actual.size(), expected.size());
   EXPECT_EQ(std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)), 0);
+}
+
+// One HDF5Data layer over a shuffled list; every reader is built under one
+// random seed, as the replicas of a data-parallel run are.
+class Hdf5Reader {
+ public:
+  Hdf5Reader(const std::string& list, int batch_size) {
+    SetRandomSeed(21);
+    layer_ = MakeDataLayer(list, batch_size, true);
+    layer_->SetUp({}, top_);
+  }
+  // Labels, then data, of the next batch.
+  std::vector<float> Forward() {
+    layer_->Forward({}, top_);
+    std::vector<float> out(label_.cpu_data(), label_.cpu_data() + label_.count());
+    out.insert(out.end(), data_.cpu_data(), data_.cpu_data() + data_.count());
+    return out;
+  }
+  Layer* layer() { return layer_.get(); }
+
+ private:
+  Blob data_, label_;
+  BlobVec top_ = {&data_, &label_};
+  std::unique_ptr<Layer> layer_;
+};
+
+// `count` replicas, each positioned at global record `seek` (when >= 0)
+// before or after being told its share.
+std::vector<std::unique_ptr<Hdf5Reader>> Hdf5Replicas(const std::string& list, int count,
+                                                      int batch_size, int64_t seek = -1,
+                                                      bool seek_first = true) {
+  std::vector<std::unique_ptr<Hdf5Reader>> replicas;
+  for (int index = 0; index < count; ++index) {
+    auto reader = std::make_unique<Hdf5Reader>(list, batch_size);
+    if (seek >= 0 && seek_first) reader->layer()->SeekToRecord(seek);
+    reader->layer()->SetDataShard(index, count);
+    if (seek >= 0 && !seek_first) reader->layer()->SeekToRecord(seek);
+    replicas.push_back(std::move(reader));
+  }
+  return replicas;
+}
+
+// One iteration of every replica as an unsharded layer of count x batch
+// would lay it out: all labels by replica index, then all data.
+std::vector<float> Hdf5GlobalForward(const std::vector<std::unique_ptr<Hdf5Reader>>& replicas,
+                                     int batch_size) {
+  std::vector<float> labels, data;
+  for (const auto& replica : replicas) {
+    const std::vector<float> share = replica->Forward();
+    labels.insert(labels.end(), share.begin(), share.begin() + batch_size);
+    data.insert(data.end(), share.begin() + batch_size, share.end());
+  }
+  labels.insert(labels.end(), data.begin(), data.end());
+  return labels;
+}
+
+// 13 shuffled records in three files: global batches of 4 and 6 end epochs
+// inside a batch, and inside a file.
+std::string WriteShardFiles(const TempDir& dir) {
+  WriteRecords(dir.File("a.h5"), 5, 0);
+  WriteRecords(dir.File("b.h5"), 3, 5);
+  WriteRecords(dir.File("c.h5"), 5, 8);
+  return WriteList(dir, {dir.File("a.h5"), dir.File("b.h5"), dir.File("c.h5")});
+}
+
+TEST(Hdf5DataLayerTest, ReplicasTogetherReadWhatOneUnshardedLayerReads) {
+  TempDir dir;
+  const std::string list = WriteShardFiles(dir);
+  constexpr int kBatch = 2;
+  for (int count : {2, 3}) {
+    SCOPED_TRACE("count " + std::to_string(count));
+    auto replicas = Hdf5Replicas(list, count, kBatch);
+    Hdf5Reader whole(list, count * kBatch);
+    std::vector<float> first_epoch;
+    // Eight global batches of 4 or 6 span two or three shuffled epochs.
+    for (int t = 0; t < 8; ++t) {
+      const std::vector<float> actual = Hdf5GlobalForward(replicas, kBatch);
+      EXPECT_EQ(actual, whole.Forward()) << "iteration " << t;
+      for (const auto& replica : replicas) {
+        EXPECT_EQ(replica->layer()->records_consumed(), (t + 1) * count * kBatch);
+      }
+      first_epoch.insert(first_epoch.end(), actual.begin(), actual.begin() + count * kBatch);
+    }
+    // No record twice in an epoch, and the shuffle is not the file order.
+    first_epoch.resize(13);
+    std::vector<float> sorted = first_epoch;
+    std::sort(sorted.begin(), sorted.end());
+    for (int i = 0; i < 13; ++i) EXPECT_EQ(sorted[i], float(i));
+    EXPECT_FALSE(std::is_sorted(first_epoch.begin(), first_epoch.end()));
+  }
+}
+
+TEST(Hdf5DataLayerTest, ResumedReplicasContinueTheGlobalStream) {
+  TempDir dir;
+  const std::string list = WriteShardFiles(dir);
+  constexpr int kBatch = 2;
+  auto straight = Hdf5Replicas(list, 2, kBatch);
+  std::vector<std::vector<float>> straight_batches;
+  for (int t = 0; t < 9; ++t) straight_batches.push_back(Hdf5GlobalForward(straight, kBatch));
+  const int64_t snapshot = 4 * 2 * kBatch;  // after four iterations: in epoch 1
+  for (bool seek_first : {true, false}) {
+    auto resumed = Hdf5Replicas(list, 2, kBatch, snapshot, seek_first);
+    for (int t = 4; t < 9; ++t) {
+      EXPECT_EQ(Hdf5GlobalForward(resumed, kBatch), straight_batches[t])
+          << "iteration " << t << (seek_first ? ", seek first" : ", shard first");
+      EXPECT_EQ(resumed[0]->layer()->records_consumed(), (t + 1) * 2 * kBatch);
+    }
+  }
+  // The straight run's global stream of labels after the snapshot.
+  std::vector<float> straight_after;
+  for (int t = 4; t < 9; ++t) {
+    straight_after.insert(straight_after.end(), straight_batches[t].begin(),
+                          straight_batches[t].begin() + 2 * kBatch);
+  }
+  // Three replicas resumed from the two-replica snapshot read on from record
+  // 16: the same stream, and what one unsharded layer seeked there reads.
+  for (bool seek_first : {true, false}) {
+    SCOPED_TRACE(seek_first ? "seek first" : "shard first");
+    auto resumed = Hdf5Replicas(list, 3, kBatch, snapshot, seek_first);
+    Hdf5Reader whole(list, 3 * kBatch);
+    whole.layer()->SeekToRecord(snapshot);
+    std::vector<float> resumed_after;
+    for (int t = 0; t < 4; ++t) {
+      const std::vector<float> actual = Hdf5GlobalForward(resumed, kBatch);
+      EXPECT_EQ(actual, whole.Forward()) << "iteration " << t;
+      EXPECT_EQ(resumed[2]->layer()->records_consumed(), snapshot + (t + 1) * 3 * kBatch);
+      resumed_after.insert(resumed_after.end(), actual.begin(), actual.begin() + 3 * kBatch);
+    }
+    resumed_after.resize(straight_after.size());
+    EXPECT_EQ(resumed_after, straight_after);
+  }
 }
 
 TEST(Hdf5DataLayerTest, BadSourcesThrow) {

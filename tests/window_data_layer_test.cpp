@@ -1,7 +1,7 @@
 // WindowData: a window file over tiny generated PNGs; batch shapes, the
 // foreground/background split and labels, exact crop content for warp,
-// context padding and square mode, mirroring, and errors that name the file
-// and line.
+// context padding and square mode, mirroring, data-parallel replicas, and
+// errors that name the file and line.
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cortado/layer.hpp"
+#include "cortado/rng.hpp"
 #include "layer_case.hpp"
 #include "temp_dir.hpp"
 
@@ -224,6 +225,66 @@ TEST(WindowDataLayerTest, BatchesSplitForegroundAndBackgroundByThresholds) {
   }
   EXPECT_EQ(seen, (std::set<int>{0, 1, 2, 3}));  // never image 4, between the thresholds
   EXPECT_EQ(layer->records_consumed(), 160);
+}
+
+// Which windows a layer draws in four batches of 8, when built under one
+// random seed (as every replica of a data-parallel run is) and told it is
+// replica index of count (count 0: never told; before: told before set-up).
+struct Draws {
+  std::vector<int> windows;
+  int64_t records = 0;
+};
+
+Draws DrawWindows(const std::string& source, int index, int count, bool before = false) {
+  SetRandomSeed(5);
+  auto layer = MakeLayer(LayerText(source, "batch_size: 8 fg_fraction: 1", "crop_size: 4"));
+  Blob data, label;
+  if (count > 0 && before) layer->SetDataShard(index, count);
+  layer->SetUp({}, {&data, &label});
+  if (count > 0 && !before) layer->SetDataShard(index, count);
+  Draws draws;
+  for (int batch = 0; batch < 4; ++batch) {
+    layer->Forward({}, {&data, &label});
+    // Window i starts at column i of the gradient image: B = 10 * column.
+    for (int i = 0; i < 8; ++i) {
+      draws.windows.push_back(static_cast<int>(Pixel(data, i, 0, 0, 0)) / 10);
+    }
+  }
+  draws.records = layer->records_consumed();
+  return draws;
+}
+
+TEST(WindowDataLayerTest, ReplicasDrawTheirOwnWindows) {
+  TempDir dir;
+  WriteGradientImage(dir.File("g.png"));
+  {
+    std::vector<WindowLine> windows;
+    for (int x = 0; x < 12; ++x) windows.push_back({1, 1.f, x, 0, x + 3, 3});
+    std::ofstream out(dir.File("windows.txt"));
+    AppendImage(&out, 0, dir.File("g.png"), windows);
+  }
+  const std::string source = dir.File("windows.txt");
+  const Draws plain = DrawWindows(source, 0, 0);
+  EXPECT_EQ(plain.records, 32);
+  EXPECT_GT(std::set<int>(plain.windows.begin(), plain.windows.end()).size(), 1u);
+  // Replica 0 keeps the set-up seed's stream, sharded or not.
+  EXPECT_EQ(DrawWindows(source, 0, 1).windows, plain.windows);
+  const Draws first_of_two = DrawWindows(source, 0, 2);
+  EXPECT_EQ(first_of_two.windows, plain.windows);
+  // Records count all replicas together.
+  EXPECT_EQ(DrawWindows(source, 0, 1).records, 32);
+  EXPECT_EQ(first_of_two.records, 64);
+  // Other replicas draw streams of their own, reproducibly, and whether told
+  // their share before set-up or after.
+  const Draws second_of_two = DrawWindows(source, 1, 2);
+  EXPECT_NE(second_of_two.windows, plain.windows);
+  EXPECT_EQ(second_of_two.records, 64);
+  EXPECT_EQ(DrawWindows(source, 1, 2).windows, second_of_two.windows);
+  EXPECT_EQ(DrawWindows(source, 1, 2, true).windows, second_of_two.windows);
+  const Draws third_of_three = DrawWindows(source, 2, 3);
+  EXPECT_NE(third_of_three.windows, plain.windows);
+  EXPECT_NE(third_of_three.windows, second_of_two.windows);
+  EXPECT_EQ(third_of_three.records, 96);
 }
 
 std::string SetUpError(const std::string& text) {

@@ -31,6 +31,10 @@ class MemoryDataLayer : public Layer {
   int height() const { return height_; }
   int width() const { return width_; }
   int64_t records_consumed() const override { return consumed_; }
+  // SetDataShard keeps the default (no-op): there is no shared source to cut
+  // into shares. Each process's caller hands this layer its own arrays, so
+  // giving every replica its share of the data is the caller's to do, and
+  // consumed_ counts this process's records only.
 
  protected:
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;

@@ -1,4 +1,5 @@
-// Data: reads Datums from an LMDB on a prefetch thread and hands out batches.
+// Data: reads Datums from an LMDB or LevelDB on a prefetch thread and hands
+// out batches; a data-parallel replica hands out its share of each global batch.
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -41,6 +42,7 @@ class DataLayer : public Layer {
 
   int64_t records_consumed() const override { return records_consumed_; }
   void SeekToRecord(int64_t record) override;
+  void SetDataShard(int index, int count) override;
 
  protected:
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
@@ -50,6 +52,11 @@ class DataLayer : public Layer {
   void StopPrefetch();
   void PrefetchLoop();
   void FillBatch(Batch* batch);
+  // Moves the cursor past n records without parsing them (other replicas'
+  // shares), wrapping at the end of the database as FillBatch does.
+  void SkipRecords(int64_t n);
+  // Restarts the transformer's generator for this replica's share.
+  void ReseedForShard();
   // Parses the record under the cursor; errors name the source and the key.
   void ParseCurrent(caffe::Datum* datum) const;
   void PositionCursor(int64_t record);
@@ -65,9 +72,14 @@ class DataLayer : public Layer {
   std::vector<int> top_shape_;    // batch_size x C x H' x W' after cropping
   int64_t datum_count_ = 0;       // floats per transformed datum
 
-  // Record index where counting starts (rand_skip), and records handed out.
+  // Record index where counting starts (rand_skip), and records handed out
+  // by all replicas together: the global stream's position.
   int64_t start_record_ = 0;
   int64_t records_consumed_ = 0;
+  // This process is replica shard_index_ of shard_count_. Written only while
+  // the prefetch thread is stopped.
+  int shard_index_ = 0;
+  int shard_count_ = 1;
 
   std::vector<std::unique_ptr<Batch>> batches_;
   std::mutex mutex_;
@@ -104,6 +116,7 @@ void DataLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   cursor_ = db_->NewCursor();
   transformer_ =
       std::make_unique<DataTransformer>(layer_param_.transform_param(), phase_);
+  ReseedForShard();  // SetDataShard may come before set-up
 
   // rand_skip staggers several readers of one database (Caffe semantics).
   if (p.rand_skip() > 0) {
@@ -157,7 +170,7 @@ void DataLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
     std::memcpy(top[1]->mutable_cpu_data(), batch->label.data(),
                 batch->label.size() * sizeof(float));
   }
-  records_consumed_ += batch_size_;
+  records_consumed_ += int64_t{shard_count_} * batch_size_;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     free_.push_back(batch);
@@ -167,11 +180,45 @@ void DataLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
 
 void DataLayer::SeekToRecord(int64_t record) {
   StopPrefetch();
+  ReseedForShard();  // the reader thread's crops ran ahead, by a timing-dependent count
   // Reduced first: start_record_ + record could overflow for a huge record.
   PositionCursor(start_record_ + record % db_size_);
   records_consumed_ = record;
   error_ = nullptr;
   StartPrefetch();
+}
+
+void DataLayer::SetDataShard(int index, int count) {
+  CHECK_GE(index, 0);
+  CHECK_LT(index, count);
+  // Unchanged, the reader keeps what it prefetched: SetDataShard(0, 1) on an
+  // unsharded layer changes nothing, crops included.
+  if (index == shard_index_ && count == shard_count_) return;
+  if (!cursor_) {  // not set up yet: LayerSetUp starts the reader with this share
+    shard_index_ = index;
+    shard_count_ = count;
+    return;
+  }
+  // Batches already prefetched hold the old share, and the cursor has run
+  // ahead of them: restart the reader at the current global batch.
+  StopPrefetch();
+  shard_index_ = index;
+  shard_count_ = count;
+  ReseedForShard();
+  PositionCursor(start_record_ + records_consumed_ % db_size_);
+  error_ = nullptr;
+  StartPrefetch();
+}
+
+void DataLayer::ReseedForShard() {
+  // Replicas are built with one random_seed, so replicas after the first
+  // derive their own crop/mirror stream. Replica 0 restarts its set-up seed
+  // rather than keeping the generator: the reader thread has transformed a
+  // timing-dependent number of batches ahead, and a restart keeps its crops
+  // reproducible (those of an unsharded layer from the start of a run). For
+  // the same reason SeekToRecord restarts the stream too.
+  const uint32_t seed = transformer_->seed();
+  transformer_->Reseed(shard_index_ > 0 ? ReplicaSeed(seed, shard_index_) : seed);
 }
 
 void DataLayer::PositionCursor(int64_t record) {
@@ -234,7 +281,17 @@ void DataLayer::PrefetchLoop() {
   }
 }
 
+void DataLayer::SkipRecords(int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (!cursor_->valid()) cursor_->SeekToFirst();
+    cursor_->Next();
+  }
+}
+
 void DataLayer::FillBatch(Batch* batch) {
+  // Between batches the cursor sits at the start of a global batch; this
+  // replica's records follow those of the replicas before it.
+  SkipRecords(int64_t{shard_index_} * batch_size_);
   caffe::Datum datum;
   for (int i = 0; i < batch_size_; ++i) {
     if (!cursor_->valid()) cursor_->SeekToFirst();
@@ -262,6 +319,7 @@ void DataLayer::FillBatch(Batch* batch) {
     if (output_labels_) batch->label[i] = static_cast<float>(datum.label());
     cursor_->Next();
   }
+  SkipRecords(int64_t{shard_count_ - 1 - shard_index_} * batch_size_);
 }
 
 void DataLayer::ParseCurrent(caffe::Datum* datum) const {

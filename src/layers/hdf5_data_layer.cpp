@@ -3,7 +3,8 @@
 // records. One file is held in memory at a time, as in BVLC Caffe. The
 // order (shuffled or not) is a function of the epoch and a seed drawn once at
 // set-up, so a resumed run can seek to any record and continue exactly as an
-// uninterrupted run with the same random_seed would.
+// uninterrupted run with the same random_seed would. A data-parallel
+// replica walks the same order and takes its share of each global batch.
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -30,6 +31,15 @@ class Hdf5DataLayer : public Layer {
   bool IsDataSource() const override { return true; }
   int64_t records_consumed() const override { return consumed_; }
   void SeekToRecord(int64_t record) override;
+  // The order depends only on the seed and the epoch, never on the share,
+  // so every replica walks the same order; between Forwards each sits at
+  // the start of the next global batch, so no repositioning is needed.
+  void SetDataShard(int index, int count) override {
+    CHECK_GE(index, 0);
+    CHECK_LT(index, count);
+    shard_index_ = index;
+    shard_count_ = count;
+  }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     const caffe::HDF5DataParameter& p = layer_param_.hdf5_data_param();
@@ -65,6 +75,7 @@ class Hdf5DataLayer : public Layer {
 
  protected:
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
+    SkipRows(int64_t{shard_index_} * batch_size_);
     for (int b = 0; b < batch_size_; ++b) {
       if (current_row_ == rows_) NextFile();
       const int64_t row = row_order_[current_row_];
@@ -74,8 +85,9 @@ class Hdf5DataLayer : public Layer {
                     datasets_[i].data().data() + row * width, width * sizeof(float));
       }
       ++current_row_;
-      ++consumed_;
     }
+    SkipRows(int64_t{shard_count_ - 1 - shard_index_} * batch_size_);
+    consumed_ += int64_t{shard_count_} * batch_size_;
   }
 
  private:
@@ -92,6 +104,19 @@ class Hdf5DataLayer : public Layer {
     }
     if (files_.empty()) {
       ThrowError(ErrorPrefix(), "hdf5_data_param.source '", source, "' lists no files");
+    }
+  }
+
+  // Passes over n rows (other replicas' shares) without copying them. Files
+  // on the way are loaded as reading would load them, so NextFile alone keeps
+  // the epoch's file and row orders; a file is loaded only to be skipped
+  // when files are smaller than a global batch.
+  void SkipRows(int64_t n) {
+    while (n > 0) {
+      if (current_row_ == rows_) NextFile();
+      const int64_t step = std::min(n, rows_ - current_row_);
+      current_row_ += step;
+      n -= step;
     }
   }
 
@@ -181,7 +206,9 @@ class Hdf5DataLayer : public Layer {
   std::vector<int64_t> row_order_;
   int64_t rows_ = 0;
   int64_t current_row_ = 0;
-  int64_t consumed_ = 0;
+  int64_t consumed_ = 0;  // by all replicas: the global stream's position
+  int shard_index_ = 0;
+  int shard_count_ = 1;
 };
 
 void Hdf5DataLayer::SeekToRecord(int64_t record) {

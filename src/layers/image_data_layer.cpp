@@ -1,11 +1,16 @@
 // ImageData: reads images named in a list file ("path label" per line) with
 // OpenCV, optionally resized and shuffled, and transforms them like Data.
+// Each epoch's order is a function of the epoch and a seed drawn once at
+// set-up (as in HDF5Data), so a resumed run seeks straight to any record, and
+// data-parallel replicas, built with one random_seed, walk the same order and
+// each take their share of every global batch.
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <utility>
@@ -29,6 +34,8 @@ class ImageDataLayer : public Layer {
   int MaxTopBlobs() const override { return 2; }
   bool IsDataSource() const override { return true; }
   int64_t records_consumed() const override { return consumed_; }
+  void SeekToRecord(int64_t record) override;
+  void SetDataShard(int index, int count) override;
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   // Shapes follow the images: ForwardImpl reshapes to each batch's first image.
@@ -39,16 +46,29 @@ class ImageDataLayer : public Layer {
 
  private:
   void ReadList();
-  // Loads line `index` as a raw (planar BGR or gray) Datum.
+  // Loads lines_[index] as a raw (planar BGR or gray) Datum.
   void LoadImage(size_t index, caffe::Datum* datum) const;
-  void Shuffle() { std::shuffle(lines_.begin(), lines_.end(), rng_); }
+  // Moves to global record `record` (at least 0).
+  void Position(int64_t record);
+  // Orders lines_ for epoch_: listed order, or shuffled by the epoch's seed.
+  void OrderEpoch();
+  // Steps to the next record, reordering when an epoch ends.
+  void Advance();
+  // Replica 0 keeps the transformer's generator; the others draw their own
+  // crops and mirrors.
+  void ReseedForShard();
 
   caffe::ImageDataParameter param_;
-  std::vector<std::pair<std::string, int>> lines_;
-  size_t position_ = 0;
-  int64_t consumed_ = 0;
+  std::vector<std::pair<std::string, int>> lines_;  // as listed
+  uint32_t seed_ = 0;            // drawn from GlobalRng() at set-up
+  size_t first_position_ = 0;    // where rand_skip puts record 0 in epoch 0
+  int64_t epoch_ = 0;            // passes over the list so far
+  std::vector<size_t> order_;    // indices into lines_, this epoch's order
+  size_t position_ = 0;          // in order_
+  int64_t consumed_ = 0;         // by all replicas: the global stream's position
+  int shard_index_ = 0;
+  int shard_count_ = 1;
   std::unique_ptr<DataTransformer> transformer_;
-  std::mt19937 rng_;
 };
 
 void ImageDataLayer::ReadList() {
@@ -86,8 +106,8 @@ void ImageDataLayer::LoadImage(size_t index, caffe::Datum* datum) const {
   const std::string path = param_.root_folder() + lines_[index].first;
   cv::Mat image = cv::imread(path, param_.is_color() ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
   if (image.empty()) {
-    ThrowError(ErrorPrefix(), "cannot read image '", path, "' (line ", index + 1, " of ",
-               param_.source(), param_.shuffle() ? " after shuffling" : "", ")");
+    ThrowError(ErrorPrefix(), "cannot read image '", path, "' (entry ", index + 1, " of ",
+               param_.source(), ")");
   }
   if (param_.new_height() > 0) {
     cv::Mat resized;
@@ -123,30 +143,88 @@ void ImageDataLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   if ((param_.new_height() > 0) != (param_.new_width() > 0)) {
     ThrowError(ErrorPrefix(), "image_data_param.new_height and new_width must be given together");
   }
-  rng_.seed(GlobalRng()());
+  seed_ = static_cast<uint32_t>(GlobalRng()());
   ReadList();
-  if (param_.shuffle()) Shuffle();
-  if (param_.rand_skip() > 0) position_ = rng_() % param_.rand_skip() % lines_.size();
+  first_position_ = 0;
+  if (param_.rand_skip() > 0) {
+    first_position_ = std::mt19937(seed_)() % param_.rand_skip() % lines_.size();
+  }
+  Position(0);
   transformer_ = std::make_unique<DataTransformer>(layer_param_.transform_param(), phase_);
+  ReseedForShard();  // in case SetDataShard came before set-up
   caffe::Datum datum;
-  LoadImage(position_, &datum);
+  LoadImage(order_[position_], &datum);
   std::vector<int> shape;
   try {
     shape = transformer_->InferShape(datum);
   } catch (const Error& e) {
-    ThrowError(ErrorPrefix(), lines_[position_].first, ": ", e.what());
+    ThrowError(ErrorPrefix(), lines_[order_[position_]].first, ": ", e.what());
   }
   shape[0] = static_cast<int>(param_.batch_size());
   top[0]->Reshape(shape);
   if (top.size() > 1) top[1]->Reshape({static_cast<int>(param_.batch_size())});
 }
 
+void ImageDataLayer::OrderEpoch() {
+  order_.resize(lines_.size());
+  std::iota(order_.begin(), order_.end(), size_t{0});
+  if (param_.shuffle()) {
+    std::seed_seq seq{seed_, static_cast<uint32_t>(epoch_), static_cast<uint32_t>(epoch_ >> 32)};
+    std::mt19937 rng(seq);
+    std::shuffle(order_.begin(), order_.end(), rng);
+  }
+}
+
+void ImageDataLayer::Position(int64_t record) {
+  const int64_t lines = static_cast<int64_t>(lines_.size());
+  // Split first: first_position_ + record could overflow for a huge record.
+  const int64_t offset = static_cast<int64_t>(first_position_) + record % lines;
+  epoch_ = record / lines + offset / lines;
+  position_ = static_cast<size_t>(offset % lines);
+  consumed_ = record;
+  OrderEpoch();
+}
+
+void ImageDataLayer::Advance() {
+  if (++position_ == order_.size()) {
+    position_ = 0;
+    ++epoch_;
+    OrderEpoch();
+  }
+}
+
+void ImageDataLayer::SeekToRecord(int64_t record) {
+  if (record < 0) ThrowError(ErrorPrefix(), "cannot seek to record ", record);
+  Position(record);
+}
+
+void ImageDataLayer::SetDataShard(int index, int count) {
+  CHECK_GE(index, 0);
+  CHECK_LT(index, count);
+  if (index == shard_index_ && count == shard_count_) return;
+  // Between Forwards the layer sits at the start of the next global batch,
+  // and the order is the same on every replica: only the share changes.
+  shard_index_ = index;
+  shard_count_ = count;
+  if (transformer_) ReseedForShard();
+}
+
+void ImageDataLayer::ReseedForShard() {
+  if (shard_index_ > 0) {
+    transformer_->Reseed(ReplicaSeed(transformer_->seed(), shard_index_));
+  }
+}
+
 void ImageDataLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const int batch = static_cast<int>(param_.batch_size());
+  // Other replicas' shares are passed over without being read; epochs still
+  // end (and reshuffle) where they would for one unsharded reader.
+  for (int64_t i = 0; i < int64_t{shard_index_} * batch; ++i) Advance();
   caffe::Datum datum;
   std::vector<int> shape;
   for (int i = 0; i < batch; ++i) {
-    LoadImage(position_, &datum);
+    const size_t line = order_[position_];
+    LoadImage(line, &datum);
     try {
       std::vector<int> item = transformer_->InferShape(datum);
       item[0] = batch;
@@ -162,15 +240,13 @@ void ImageDataLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
       const int64_t item_count = top[0]->count(1);
       transformer_->Transform(datum, top[0]->mutable_cpu_data() + i * item_count);
     } catch (const Error& e) {
-      ThrowError(ErrorPrefix(), lines_[position_].first, ": ", e.what());
+      ThrowError(ErrorPrefix(), lines_[line].first, ": ", e.what());
     }
     if (top.size() > 1) top[1]->mutable_cpu_data()[i] = static_cast<float>(datum.label());
-    if (++position_ == lines_.size()) {
-      position_ = 0;
-      if (param_.shuffle()) Shuffle();
-    }
+    Advance();
   }
-  consumed_ += batch;
+  for (int64_t i = 0; i < int64_t{shard_count_ - 1 - shard_index_} * batch; ++i) Advance();
+  consumed_ += int64_t{shard_count_} * batch;
 }
 
 }  // namespace

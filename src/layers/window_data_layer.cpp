@@ -3,7 +3,8 @@
 // with the ground truth; each batch draws background windows (overlap below
 // bg_threshold, label 0) and a fg_fraction of foreground windows (overlap at
 // least fg_threshold, their class), each cut out with context_pad pixels of
-// context and warped to crop_size x crop_size.
+// context and warped to crop_size x crop_size. Windows are drawn at random,
+// not streamed, so a data-parallel replica's share is its own random stream.
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -111,6 +112,10 @@ class WindowDataLayer : public Layer {
   int ExactNumTopBlobs() const override { return 2; }
   bool IsDataSource() const override { return true; }
   int64_t records_consumed() const override { return consumed_; }
+  // There is no stream to cut into shares: each replica draws its own
+  // windows, from a generator reseeded by its index (replica 0 keeps the
+  // set-up seed's stream), and counts records as all replicas together.
+  void SetDataShard(int index, int count) override;
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
@@ -143,8 +148,11 @@ class WindowDataLayer : public Layer {
   // Per channel and crop pixel, subtracted before scaling: from mean_file
   // (its centre crop) or mean_value; empty for no mean.
   std::vector<float> mean_;
-  std::mt19937 rng_;
-  int64_t consumed_ = 0;
+  uint32_t seed_ = 0;  // drawn from GlobalRng() at set-up
+  std::mt19937 rng_;   // draws windows and mirrors
+  int64_t consumed_ = 0;  // by all replicas together
+  int shard_index_ = 0;
+  int shard_count_ = 1;
 };
 
 void WindowDataLayer::ReadSettings() {
@@ -333,8 +341,19 @@ void WindowDataLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
       }
     }
   }
-  rng_.seed(static_cast<uint32_t>(GlobalRng()()));
+  seed_ = static_cast<uint32_t>(GlobalRng()());
+  rng_.seed(shard_index_ > 0 ? ReplicaSeed(seed_, shard_index_) : seed_);
   consumed_ = 0;
+}
+
+void WindowDataLayer::SetDataShard(int index, int count) {
+  CHECK_GE(index, 0);
+  CHECK_LT(index, count);
+  if (index == shard_index_ && count == shard_count_) return;
+  shard_index_ = index;
+  shard_count_ = count;
+  // Before set-up there is no seed yet; LayerSetUp applies the index.
+  if (index > 0 && !images_.empty()) rng_.seed(ReplicaSeed(seed_, index));
 }
 
 void WindowDataLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
@@ -441,7 +460,7 @@ void WindowDataLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
     }
     labels[i] = static_cast<float>(window.label);
   }
-  consumed_ += batch_size_;
+  consumed_ += int64_t{shard_count_} * batch_size_;
 }
 
 }  // namespace

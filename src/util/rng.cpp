@@ -10,6 +10,13 @@ RandomEngine& GlobalRng() {
 
 void SetRandomSeed(uint64_t seed) { GlobalRng().seed(static_cast<RandomEngine::result_type>(seed)); }
 
+uint32_t ReplicaSeed(uint32_t seed, int index) {
+  std::seed_seq mix{seed, static_cast<uint32_t>(index)};
+  uint32_t out = 0;
+  mix.generate(&out, &out + 1);
+  return out;
+}
+
 void RngUniform(int64_t n, float low, float high, float* out) {
   std::uniform_real_distribution<float> dist(low, high);
   for (int64_t i = 0; i < n; ++i) out[i] = dist(GlobalRng());
