@@ -189,6 +189,8 @@ int TrainOnGpus(caffe::SolverParameter param, const std::vector<int>& ids) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < ids.size(); ++i) {
     threads.emplace_back([&, i]() {
+      // Each thread has its own generator (GlobalRng is per thread).
+      SetRandomSeed(static_cast<uint64_t>(param.random_seed()));
       ReseedReplica(param, static_cast<int>(i));
       try {
         solvers[i]->Solve(FLAGS_snapshot);

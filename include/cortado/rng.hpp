@@ -1,4 +1,5 @@
-// The process-wide random generator, seeded by SolverParameter.random_seed.
+// The random generator of each thread (SolverParameter.random_seed seeds the
+// thread that builds and trains the net).
 #ifndef CORTADO_RNG_HPP_
 #define CORTADO_RNG_HPP_
 

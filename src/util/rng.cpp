@@ -4,7 +4,9 @@
 namespace cortado {
 
 RandomEngine& GlobalRng() {
-  static RandomEngine engine(std::random_device{}());
+  // One per thread: replicas training on their own threads (one per GPU)
+  // draw their own streams, without a data race on a shared engine.
+  thread_local RandomEngine engine(std::random_device{}());
   return engine;
 }
 
