@@ -17,7 +17,7 @@ int main() {
     std::printf("allreduce over %d rank(s): median of 9 sums per size\n", size);
     std::printf("%12s %12s %14s %14s\n", "bytes", "ms", "algo GB/s", "bus GB/s");
   }
-  for (int64_t bytes = 4 << 10; bytes <= int64_t{256} << 20; bytes *= 4) {
+  for (int64_t bytes = 4 << 10; bytes <= int64_t{256} << 20; bytes *= 2) {
     std::vector<float> buffer(bytes / 4, 1.f);
     std::vector<double> seconds;
     for (int run = 0; run < 10; ++run) {
