@@ -85,8 +85,12 @@ def step_ms(prototxt, iterations):
 
 
 def ring_allreduce_s(ranks, size_bytes, gbps):
+    """Ring allreduce of size_bytes sent in BUCKET_BYTES buckets: each link
+    carries 2(N-1)/N of the data, and each bucket pays 2(N-1) step latencies."""
     bandwidth = gbps * 1e9 / 8
-    return 2.0 * (ranks - 1) / ranks * size_bytes / bandwidth + 2 * (ranks - 1) * STEP_LATENCY_S
+    buckets = max(1, -(-size_bytes // BUCKET_BYTES))
+    return (2.0 * (ranks - 1) / ranks * size_bytes / bandwidth +
+            buckets * 2 * (ranks - 1) * STEP_LATENCY_S)
 
 
 def predicted_step_s(compute_s, ranks, size_bytes, gbps):
