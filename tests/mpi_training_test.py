@@ -60,14 +60,27 @@ class MpiTrainingTest(unittest.TestCase):
             f.write('snapshot_prefix: "%s/lenet"\n' % folder)
         return path, folder
 
-    def train(self, ranks, solver, *flags):
+    def train(self, ranks, solver, *flags, env=ENV):
         command = [CORTADO, "train", "--solver=" + solver] + list(flags)
         if ranks > 0:
             command = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(ranks)] + command
-        run = subprocess.run(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        run = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              universal_newlines=True, timeout=600)
         self.assertEqual(run.returncode, 0, run.stdout[-3000:])
         return run.stdout
+
+    def start_two_ranks(self, solver, until):
+        """Starts a 2-rank run; returns the job and its log up to the line holding `until`."""
+        job = subprocess.Popen([MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2",
+                                CORTADO, "train", "--solver=" + solver], env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True)
+        log = ""
+        for line in job.stdout:
+            log += line
+            if until in line:
+                break
+        return job, log
 
     def weights(self, caffemodel):
         import cortado
@@ -103,10 +116,7 @@ class MpiTrainingTest(unittest.TestCase):
         threads, threads_dir = self.solver("one_2_threads", 64, 100)
         self.train(0, one)
         log = self.train(2, two)
-        run = subprocess.run([CORTADO, "train", "--solver=" + threads],
-                             env=dict(ENV, CORTADO_NUM_THREADS="2"), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
-        self.assertEqual(run.returncode, 0, run.stdout[-3000:])
+        self.train(0, threads, env=dict(ENV, CORTADO_NUM_THREADS="2"))
         self.assertIn("Data-parallel training on 2 replicas", log)
         self.assertEqual(len(re.findall(r"Optimization Done", log)), 1, "rank 0 alone logs")
         single = self.weights(one_dir + "/lenet_iter_100.caffemodel")
@@ -142,16 +152,8 @@ class MpiTrainingTest(unittest.TestCase):
 
     def test_sigint_leaves_exactly_one_complete_snapshot(self):
         solver, folder = self.solver("sigint", 32, 1000000, display=20)
-        job = subprocess.Popen([MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2",
-                                CORTADO, "train", "--solver=" + solver], env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               universal_newlines=True)
-        log = ""
-        for line in job.stdout:
-            log += line
-            if "Iteration 40," in line:
-                job.send_signal(signal.SIGINT)
-                break
+        job, log = self.start_two_ranks(solver, "Iteration 40,")
+        job.send_signal(signal.SIGINT)
         log += job.communicate(timeout=120)[0]
         models = glob.glob(folder + "/*.caffemodel")
         states = glob.glob(folder + "/*.solverstate")
@@ -167,15 +169,7 @@ class MpiTrainingTest(unittest.TestCase):
 
     def test_a_killed_rank_ends_the_job_and_is_named(self):
         solver, _ = self.solver("killed", 32, 1000000, display=20)
-        job = subprocess.Popen([MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2",
-                                CORTADO, "train", "--solver=" + solver], env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               universal_newlines=True)
-        log = ""
-        for line in job.stdout:
-            log += line
-            if "Iteration 20," in line:
-                break
+        job, log = self.start_two_ranks(solver, "Iteration 20,")
         ranks = subprocess.run(["pgrep", "-P", str(job.pid)], stdout=subprocess.PIPE,
                                universal_newlines=True).stdout.split()
         self.assertEqual(len(ranks), 2, "expected mpirun to have two rank processes")
