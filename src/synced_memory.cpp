@@ -98,6 +98,7 @@ const void* SyncedMemory::cpu_data() {
 void* SyncedMemory::mutable_cpu_data() {
   ToCpu();
   head_ = Head::kAtCpu;
+  ++version_;
   return cpu_ptr_;
 }
 
@@ -109,6 +110,7 @@ const void* SyncedMemory::gpu_data() {
 void* SyncedMemory::mutable_gpu_data() {
   ToGpu();
   head_ = Head::kAtGpu;
+  ++version_;
   return gpu_ptr_;
 }
 

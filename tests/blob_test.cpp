@@ -31,6 +31,16 @@ TEST(BlobTest, ReshapeKeepsStorageWhenItFits) {
   EXPECT_EQ(blob.count(), 25);
 }
 
+TEST(BlobTest, WritesBumpTheDataVersion) {
+  Blob blob({3});
+  blob.mutable_cpu_data()[0] = 1;
+  const uint64_t written = blob.data_memory()->version();
+  blob.cpu_data();
+  EXPECT_EQ(blob.data_memory()->version(), written);  // reading is not writing
+  blob.mutable_cpu_data();
+  EXPECT_GT(blob.data_memory()->version(), written);
+}
+
 TEST(BlobTest, UpdateSubtractsDiff) {
   Blob blob({3});
   for (int i = 0; i < 3; ++i) {

@@ -4,6 +4,7 @@
 #define CORTADO_SYNCED_MEMORY_HPP_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "cortado/common.hpp"
 
@@ -25,6 +26,11 @@ class SyncedMemory {
 
   size_t size() const { return size_; }
   Head head() const { return head_; }
+  // Bumped by every mutable_* call, so a cache derived from the contents (a
+  // folded or reordered copy of weights) knows when to rebuild. Writes made
+  // later through an old pointer are not seen: callers take a fresh pointer
+  // per write, as layers and solvers do.
+  uint64_t version() const { return version_; }
 
  private:
   void ToCpu();
@@ -34,6 +40,7 @@ class SyncedMemory {
   void* gpu_ptr_ = nullptr;
   size_t size_ = 0;
   Head head_ = Head::kUninitialized;
+  uint64_t version_ = 0;
 };
 
 }  // namespace cortado
