@@ -33,7 +33,7 @@ packages=(
   zlib1g-dev
   libopenmpi-dev openmpi-bin
   pybind11-dev python3-dev python3-numpy python3-protobuf python3-pytest python3-pil python3-matplotlib python3-yaml graphviz
-  clang libclang-rt-dev
+  clang libclang-rt-dev libomp-dev
   dataset-fashion-mnist
 )
 missing=()

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -117,6 +118,22 @@ TEST(LenetTrainingTest, TimeAndLayersCommandsWork) {
   const std::string text = ReadFile(log);
   EXPECT_NE(text.find("conv2"), std::string::npos);
   EXPECT_NE(text.find("Average Forward-Backward"), std::string::npos);
+  // Whole passes: a median and a minimum per row, and the minimum is no more
+  // than the median.
+  for (const char* row : {"\n  forward ", "\n  forward+backward "}) {
+    const size_t at = text.find(row);
+    ASSERT_NE(at, std::string::npos) << row << "\n" << text;
+    double median = -1, minimum = -1;
+    std::istringstream(text.substr(at + std::string(row).size())) >> median >> minimum;
+    EXPECT_GT(median, 0) << row;
+    EXPECT_GT(minimum, 0) << row;
+    EXPECT_LE(minimum, median) << row;
+  }
+  ASSERT_EQ(RunTool("time --model=models/lenet/lenet.prototxt --iterations=1 --threads=1", log),
+            0);
+  EXPECT_NE(ReadFile(log).find("on 1 CPU thread(s)"), std::string::npos) << ReadFile(log);
+  EXPECT_NE(RunTool("time --model=models/lenet/lenet.prototxt --threads=-2", log), 0);
+  EXPECT_NE(ReadFile(log).find("--threads=-2"), std::string::npos) << ReadFile(log);
   ASSERT_EQ(RunTool("layers", log), 0);
   const std::string layers = ReadFile(log);
   for (const char* type : {"Convolution", "Data", "Pooling", "SoftmaxWithLoss"}) {
