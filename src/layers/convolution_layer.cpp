@@ -450,10 +450,9 @@ void ConvolutionLayer::BackwardDnnl(const BlobVec& top, const std::vector<bool>&
     float* weight_diff = param_propagate_down(0) ? blobs_[0]->mutable_cpu_diff() : nullptr;
     float* bias_diff =
         bias_term_ && param_propagate_down(1) ? blobs_[1]->mutable_cpu_diff() : nullptr;
-    dnnl_->BackwardWeights(bottom[b]->cpu_data(), top_diff, weight_diff, bias_diff);
-    if (propagate_down[b]) {
-      dnnl_->BackwardData(*blobs_[0], top_diff, bottom[b]->mutable_cpu_diff());
-    }
+    float* bottom_diff = propagate_down[b] ? bottom[b]->mutable_cpu_diff() : nullptr;
+    dnnl_->Backward(bottom[b]->cpu_data(), *blobs_[0], top_diff, weight_diff, bias_diff,
+                    bottom_diff);
   }
 }
 #endif  // CORTADO_WITH_DNNL

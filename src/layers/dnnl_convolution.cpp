@@ -164,7 +164,7 @@ struct DnnlConvolution::Primitives {
   ReorderedWeights forward_w;
 
   dnnl::convolution_backward_data backward_data;
-  memory::desc backward_data_w_md;
+  memory::desc backward_data_w_md, backward_data_dy_md;
   Activation backward_data_dy, backward_data_dx;
   ReorderedWeights backward_data_w;
 
@@ -174,7 +174,16 @@ struct DnnlConvolution::Primitives {
   bool dw_reorders = false;
   dnnl::reorder dw_to_plain;
 
+  // 1x1 convolutions read and write NCHW directly (oneDNN runs them as one
+  // matrix product): measured on MobileNet v2 and ResNet-50, reordering to
+  // the blocked layout and back costs more than it saves there, up to 2x.
+  // Larger windows run on the blocked layout, 1.3-2x faster than on NCHW.
+  bool plain_activations = false;
+
   memory::desc Any(const memory::dims& dims) const { return memory::desc(dims, kF32, Tag::any); }
+  memory::desc Act(const memory::dims& dims) const {
+    return memory::desc(dims, kF32, plain_activations ? Tag::nchw : Tag::any);
+  }
   memory::desc BiasAny() const {
     return bias_term ? memory::desc({num_output}, kF32, Tag::any) : memory::desc();
   }
@@ -190,11 +199,12 @@ struct DnnlConvolution::Primitives {
   void BuildBackwardData() {
     if (has_backward_data) return;
     dnnl::convolution_backward_data::desc desc(
-        dnnl::algorithm::convolution_direct, Any(x_md.dims()), Any(w_md.dims()),
-        Any(y_md.dims()), strides, dilates, pad_l, pad_r);
+        dnnl::algorithm::convolution_direct, Act(x_md.dims()), Any(w_md.dims()),
+        Act(y_md.dims()), strides, dilates, pad_l, pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, CpuEngine(), forward_pd);
     backward_data = dnnl::convolution_backward_data(pd);
     backward_data_w_md = pd.weights_desc();
+    backward_data_dy_md = pd.diff_dst_desc();
     backward_data_dy = Activation(y_md, pd.diff_dst_desc());
     backward_data_dx = Activation(x_md, pd.diff_src_desc());
     has_backward_data = true;
@@ -203,14 +213,13 @@ struct DnnlConvolution::Primitives {
   void BuildBackwardWeights() {
     if (has_backward_weights) return;
     dnnl::convolution_backward_weights::desc desc(
-        dnnl::algorithm::convolution_direct, Any(x_md.dims()), Any(w_md.dims()), BiasAny(),
-        Any(y_md.dims()), strides, dilates, pad_l, pad_r);
+        dnnl::algorithm::convolution_direct, Act(x_md.dims()), Any(w_md.dims()), BiasAny(),
+        Act(y_md.dims()), strides, dilates, pad_l, pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(desc, CpuEngine(), forward_pd);
     backward_weights = dnnl::convolution_backward_weights(pd);
     backward_weights_x = Activation(x_md, pd.src_desc());
     backward_weights_dy = Activation(y_md, pd.diff_dst_desc());
-    // oneDNN overwrites its gradients and parameter gradients accumulate,
-    // so both land in scratch memory that is then added to the blobs.
+    // Parameter gradients land in scratch memory and are added to the blobs.
     dw_plain = memory(w_md, CpuEngine());
     dw_reorders = pd.diff_weights_desc() != w_md;
     if (dw_reorders) {
@@ -257,6 +266,7 @@ void DnnlConvolution::SetShape(int num, const ConvGeometry& g) {
   } else {
     p.w_md = memory::desc({p.num_output, g.channels, g.kernel_h, g.kernel_w}, kF32, Tag::oihw);
   }
+  p.plain_activations = g.kernel_h == 1 && g.kernel_w == 1;
   p.b_md = p.bias_term ? memory::desc({p.num_output}, kF32, Tag::x) : memory::desc();
   p.strides = {g.stride_h, g.stride_w};
   // oneDNN counts dilation from 0 (no gaps), Caffe from 1. Caffe's output
@@ -268,7 +278,7 @@ void DnnlConvolution::SetShape(int num, const ConvGeometry& g) {
   try {
     dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-        p.Any(p.x_md.dims()), p.Any(p.w_md.dims()), p.BiasAny(), p.Any(p.y_md.dims()),
+        p.Act(p.x_md.dims()), p.Any(p.w_md.dims()), p.BiasAny(), p.Act(p.y_md.dims()),
         p.strides, p.dilates, p.pad_l, p.pad_r);
     p.forward_pd = dnnl::convolution_forward::primitive_desc(desc, CpuEngine());
   } catch (const dnnl::error& e) {
@@ -292,30 +302,35 @@ void DnnlConvolution::Forward(const float* x, const Blob& weights, const float* 
   stream.wait();
 }
 
-void DnnlConvolution::BackwardData(const Blob& weights, const float* dy, float* dx) {
+void DnnlConvolution::Backward(const float* x, const Blob& weights, const float* dy, float* dw,
+                               float* db, float* dx) {
   Primitives& p = *p_;
-  p.BuildBackwardData();
   dnnl::stream& stream = ThreadStream();
-  p.backward_data.execute(
-      stream, {{DNNL_ARG_DIFF_DST, p.backward_data_dy.Read(dy)},
-               {DNNL_ARG_WEIGHTS, p.backward_data_w.Get(weights, p.w_md, p.backward_data_w_md)},
-               {DNNL_ARG_DIFF_SRC, p.backward_data_dx.Write(dx)}});
-  p.backward_data_dx.Written(dx);
+  // Both passes read dy; when they want it in the same layout it is
+  // reordered once.
+  memory weights_dy;
+  if (dw != nullptr || db != nullptr) {
+    p.BuildBackwardWeights();
+    weights_dy = p.backward_weights_dy.Read(dy);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p.backward_weights_x.Read(x)},
+                                         {DNNL_ARG_DIFF_DST, weights_dy},
+                                         {DNNL_ARG_DIFF_WEIGHTS, p.dw_inner}};
+    if (p.bias_term) args[DNNL_ARG_DIFF_BIAS] = p.db;
+    p.backward_weights.execute(stream, args);
+    if (dw != nullptr && p.dw_reorders) p.dw_to_plain.execute(stream, p.dw_inner, p.dw_plain);
+  }
+  if (dx != nullptr) {
+    p.BuildBackwardData();
+    const bool shared_dy = weights_dy && weights_dy.get_desc() == p.backward_data_dy_md;
+    p.backward_data.execute(
+        stream,
+        {{DNNL_ARG_DIFF_DST, shared_dy ? weights_dy : p.backward_data_dy.Read(dy)},
+         {DNNL_ARG_WEIGHTS, p.backward_data_w.Get(weights, p.w_md, p.backward_data_w_md)},
+         {DNNL_ARG_DIFF_SRC, p.backward_data_dx.Write(dx)}});
+    p.backward_data_dx.Written(dx);
+  }
   stream.wait();
-}
-
-void DnnlConvolution::BackwardWeights(const float* x, const float* dy, float* dw, float* db) {
-  if (dw == nullptr && db == nullptr) return;
-  Primitives& p = *p_;
-  p.BuildBackwardWeights();
-  dnnl::stream& stream = ThreadStream();
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p.backward_weights_x.Read(x)},
-                                       {DNNL_ARG_DIFF_DST, p.backward_weights_dy.Read(dy)},
-                                       {DNNL_ARG_DIFF_WEIGHTS, p.dw_inner}};
-  if (p.bias_term) args[DNNL_ARG_DIFF_BIAS] = p.db;
-  p.backward_weights.execute(stream, args);
-  if (dw != nullptr && p.dw_reorders) p.dw_to_plain.execute(stream, p.dw_inner, p.dw_plain);
-  stream.wait();
+  // oneDNN overwrites its gradients; parameter gradients accumulate.
   if (dw != nullptr) {
     Axpy(static_cast<int64_t>(p.w_md.get_size() / sizeof(float)), 1.f,
          static_cast<const float*>(p.dw_plain.get_data_handle()), dw);

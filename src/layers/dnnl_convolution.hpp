@@ -43,11 +43,11 @@ class DnnlConvolution {
 
   // y = conv(x, weights) + bias (bias may be null; overwrites y).
   void Forward(const float* x, const Blob& weights, const float* bias, float* y);
-  // dx = the input gradient (overwrites dx).
-  void BackwardData(const Blob& weights, const float* dy, float* dx);
-  // dw += the weight gradient and db += the bias gradient (accumulate, as
-  // parameter gradients do); either may be null.
-  void BackwardWeights(const float* x, const float* dy, float* dw, float* db);
+  // dw += the weight gradient, db += the bias gradient (accumulating, as
+  // parameter gradients do) and dx = the input gradient (overwritten); any
+  // of them may be null, and x is read only for dw and db.
+  void Backward(const float* x, const Blob& weights, const float* dy, float* dw, float* db,
+                float* dx);
 
  private:
   struct Primitives;  // keeps dnnl.hpp out of the layer's translation unit
