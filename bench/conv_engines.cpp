@@ -1,5 +1,6 @@
 // Times the CPU convolution engines (im2col + BLAS, the depthwise kernels,
-// oneDNN) on every Convolution layer of the nets given on the command line,
+// oneDNN) on every Convolution and Deconvolution layer of the nets given on
+// the command line (bench/deconv_layers.prototxt has deconvolutions),
 // forward and backward, and prints one table row per layer. The numbers
 // behind DnnlConvolutionIsFaster (src/layers/dnnl_convolution.cpp).
 //
@@ -72,7 +73,7 @@ void BenchNet(const std::string& path, int reps, Timing* caffe_total, Timing* dn
               "kernel/str/grp", "fwd_ref", "fwd_dnnl", "bwd_ref", "bwd_dnnl");
   for (size_t i = 0; i < net.layers().size(); ++i) {
     const caffe::LayerParameter& param = net.layers()[i]->layer_param();
-    if (param.type() != "Convolution") continue;
+    if (param.type() != "Convolution" && param.type() != "Deconvolution") continue;
     const std::vector<int> shape = net.bottom_vecs()[i][0]->shape();
     const caffe::ConvolutionParameter& p = param.convolution_param();
     // The reference is what DEFAULT runs without oneDNN: the depthwise

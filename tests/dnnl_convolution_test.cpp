@@ -1,6 +1,6 @@
-// The oneDNN Convolution engine against the im2col + BLAS one (engine:
-// CAFFE) on many window shapes, forward and both backward passes, plus
-// weight changes, reshapes and the shared gradient checker.
+// The oneDNN engine of Convolution and Deconvolution against the im2col +
+// BLAS one (engine: CAFFE) on many window shapes, forward and both backward
+// passes, plus weight changes, reshapes and the shared gradient checker.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -48,10 +48,11 @@ struct DnnlCase {
   std::string name;
   std::string params;  // convolution_param fields
   std::vector<int> bottom_shape;
+  std::string type = "Convolution";
 };
 
 std::string Prototxt(const DnnlCase& c, bool caffe_engine) {
-  return "name: 'conv' type: 'Convolution' convolution_param { " + c.params +
+  return "name: 'conv' type: '" + c.type + "' convolution_param { " + c.params +
          " weight_filler { type: 'gaussian' std: 0.3 }"
          " bias_filler { type: 'gaussian' std: 0.3 }" +
          (caffe_engine ? " engine: CAFFE" : "") + " }";
@@ -167,6 +168,14 @@ std::vector<DnnlCase> Cases() {
        {2, 6, 8, 9}},
       {"FirstLayer7x7Stride2", "num_output: 16 kernel_size: 7 stride: 2 pad: 3", {2, 3, 23, 23}},
       {"Wider", "num_output: 64 kernel_size: 3 pad: 1", {4, 32, 14, 14}},
+      {"DeconvStride2", "num_output: 6 kernel_size: 4 stride: 2 pad: 1", {2, 8, 5, 6},
+       "Deconvolution"},
+      {"DeconvGroupDilation", "num_output: 4 kernel_size: 3 dilation: 2 group: 2 pad: 1",
+       {2, 6, 6, 5}, "Deconvolution"},
+      {"DeconvOneByOneNoBias", "num_output: 12 kernel_size: 1 bias_term: false", {1, 8, 5, 5},
+       "Deconvolution"},
+      {"DeconvUpsampleDepthwise", "num_output: 5 kernel_size: 4 stride: 2 group: 5",
+       {2, 5, 6, 6}, "Deconvolution"},
   };
 }
 
@@ -213,17 +222,19 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DnnlConvolutionTest, ::testing::ValuesIn(Cases(
 // and parameter gradients.
 TEST(DnnlConvolutionGradient, GroupedStridedDilated) {
   ScopedConvEngine engine("dnnl");
-  for (const char* params :
-       {"num_output: 4 kernel_size: 3 stride: 2 pad: 1 group: 2",
-        "num_output: 3 kernel_size: 3 dilation: 2 pad: 1",
-        "num_output: 4 kernel_size: 1 bias_term: false"}) {
-    SCOPED_TRACE(params);
-    DnnlCase c{"", params, {2, 4, 7, 6}};
-    std::unique_ptr<Layer> layer = MakeLayer(Prototxt(c, /*caffe_engine=*/false));
-    Blob bottom(c.bottom_shape), top;
-    FillGaussian(&bottom, 0, 1, 5);
-    layer->SetUp({&bottom}, {&top});
-    CheckGradient(layer.get(), {&bottom}, {&top});
+  for (const char* type : {"Convolution", "Deconvolution"}) {
+    for (const char* params :
+         {"num_output: 4 kernel_size: 3 stride: 2 pad: 1 group: 2",
+          "num_output: 3 kernel_size: 3 dilation: 2 pad: 1",
+          "num_output: 4 kernel_size: 1 bias_term: false"}) {
+      SCOPED_TRACE(std::string(type) + " " + params);
+      DnnlCase c{"", params, {2, 4, 7, 6}, type};
+      std::unique_ptr<Layer> layer = MakeLayer(Prototxt(c, /*caffe_engine=*/false));
+      Blob bottom(c.bottom_shape), top;
+      FillGaussian(&bottom, 0, 1, 5);
+      layer->SetUp({&bottom}, {&top});
+      CheckGradient(layer.get(), {&bottom}, {&top});
+    }
   }
 }
 
