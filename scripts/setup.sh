@@ -31,6 +31,7 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
   liblmdb-dev libleveldb-dev libsnappy-dev libhdf5-dev libgoogle-glog-dev libgflags-dev libgtest-dev
   zlib1g-dev
+  libdnnl-dev
   libopenmpi-dev openmpi-bin
   pybind11-dev python3-dev python3-numpy python3-protobuf python3-pytest python3-pil python3-matplotlib python3-yaml graphviz
   clang libclang-rt-dev libomp-dev

@@ -14,6 +14,10 @@
 #include "cortado/parallel.hpp"
 #include "depthwise_convolution.hpp"
 
+#ifdef CORTADO_WITH_DNNL
+#include "dnnl_convolution.hpp"
+#endif
+
 #ifdef CORTADO_WITH_CUDA
 #include "channel_bias.hpp"
 #include "cortado/cuda.hpp"
@@ -132,6 +136,17 @@ class ConvolutionLayer : public Layer {
   int64_t bottom_dim_ = 0;
   int64_t top_dim_ = 0;
   int chunk_ = 1;          // images per GEMM
+#ifdef CORTADO_WITH_DNNL
+  // Picks the CPU engine for the current shape at each CPU forward (backward
+  // follows it); logs the first choice.
+  void ChooseCpuEngine();
+  void BackwardDnnl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom);
+
+  bool use_dnnl_ = false;
+  bool cpu_engine_logged_ = false;
+  std::unique_ptr<DnnlConvolution> dnnl_;  // built the first time it is chosen
+#endif
 #ifdef CORTADO_WITH_CUDA
   // Picks the GPU engine on the first GPU pass: the device is set after
   // LayerSetUp, so set-up cannot know it yet.
@@ -398,7 +413,62 @@ void ConvolutionLayer::Scatter(const float* matrix, const float* bias, int first
   }
 }
 
+#ifdef CORTADO_WITH_DNNL
+void ConvolutionLayer::ChooseCpuEngine() {
+  const bool caffe_engine =
+      layer_param_.convolution_param().engine() == caffe::ConvolutionParameter::CAFFE;
+  const CpuConvEngine forced = CpuConvEngineFromEnvironment();
+  const char* why = "";
+  if (caffe_engine) {
+    why = " (engine: CAFFE)";
+  } else if (nd_) {
+    why = " (N-d or force_nd_im2col: the oneDNN engine is 2-D only)";
+  } else if (forced != CpuConvEngine::kAuto) {
+    why = " (CORTADO_CONV_ENGINE)";
+  }
+  use_dnnl_ = !caffe_engine && !nd_ && forced != CpuConvEngine::kCaffe &&
+              (forced == CpuConvEngine::kDnnl ||
+               DnnlConvolutionIsFaster(num_, geometry_, num_output_, group_));
+  if (use_dnnl_ && !dnnl_) {
+    dnnl_ = std::make_unique<DnnlConvolution>(num_output_, group_, bias_term_, ErrorPrefix());
+  }
+  if (!cpu_engine_logged_) {
+    cpu_engine_logged_ = true;
+    LOG(INFO) << ErrorPrefix() << "runs on the CPU with the "
+              << (use_dnnl_ ? "oneDNN engine"
+                  : depthwise_ ? "depthwise engine"
+                               : "im2col + BLAS engine")
+              << why;
+  }
+}
+
+void ConvolutionLayer::BackwardDnnl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                                    const BlobVec& bottom) {
+  dnnl_->SetShape(num_, geometry_);
+  for (size_t b = 0; b < top.size(); ++b) {
+    const float* top_diff = top[b]->cpu_diff();
+    float* weight_diff = param_propagate_down(0) ? blobs_[0]->mutable_cpu_diff() : nullptr;
+    float* bias_diff =
+        bias_term_ && param_propagate_down(1) ? blobs_[1]->mutable_cpu_diff() : nullptr;
+    float* bottom_diff = propagate_down[b] ? bottom[b]->mutable_cpu_diff() : nullptr;
+    dnnl_->Backward(bottom[b]->cpu_data(), *blobs_[0], top_diff, weight_diff, bias_diff,
+                    bottom_diff);
+  }
+}
+#endif  // CORTADO_WITH_DNNL
+
 void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+#ifdef CORTADO_WITH_DNNL
+  ChooseCpuEngine();
+  if (use_dnnl_) {
+    dnnl_->SetShape(num_, geometry_);
+    const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
+    for (size_t b = 0; b < bottom.size(); ++b) {
+      dnnl_->Forward(bottom[b]->cpu_data(), *blobs_[0], bias, top[b]->mutable_cpu_data());
+    }
+    return;
+  }
+#endif
   const float* weights = blobs_[0]->cpu_data();
   const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
   const int out_per_group = num_output_ / group_;
@@ -435,6 +505,12 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
 void ConvolutionLayer::BackwardImpl(const BlobVec& top,
                                     const std::vector<bool>& propagate_down,
                                     const BlobVec& bottom) {
+#ifdef CORTADO_WITH_DNNL
+  if (use_dnnl_) {
+    BackwardDnnl(top, propagate_down, bottom);
+    return;
+  }
+#endif
   const float* weights = blobs_[0]->cpu_data();
   const bool weight_grad = param_propagate_down(0);
   const bool bias_grad = bias_term_ && param_propagate_down(1);

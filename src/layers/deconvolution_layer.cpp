@@ -1,6 +1,7 @@
 // Deconvolution (transposed convolution): the backward pass of a convolution
 // used as a forward pass, so each input pixel spreads a filter-sized patch
 // into a larger output. Built from the same Im2col/Col2im and Gemm pieces.
+#include <memory>
 #include <vector>
 
 #include "cortado/conv_param.hpp"
@@ -9,6 +10,10 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+
+#ifdef CORTADO_WITH_DNNL
+#include "dnnl_convolution.hpp"
+#endif
 
 #ifdef CORTADO_WITH_CUDA
 #include "channel_bias.hpp"
@@ -71,6 +76,19 @@ class DeconvolutionLayer : public Layer {
   int in_spatial_ = 0;   // product of the input's spatial axes
   int kernel_dim_ = 0;   // (num_output_ / group_) * kernel_h * kernel_w
   std::vector<float> columns_;
+#ifdef CORTADO_WITH_DNNL
+  // The oneDNN engine runs the convolution this layer transposes, in the
+  // other direction: its backward-data pass is our forward and vice versa.
+  // Chosen per shape at each CPU forward; the first choice is logged.
+  void ChooseCpuEngine();
+  void ForwardDnnl(const BlobVec& bottom, const BlobVec& top);
+  void BackwardDnnl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom);
+
+  bool use_dnnl_ = false;
+  bool cpu_engine_logged_ = false;
+  std::unique_ptr<DnnlConvolution> dnnl_;
+#endif
 };
 
 void DeconvolutionLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
@@ -197,7 +215,81 @@ void DeconvolutionLayer::FoldImage(const float* columns, float* image) const {
   }
 }
 
+#ifdef CORTADO_WITH_DNNL
+void DeconvolutionLayer::ChooseCpuEngine() {
+  const bool caffe_engine =
+      layer_param_.convolution_param().engine() == caffe::ConvolutionParameter::CAFFE;
+  const CpuConvEngine forced = CpuConvEngineFromEnvironment();
+  use_dnnl_ = !caffe_engine && !nd_ && forced != CpuConvEngine::kCaffe &&
+              (forced == CpuConvEngine::kDnnl ||
+               DnnlConvolutionIsFaster(num_, geometry_, channels_, group_));
+  if (use_dnnl_ && !dnnl_) {
+    // The transposed convolution maps our output (geometry_) to our input:
+    // channels_ filters, no bias (ours is added to the output here).
+    dnnl_ = std::make_unique<DnnlConvolution>(channels_, group_, /*bias_term=*/false,
+                                              ErrorPrefix());
+  }
+  if (!cpu_engine_logged_) {
+    cpu_engine_logged_ = true;
+    LOG(INFO) << ErrorPrefix() << "runs on the CPU with the "
+              << (use_dnnl_ ? "oneDNN engine" : "im2col + BLAS engine")
+              << (caffe_engine ? " (engine: CAFFE)"
+                  : nd_        ? " (N-d or force_nd_im2col: the oneDNN engine is 2-D only)"
+                  : forced != CpuConvEngine::kAuto ? " (CORTADO_CONV_ENGINE)"
+                                                   : "");
+  }
+}
+
+void DeconvolutionLayer::ForwardDnnl(const BlobVec& bottom, const BlobVec& top) {
+  dnnl_->SetShape(num_, geometry_);
+  const int64_t out_spatial = top[0]->count(axis_ + 1);
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    float* y = top[b]->mutable_cpu_data();
+    dnnl_->Backward(nullptr, *blobs_[0], bottom[b]->cpu_data(), nullptr, nullptr, y);
+    if (!bias_term_) continue;
+    const float* bias = blobs_[1]->cpu_data();
+    for (int64_t plane = 0; plane < int64_t(num_) * num_output_; ++plane) {
+      AddScalar(out_spatial, bias[plane % num_output_], y + plane * out_spatial);
+    }
+  }
+}
+
+void DeconvolutionLayer::BackwardDnnl(const BlobVec& top, const std::vector<bool>& propagate_down,
+                                      const BlobVec& bottom) {
+  dnnl_->SetShape(num_, geometry_);
+  const int64_t out_spatial = top[0]->count(axis_ + 1);
+  for (size_t b = 0; b < top.size(); ++b) {
+    const float* dy = top[b]->cpu_diff();
+    if (bias_term_ && param_propagate_down(1)) {
+      float* bias_diff = blobs_[1]->mutable_cpu_diff();
+      for (int64_t plane = 0; plane < int64_t(num_) * num_output_; ++plane) {
+        const float* p = dy + plane * out_spatial;
+        float sum = 0;
+        for (int64_t j = 0; j < out_spatial; ++j) sum += p[j];
+        bias_diff[plane % num_output_] += sum;
+      }
+    }
+    // Our weight gradient is the transposed convolution's, with dy as its
+    // input and our input as its output gradient.
+    if (param_propagate_down(0)) {
+      dnnl_->Backward(dy, *blobs_[0], bottom[b]->cpu_data(), blobs_[0]->mutable_cpu_diff(),
+                      nullptr, nullptr);
+    }
+    if (propagate_down[b]) {
+      dnnl_->Forward(dy, *blobs_[0], nullptr, bottom[b]->mutable_cpu_diff());
+    }
+  }
+}
+#endif  // CORTADO_WITH_DNNL
+
 void DeconvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+#ifdef CORTADO_WITH_DNNL
+  ChooseCpuEngine();
+  if (use_dnnl_) {
+    ForwardDnnl(bottom, top);
+    return;
+  }
+#endif
   const float* weights = blobs_[0]->cpu_data();
   const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
   const int in_per_group = channels_ / group_;
@@ -227,6 +319,12 @@ void DeconvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) 
 void DeconvolutionLayer::BackwardImpl(const BlobVec& top,
                                       const std::vector<bool>& propagate_down,
                                       const BlobVec& bottom) {
+#ifdef CORTADO_WITH_DNNL
+  if (use_dnnl_) {
+    BackwardDnnl(top, propagate_down, bottom);
+    return;
+  }
+#endif
   const float* weights = blobs_[0]->cpu_data();
   const bool weight_grad = param_propagate_down(0);
   const bool bias_grad = bias_term_ && param_propagate_down(1);

@@ -1,0 +1,251 @@
+// The oneDNN engine of Convolution and Deconvolution against the im2col +
+// BLAS one (engine: CAFFE) on many window shapes, forward and both backward
+// passes, plus weight changes, reshapes and the shared gradient checker.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cortado/blob.hpp"
+#include "cortado/layer.hpp"
+#include "gradient_checker.hpp"
+#include "layer_case.hpp"
+
+namespace cortado {
+namespace testing {
+namespace {
+
+#ifdef CORTADO_WITH_DNNL
+
+// Sets CORTADO_CONV_ENGINE for the life of the object, restoring the old
+// value after.
+class ScopedConvEngine {
+ public:
+  explicit ScopedConvEngine(const char* engine) {
+    const char* old = std::getenv("CORTADO_CONV_ENGINE");
+    had_old_ = old != nullptr;
+    if (had_old_) old_ = old;
+    setenv("CORTADO_CONV_ENGINE", engine, 1);
+  }
+  ~ScopedConvEngine() {
+    if (had_old_) {
+      setenv("CORTADO_CONV_ENGINE", old_.c_str(), 1);
+    } else {
+      unsetenv("CORTADO_CONV_ENGINE");
+    }
+  }
+
+ private:
+  bool had_old_ = false;
+  std::string old_;
+};
+
+struct DnnlCase {
+  std::string name;
+  std::string params;  // convolution_param fields
+  std::vector<int> bottom_shape;
+  std::string type = "Convolution";
+};
+
+std::string Prototxt(const DnnlCase& c, bool caffe_engine) {
+  return "name: 'conv' type: '" + c.type + "' convolution_param { " + c.params +
+         " weight_filler { type: 'gaussian' std: 0.3 }"
+         " bias_filler { type: 'gaussian' std: 0.3 }" +
+         (caffe_engine ? " engine: CAFFE" : "") + " }";
+}
+
+// Sums of products accumulate in different orders in the two engines, so
+// the tolerance is relative to the largest value of the reference.
+void ExpectClose(const float* expected, const float* actual, int64_t count,
+                 const std::string& what) {
+  float scale = 1.f;
+  for (int64_t i = 0; i < count; ++i) scale = std::max(scale, std::fabs(expected[i]));
+  const float tolerance = 2e-5f * scale;
+  int reported = 0;
+  for (int64_t i = 0; i < count && reported < 5; ++i) {
+    if (std::fabs(expected[i] - actual[i]) > tolerance) {
+      ADD_FAILURE() << what << "[" << i << "]: im2col " << expected[i] << ", oneDNN "
+                    << actual[i] << " (tolerance " << tolerance << ")";
+      ++reported;
+    }
+  }
+}
+
+// The same convolution on both engines, with the oneDNN layer holding copies
+// of the reference's parameters.
+class EnginePair {
+ public:
+  explicit EnginePair(const DnnlCase& c) : bottom_(c.bottom_shape), dnnl_bottom_(c.bottom_shape) {
+    reference_ = MakeLayer(Prototxt(c, /*caffe_engine=*/true));
+    {
+      ScopedConvEngine engine("dnnl");
+      dnnl_ = MakeLayer(Prototxt(c, /*caffe_engine=*/false));
+    }
+    FillGaussian(&bottom_, 0, 1, 11);
+    std::copy_n(bottom_.cpu_data(), bottom_.count(), dnnl_bottom_.mutable_cpu_data());
+    reference_->SetUp({&bottom_}, {&top_});
+    dnnl_->SetUp({&dnnl_bottom_}, {&dnnl_top_});
+    CopyParameters();
+  }
+
+  void CopyParameters() {
+    for (size_t i = 0; i < reference_->blobs().size(); ++i) {
+      const Blob& from = *reference_->blobs()[i];
+      std::copy_n(from.cpu_data(), from.count(), dnnl_->blobs()[i]->mutable_cpu_data());
+    }
+  }
+
+  void Forward() {
+    reference_->Forward({&bottom_}, {&top_});
+    ScopedConvEngine engine("dnnl");
+    dnnl_->Forward({&dnnl_bottom_}, {&dnnl_top_});
+  }
+
+  void ExpectSameForward() {
+    Forward();
+    ASSERT_EQ(top_.shape(), dnnl_top_.shape());
+    ExpectClose(top_.cpu_data(), dnnl_top_.cpu_data(), top_.count(), "top");
+  }
+
+  // Backward from one random top gradient, with parameter gradients starting
+  // at a non-zero value both engines must add to.
+  void ExpectSameBackward() {
+    FillGaussian(&top_, 0, 1, 23);
+    std::copy_n(top_.cpu_data(), top_.count(), top_.mutable_cpu_diff());
+    std::copy_n(top_.cpu_data(), top_.count(), dnnl_top_.mutable_cpu_diff());
+    for (size_t i = 0; i < reference_->blobs().size(); ++i) {
+      Blob& a = *reference_->blobs()[i];
+      Blob& b = *dnnl_->blobs()[i];
+      std::fill_n(a.mutable_cpu_diff(), a.count(), 0.5f);
+      std::fill_n(b.mutable_cpu_diff(), b.count(), 0.5f);
+    }
+    reference_->Backward({&top_}, {true}, {&bottom_});
+    dnnl_->Backward({&dnnl_top_}, {true}, {&dnnl_bottom_});
+    ExpectClose(bottom_.cpu_diff(), dnnl_bottom_.cpu_diff(), bottom_.count(), "bottom diff");
+    ExpectClose(reference_->blobs()[0]->cpu_diff(), dnnl_->blobs()[0]->cpu_diff(),
+                reference_->blobs()[0]->count(), "weight diff");
+    if (reference_->blobs().size() > 1) {
+      ExpectClose(reference_->blobs()[1]->cpu_diff(), dnnl_->blobs()[1]->cpu_diff(),
+                  reference_->blobs()[1]->count(), "bias diff");
+    }
+  }
+
+  void Reshape(const std::vector<int>& shape) {
+    bottom_.Reshape(shape);
+    dnnl_bottom_.Reshape(shape);
+    FillGaussian(&bottom_, 0, 1, 31);
+    std::copy_n(bottom_.cpu_data(), bottom_.count(), dnnl_bottom_.mutable_cpu_data());
+    reference_->Reshape({&bottom_}, {&top_});
+    dnnl_->Reshape({&dnnl_bottom_}, {&dnnl_top_});
+  }
+
+  Layer* reference() { return reference_.get(); }
+  Layer* dnnl() { return dnnl_.get(); }
+
+ private:
+  Blob bottom_, top_, dnnl_bottom_, dnnl_top_;
+  std::unique_ptr<Layer> reference_, dnnl_;
+};
+
+std::vector<DnnlCase> Cases() {
+  return {
+      {"Kernel3Pad1", "num_output: 16 kernel_size: 3 pad: 1", {2, 8, 9, 7}},
+      // Caffe's floor leaves the last input column unread: oneDNN must agree.
+      {"Stride2NoPad", "num_output: 6 kernel_size: 3 stride: 2", {2, 4, 9, 8}},
+      {"Group4Dilation2", "num_output: 8 kernel_size: 3 dilation: 2 pad: 2 group: 4",
+       {2, 8, 10, 10}},
+      {"Group2ChannelMultiplier", "num_output: 8 kernel_size: 3 group: 2", {1, 4, 6, 6}},
+      {"Depthwise", "num_output: 8 kernel_size: 3 pad: 1 group: 8", {2, 8, 7, 7}},
+      {"OneByOneBatch1", "num_output: 32 kernel_size: 1", {1, 16, 7, 7}},
+      {"OneByOneStride2", "num_output: 8 kernel_size: 1 stride: 2", {3, 16, 7, 7}},
+      {"NoBias5x5", "num_output: 5 kernel_size: 5 pad: 2 bias_term: false", {2, 3, 12, 11}},
+      {"Rectangular",
+       "num_output: 6 kernel_h: 3 kernel_w: 1 pad_h: 1 pad_w: 0 stride_h: 2 stride_w: 1",
+       {2, 6, 8, 9}},
+      {"FirstLayer7x7Stride2", "num_output: 16 kernel_size: 7 stride: 2 pad: 3", {2, 3, 23, 23}},
+      {"Wider", "num_output: 64 kernel_size: 3 pad: 1", {4, 32, 14, 14}},
+      {"DeconvStride2", "num_output: 6 kernel_size: 4 stride: 2 pad: 1", {2, 8, 5, 6},
+       "Deconvolution"},
+      {"DeconvGroupDilation", "num_output: 4 kernel_size: 3 dilation: 2 group: 2 pad: 1",
+       {2, 6, 6, 5}, "Deconvolution"},
+      {"DeconvOneByOneNoBias", "num_output: 12 kernel_size: 1 bias_term: false", {1, 8, 5, 5},
+       "Deconvolution"},
+      {"DeconvUpsampleDepthwise", "num_output: 5 kernel_size: 4 stride: 2 group: 5",
+       {2, 5, 6, 6}, "Deconvolution"},
+  };
+}
+
+class DnnlConvolutionTest : public ::testing::TestWithParam<DnnlCase> {};
+
+TEST_P(DnnlConvolutionTest, ForwardAndBackwardMatchIm2col) {
+  EnginePair pair(GetParam());
+  pair.ExpectSameForward();
+  pair.ExpectSameBackward();
+}
+
+// The reordered weights are a cache: a solver step (or any write through
+// mutable_cpu_data) must reach the next forward and backward.
+TEST_P(DnnlConvolutionTest, WeightsChangedAfterForwardAreReordered) {
+  EnginePair pair(GetParam());
+  pair.ExpectSameForward();
+  for (Layer* layer : {pair.reference(), pair.dnnl()}) {
+    float* w = layer->blobs()[0]->mutable_cpu_data();
+    for (int i = 0; i < layer->blobs()[0]->count(); ++i) w[i] = -2.f * w[i] + 0.1f;
+  }
+  pair.ExpectSameForward();
+  pair.ExpectSameBackward();
+}
+
+// A new input shape rebuilds the primitives.
+TEST_P(DnnlConvolutionTest, ReshapeRebuildsPrimitives) {
+  EnginePair pair(GetParam());
+  pair.ExpectSameForward();
+  std::vector<int> shape = GetParam().bottom_shape;
+  shape[0] += 1;
+  shape[2] += 3;
+  shape[3] += 2;
+  pair.Reshape(shape);
+  pair.ExpectSameForward();
+  pair.ExpectSameBackward();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, DnnlConvolutionTest, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<DnnlCase>& info) {
+                           return info.param.name;
+                         });
+
+// The finite-difference checker on the oneDNN engine directly, for the data
+// and parameter gradients.
+TEST(DnnlConvolutionGradient, GroupedStridedDilated) {
+  ScopedConvEngine engine("dnnl");
+  for (const char* type : {"Convolution", "Deconvolution"}) {
+    for (const char* params :
+         {"num_output: 4 kernel_size: 3 stride: 2 pad: 1 group: 2",
+          "num_output: 3 kernel_size: 3 dilation: 2 pad: 1",
+          "num_output: 4 kernel_size: 1 bias_term: false"}) {
+      SCOPED_TRACE(std::string(type) + " " + params);
+      DnnlCase c{"", params, {2, 4, 7, 6}, type};
+      std::unique_ptr<Layer> layer = MakeLayer(Prototxt(c, /*caffe_engine=*/false));
+      Blob bottom(c.bottom_shape), top;
+      FillGaussian(&bottom, 0, 1, 5);
+      layer->SetUp({&bottom}, {&top});
+      CheckGradient(layer.get(), {&bottom}, {&top});
+    }
+  }
+}
+
+#else
+
+TEST(DnnlConvolutionTest, SkippedWithoutOneDnn) {
+  GTEST_SKIP() << "built without oneDNN (CORTADO_DNNL)";
+}
+
+#endif  // CORTADO_WITH_DNNL
+
+}  // namespace
+}  // namespace testing
+}  // namespace cortado
