@@ -16,6 +16,7 @@
 
 #ifdef CORTADO_WITH_CUDA
 #include "channel_bias.hpp"
+#include "epilogue_gpu.hpp"
 #include "cortado/cuda.hpp"
 #include "cortado/im2col_gpu.hpp"
 #include "cortado/math_gpu.hpp"
@@ -75,6 +76,7 @@ class ConvolutionLayer : public Layer {
   int MinBottomBlobs() const override { return 1; }
   int MinTopBlobs() const override { return 1; }
   bool EqualNumBottomTopBlobs() const override { return true; }
+  bool AcceptsEpilogue() const override { return true; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
@@ -109,8 +111,22 @@ class ConvolutionLayer : public Layer {
   const float* Unfold(const float* data, int first, int n, std::vector<float>* buffer) const;
   // Copies rows of `n` images of an NCHW blob into one M x (n * HW) matrix.
   void Gather(const float* nchw, int first, int n, float* matrix) const;
-  // The inverse of Gather, adding bias[m] to row m on the way (if given).
-  void Scatter(const float* matrix, const float* bias, int first, int n, float* nchw) const;
+  // The inverse of Gather, adding bias[m] to row m on the way (if given)
+  // and applying the epilogue's addend and ReLU (if given).
+  void Scatter(const float* matrix, const float* bias, const Epilogue* post, const float* add,
+               int first, int n, float* nchw) const;
+  // The weights and bias Forward uses: the epilogue's folded ones if any.
+  const Blob* ForwardWeights() const {
+    return epilogue_ && epilogue_->weights ? epilogue_->weights : blobs_[0].get();
+  }
+  const Blob* ForwardBias() const {
+    if (epilogue_ && epilogue_->weights) return epilogue_->bias;
+    return bias_term_ ? blobs_[1].get() : nullptr;
+  }
+  // The epilogue when it has element-wise work (an addend or ReLU), else null.
+  const Epilogue* PostOps() const {
+    return epilogue_ && (epilogue_->addend || epilogue_->relu) ? epilogue_ : nullptr;
+  }
 
   int axis_ = 1;
   int num_ = 0;         // images: product of the axes before `axis_`
@@ -384,8 +400,8 @@ void ConvolutionLayer::Gather(const float* nchw, int first, int n, float* matrix
   }
 }
 
-void ConvolutionLayer::Scatter(const float* matrix, const float* bias, int first, int n,
-                               float* nchw) const {
+void ConvolutionLayer::Scatter(const float* matrix, const float* bias, const Epilogue* post,
+                               const float* add, int first, int n, float* nchw) const {
   const int64_t width = int64_t(n) * out_spatial_;
   for (int i = 0; i < n; ++i) {
     float* image = nchw + (first + i) * top_dim_;
@@ -393,20 +409,33 @@ void ConvolutionLayer::Scatter(const float* matrix, const float* bias, int first
       const float* from = matrix + m * width + i * out_spatial_;
       float* to = image + int64_t(m) * out_spatial_;
       const float b = bias ? bias[m] : 0.f;
-      for (int j = 0; j < out_spatial_; ++j) to[j] = from[j] + b;
+      if (!post) {
+        for (int j = 0; j < out_spatial_; ++j) to[j] = from[j] + b;
+        continue;
+      }
+      const float* a = add ? add + (first + i) * top_dim_ + int64_t(m) * out_spatial_ : nullptr;
+      for (int j = 0; j < out_spatial_; ++j) to[j] = post->Apply(from[j] + b, a ? a[j] : 0.f);
     }
   }
 }
 
 void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
-  const float* weights = blobs_[0]->cpu_data();
-  const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
+  const float* weights = ForwardWeights()->cpu_data();
+  const Blob* bias_blob = ForwardBias();
+  const float* bias = bias_blob ? bias_blob->cpu_data() : nullptr;
+  const Epilogue* post = PostOps();
+  const float* add = post && post->addend ? post->addend->cpu_data() : nullptr;
   const int out_per_group = num_output_ / group_;
   for (size_t b = 0; b < bottom.size(); ++b) {
     const float* in = bottom[b]->cpu_data();
     float* out = top[b]->mutable_cpu_data();
     if (depthwise_) {
       DepthwiseForward(in, weights, bias, geometry_, num_, out);
+      if (post) {
+        ParallelFor(0, top[b]->count(), [&](int64_t lo, int64_t hi) {
+          for (int64_t i = lo; i < hi; ++i) out[i] = post->Apply(out[i], add ? add[i] : 0.f);
+        }, /*min_chunk=*/int64_t(1) << 14);
+      }
       continue;
     }
     ForEachChunk(Slots(), [&](int, int first, int n) {
@@ -424,7 +453,16 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
              result + int64_t(g) * out_per_group * width);
       }
       if (n > 1) {
-        Scatter(result, bias, first, n, out);
+        Scatter(result, bias, post, add, first, n, out);
+      } else if (post) {
+        // One image: result is the output itself, and the addend's image
+        // has the same layout.
+        for (int m = 0; m < num_output_; ++m) {
+          float* y = result + int64_t(m) * out_spatial_;
+          const float* a = add ? add + first * top_dim_ + int64_t(m) * out_spatial_ : nullptr;
+          const float b = bias ? bias[m] : 0.f;
+          for (int j = 0; j < out_spatial_; ++j) y[j] = post->Apply(y[j] + b, a ? a[j] : 0.f);
+        }
       } else if (bias) {
         for (int m = 0; m < num_output_; ++m) AddScalar(width, bias[m], result + m * width);
       }
@@ -617,7 +655,8 @@ void ConvolutionLayer::BackwardGpuIm2col(const float* in, const float* top_diff,
 void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
   ChooseGpuEngine();
   if (cudnn_) cudnn_->SetShape(num_, geometry_);
-  const float* weights = blobs_[0]->gpu_data();
+  const float* weights = ForwardWeights()->gpu_data();
+  const Blob* bias = ForwardBias();
   for (size_t b = 0; b < bottom.size(); ++b) {
     const float* in = bottom[b]->gpu_data();
     float* out = top[b]->mutable_gpu_data();
@@ -626,9 +665,8 @@ void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
     } else {
       ForwardGpuIm2col(in, weights, out);
     }
-    if (bias_term_) {
-      ChannelBiasForwardGpu(num_, num_output_, out_spatial_, blobs_[1]->gpu_data(), out);
-    }
+    if (bias) ChannelBiasForwardGpu(num_, num_output_, out_spatial_, bias->gpu_data(), out);
+    if (PostOps()) ApplyEpilogueGpu(*PostOps(), top[b]->count(), out);
   }
 }
 
