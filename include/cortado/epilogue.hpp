@@ -22,12 +22,18 @@ struct Epilogue {
   bool relu = false;
   float negative_slope = 0.f;
 
-  // The value of one output element given its pre-epilogue value and the
-  // addend's element (0 without one).
-  float Apply(float value, float add) const {
-    value += add;
-    if (relu && value < 0) value *= negative_slope;
-    return value;
+  // out[j] = relu(in[j] + bias + add[j]) over one row of n values (add may
+  // be null; in may be out). Simple loops the compiler vectorises: a
+  // per-element branch on the options would not be.
+  void ApplyRow(const float* in, float bias, const float* add, int64_t n, float* out) const {
+    if (add) {
+      for (int64_t j = 0; j < n; ++j) out[j] = in[j] + bias + add[j];
+    } else {
+      for (int64_t j = 0; j < n; ++j) out[j] = in[j] + bias;
+    }
+    if (!relu) return;
+    const float slope = negative_slope;
+    for (int64_t j = 0; j < n; ++j) out[j] = out[j] < 0 ? out[j] * slope : out[j];
   }
 };
 

@@ -20,6 +20,8 @@ layer { name: "relu" type: "ReLU" bottom: "conv/bn" top: "conv/bn" }
 def make(tmp_path, **kwargs):
     net = caffe.Net(write(tmp_path / 'bn.prototxt', BN_NET), caffe.TEST, **kwargs)
     rng = np.random.RandomState(0)
+    for blob in net.params['conv']:
+        blob.data[...] = 0.3 * rng.randn(*blob.data.shape)
     mean, var, factor = net.params['bn'][0].data, net.params['bn'][1].data, net.params['bn'][2].data
     mean[...] = rng.randn(*mean.shape)
     var[...] = rng.uniform(0.5, 2.0, var.shape)

@@ -414,7 +414,7 @@ void ConvolutionLayer::Scatter(const float* matrix, const float* bias, const Epi
         continue;
       }
       const float* a = add ? add + (first + i) * top_dim_ + int64_t(m) * out_spatial_ : nullptr;
-      for (int j = 0; j < out_spatial_; ++j) to[j] = post->Apply(from[j] + b, a ? a[j] : 0.f);
+      post->ApplyRow(from, b, a, out_spatial_, to);
     }
   }
 }
@@ -433,7 +433,7 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
       DepthwiseForward(in, weights, bias, geometry_, num_, out);
       if (post) {
         ParallelFor(0, top[b]->count(), [&](int64_t lo, int64_t hi) {
-          for (int64_t i = lo; i < hi; ++i) out[i] = post->Apply(out[i], add ? add[i] : 0.f);
+          post->ApplyRow(out + lo, 0.f, add ? add + lo : nullptr, hi - lo, out + lo);
         }, /*min_chunk=*/int64_t(1) << 14);
       }
       continue;
@@ -461,7 +461,7 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
           float* y = result + int64_t(m) * out_spatial_;
           const float* a = add ? add + first * top_dim_ + int64_t(m) * out_spatial_ : nullptr;
           const float b = bias ? bias[m] : 0.f;
-          for (int j = 0; j < out_spatial_; ++j) y[j] = post->Apply(y[j] + b, a ? a[j] : 0.f);
+          post->ApplyRow(y, b, a, out_spatial_, y);
         }
       } else if (bias) {
         for (int m = 0; m < num_output_; ++m) AddScalar(width, bias[m], result + m * width);

@@ -125,9 +125,8 @@ void InnerProductLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   for (int64_t r = 0; r < rows_; ++r) {
     float* row = y + r * outputs_;
     const float* a = add ? add + r * outputs_ : nullptr;
-    for (int o = 0; o < outputs_; ++o) {
-      row[o] = post->Apply(row[o] + (bias ? bias[o] : 0.f), a ? a[o] : 0.f);
-    }
+    if (bias) Axpy(outputs_, 1.f, bias, row);
+    post->ApplyRow(row, 0.f, a, outputs_, row);
   }
 }
 
