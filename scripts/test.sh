@@ -33,4 +33,7 @@ else
   cmake --build build -j"$(nproc)"
   cd build
 fi
+# ctest runs one test per core, each with a team of OpenMP threads: idle
+# threads that spin would steal the cores the other tests compute on.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 ctest --output-on-failure -j"$(nproc)" --timeout 1800 "$@"

@@ -102,9 +102,21 @@ void Layer::SetDevice(const Device& device) {
   OnDeviceSet();
 }
 
-float Layer::Forward(const BlobVec& bottom, const BlobVec& top) {
+float Layer::Forward(const BlobVec& bottom, const BlobVec& top, const Epilogue* epilogue) {
+  CHECK(epilogue == nullptr || AcceptsEpilogue()) << type() << " takes no epilogue";
   Reshape(bottom, top);
   if (!unusable_shape_.empty()) ThrowError(ErrorPrefix(), unusable_shape_);
+  // Cleared however Forward leaves, so a later plain Forward computes the
+  // layer alone.
+  struct EpilogueScope {
+    const Epilogue*& slot;
+    ~EpilogueScope() { slot = nullptr; }
+  } scope{epilogue_};
+  epilogue_ = epilogue;
+  if (epilogue && epilogue->addend && epilogue->addend->shape() != top[0]->shape()) {
+    ThrowError(ErrorPrefix(), "the fused addend has shape ", epilogue->addend->shape_string(),
+               " but the output has ", top[0]->shape_string());
+  }
   float loss = 0;
   if (runs_on_cuda_) {
 #ifdef CORTADO_WITH_CUDA

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cortado/hdf5.hpp"
+#include "cortado/inference_fusion.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
@@ -64,6 +65,8 @@ Net::Net(const caffe::NetParameter& param, const std::string& origin) : origin_(
     ThrowError(origin_, ": ", e.what());
   }
 }
+
+Net::~Net() = default;
 
 Net::Net(const std::string& prototxt_path, caffe::Phase phase, int level,
          const std::vector<std::string>& stages)
@@ -187,6 +190,7 @@ void Net::Init(const caffe::NetParameter& in_param) {
   name_ = param.name();
   phase_ = param.state().phase();
   debug_info_ = param.debug_info();
+  fuse_inference_ = param.fuse_inference();
 
   std::map<std::string, int> blob_name_to_idx;
   std::map<std::string, int> available;  // produced, not yet consumed
@@ -307,6 +311,7 @@ void Net::Init(const caffe::NetParameter& in_param) {
     net_output_blob_indices_.push_back(entry.second);
   }
   for (size_t i = 0; i < blob_names_.size(); ++i) blob_names_index_[blob_names_[i]] = i;
+  PlanFusion();
   LOG(INFO) << "Network '" << name_ << "' (" << caffe::Phase_Name(phase_) << "): " << n
             << " layers, " << blobs_.size() << " blobs, " << learnable_params_.size()
             << " learnable parameter blobs";
@@ -417,11 +422,12 @@ float Net::ForwardFromTo(int start, int end) {
   CHECK_GE(start, 0);
   CHECK_LT(end, static_cast<int>(layers_.size()));
   ActivateDevice(device_);  // the caller's thread may not have made it current
+  if (fusion_) fusion_->RefoldIfChanged();
   float loss = 0;
   int i = start;
   try {
     for (; i <= end; ++i) {
-      loss += layers_[i]->Forward(bottom_vecs_[i], top_vecs_[i]);
+      loss += RunLayer(i, start, end);
       if (debug_info_) ForwardDebugInfo(i);
     }
   } catch (const Error& e) {
@@ -431,6 +437,72 @@ float Net::ForwardFromTo(int start, int end) {
     ThrowOutOfMemory(origin_, layer_names_[i], top_vecs_[i]);
   }
   return loss;
+}
+
+float Net::ForwardLayer(int layer_id) {
+  CHECK_GE(layer_id, 0);
+  CHECK_LT(layer_id, static_cast<int>(layers_.size()));
+  ActivateDevice(device_);
+  if (fusion_) fusion_->RefoldIfChanged();
+  try {
+    return RunLayer(layer_id, 0, static_cast<int>(layers_.size()) - 1);
+  } catch (const Error& e) {
+    ThrowNamingLayer(e, origin_, layer_names_[layer_id]);
+  } catch (const std::bad_alloc&) {
+    ThrowOutOfMemory(origin_, layer_names_[layer_id], top_vecs_[layer_id]);
+  }
+}
+
+float Net::RunLayer(int i, int start, int end) {
+  if (fusion_) {
+    if (fusion_->dropped(i)) return 0;  // the identity, in place
+    const InferenceFusion::Chain* chain = fusion_->chain_of(i);
+    if (chain && chain->head >= start && chain->last <= end) {
+      if (i != chain->head) return 0;  // the head computed it
+      // The head writes the chain's final blob before the chain's own
+      // layers would have shaped it (or checked their operands' shapes):
+      // give them their Reshape first, in order.
+      layers_[i]->Reshape(bottom_vecs_[i], top_vecs_[i]);
+      for (int m : chain->members) layers_[m]->Reshape(bottom_vecs_[m], top_vecs_[m]);
+      return layers_[i]->Forward(bottom_vecs_[i], chain->top, &chain->epilogue);
+    }
+  }
+  return layers_[i]->Forward(bottom_vecs_[i], top_vecs_[i]);
+}
+
+void Net::PlanFusion() {
+  fusion_.reset();
+  if (!fuse_inference_ || phase_ != caffe::TEST) return;
+  // Fused layers compute no gradients and leave intermediates unwritten.
+  for (bool need : layer_need_backward_) {
+    if (need) return;
+  }
+  auto plan = std::make_unique<InferenceFusion>(*this, kept_blobs_);
+  if (plan->empty()) return;
+  LOG(INFO) << "Network '" << name_ << "': " << plan->Summary();
+  fusion_ = std::move(plan);
+}
+
+void Net::set_fuse_inference(bool value) {
+  if (value == fuse_inference_) return;
+  fuse_inference_ = value;
+  PlanFusion();
+}
+
+void Net::KeepBlobs(const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (!has_blob(name)) ThrowError("net '", name_, "' has no blob '", name, "' to keep");
+    kept_blobs_.insert(name);
+  }
+  PlanFusion();
+}
+
+bool Net::layer_fused_away(int layer_id) const {
+  return fusion_ != nullptr && fusion_->fused_away(layer_id);
+}
+
+std::vector<std::string> Net::elided_blobs() const {
+  return fusion_ ? fusion_->elided_blob_names() : std::vector<std::string>{};
 }
 
 const BlobVec& Net::Forward(float* loss) {

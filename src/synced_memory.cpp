@@ -1,6 +1,7 @@
 // Host/device buffer with lazy copies in whichever direction is asked for.
 #include "cortado/synced_memory.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -33,6 +34,11 @@ void CheckCuda(cudaError_t status, const std::string& what) {
 #endif
 
 }  // namespace
+
+uint64_t SyncedMemory::NextVersion() {
+  static std::atomic<uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 SyncedMemory::~SyncedMemory() {
   std::free(cpu_ptr_);
@@ -98,7 +104,7 @@ const void* SyncedMemory::cpu_data() {
 void* SyncedMemory::mutable_cpu_data() {
   ToCpu();
   head_ = Head::kAtCpu;
-  ++version_;
+  version_ = NextVersion();
   return cpu_ptr_;
 }
 
@@ -110,7 +116,7 @@ const void* SyncedMemory::gpu_data() {
 void* SyncedMemory::mutable_gpu_data() {
   ToGpu();
   head_ = Head::kAtGpu;
-  ++version_;
+  version_ = NextVersion();
   return gpu_ptr_;
 }
 

@@ -49,6 +49,9 @@ DEFINE_int32(threads, 0, "CPU threads for layers, GEMM and oneDNN (0: CORTADO_NU
              "else OMP_NUM_THREADS, else every hardware thread)");
 DEFINE_int32(iterations, 50, "Number of iterations for 'test' and 'time'");
 DEFINE_string(sigint_effect, "stop", "What SIGINT does: snapshot, stop or none");
+DEFINE_bool(fuse, true, "'test' and 'time' with a TEST net: fuse BatchNorm/Scale, ReLU, "
+            "Eltwise SUM and Dropout into the Convolution/InnerProduct before them "
+            "(see docs/performance.md); --fuse=false runs every layer on its own");
 DEFINE_bool(stub_data, false, "'time': replace data layers whose source is missing with Input "
                              "layers of the shape they declare");
 DEFINE_string(stub_shape, "", "With --stub_data: item shapes for tops whose layer declares none, "
@@ -297,6 +300,7 @@ int Test() {
   if (FLAGS_iterations < 1) ThrowError("--iterations=", FLAGS_iterations, " must be at least 1");
   const Device device = SelectDevice();
   std::unique_ptr<Net> net = LoadModel(caffe::TEST);
+  if (!FLAGS_fuse) net->set_fuse_inference(false);
   net->SetDevice(device);
   // Testing a net some of whose layers kept random weights gives wrong
   // scores, so every layer with parameters must be in the weights.
@@ -351,6 +355,7 @@ double Median(std::vector<double> values) {
 int Time() {
   const Device device = SelectDevice();
   std::unique_ptr<Net> net = LoadModel(ParsePhase(FLAGS_phase, caffe::TRAIN), FLAGS_stub_data);
+  if (!FLAGS_fuse) net->set_fuse_inference(false);
   net->SetDevice(device);
   using Clock = std::chrono::steady_clock;
   const auto& layers = net->layers();
@@ -388,7 +393,8 @@ int Time() {
   for (int it = 0; it < iterations; ++it) {
     for (int i = 0; i < n; ++i) {
       auto start = Clock::now();
-      layers[i]->Forward(net->bottom_vecs()[i], net->top_vecs()[i]);
+      // As Forward() runs it: a fused chain's time is its head's.
+      net->ForwardLayer(i);
       SynchronizeDevice(device);  // kernels run asynchronously
       double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       forward_ms[i] += ms;
@@ -408,7 +414,9 @@ int Time() {
   std::printf("Average time per layer over %d iterations (ms):\n", iterations);
   std::printf("%-24s %-18s %12s %12s\n", "layer", "type", "forward", "backward");
   for (int i = 0; i < n; ++i) {
-    std::printf("%-24s %-18s %12.4f %12.4f\n", net->layer_names()[i].c_str(), layers[i]->type(),
+    const std::string type =
+        std::string(layers[i]->type()) + (net->layer_fused_away(i) ? " (fused)" : "");
+    std::printf("%-24s %-18s %12.4f %12.4f\n", net->layer_names()[i].c_str(), type.c_str(),
                 forward_ms[i] / iterations, backward_ms[i] / iterations);
   }
   std::printf("%-24s %-18s %12.4f %12.4f\n", "TOTAL", "", total_forward / iterations,

@@ -69,6 +69,8 @@ int Extract(int argc, char** argv) {
     dbs.push_back(OpenDatabase(backend, db_paths[i], Database::Mode::kNew));
     txns.push_back(dbs.back()->NewTransaction());
   }
+  // Fusion must not elide a blob we are about to read.
+  net.KeepBlobs(blob_names);
   LOG(INFO) << "Extracting features for " << batches << " batches";
   std::vector<int64_t> written(blob_names.size(), 0);
   for (int batch = 0; batch < batches; ++batch) {

@@ -57,6 +57,8 @@ class Blob {
   void ShareDiff(const Blob& other);
   const std::shared_ptr<SyncedMemory>& data_memory() const { return data_; }
   const std::shared_ptr<SyncedMemory>& diff_memory() const { return diff_; }
+  // See SyncedMemory::version; 0 before the first Reshape to a non-empty shape.
+  uint64_t data_version() const { return data_ ? data_->version() : 0; }
 
   // data -= diff, the last step of every solver update.
   void Update();

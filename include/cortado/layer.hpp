@@ -11,6 +11,7 @@
 #include "cortado/blob.hpp"
 #include "cortado/common.hpp"
 #include "cortado/device.hpp"
+#include "cortado/epilogue.hpp"
 
 namespace cortado {
 
@@ -39,8 +40,11 @@ class Layer {
   // Computes top shapes from bottom shapes; called before every Forward.
   virtual void Reshape(const BlobVec& bottom, const BlobVec& top) = 0;
 
-  // Returns this layer's weighted loss (0 for non-loss layers).
-  float Forward(const BlobVec& bottom, const BlobVec& top);
+  // Returns this layer's weighted loss (0 for non-loss layers). With an
+  // epilogue (only for layers whose AcceptsEpilogue() is true), the layer
+  // also computes the layers the inference fusion pass folded into it.
+  float Forward(const BlobVec& bottom, const BlobVec& top,
+                const Epilogue* epilogue = nullptr);
   void Backward(const BlobVec& top, const std::vector<bool>& propagate_down,
                 const BlobVec& bottom);
 
@@ -80,6 +84,8 @@ class Layer {
   virtual bool EqualNumBottomTopBlobs() const { return false; }
   // Layers that create their tops on demand (data layers) say how many.
   virtual bool AutoTopBlobs() const { return false; }
+  // Whether Forward takes an Epilogue (see epilogue.hpp).
+  virtual bool AcceptsEpilogue() const { return false; }
   // Whether force_backward may request a gradient for this bottom (labels: no).
   virtual bool AllowForceBackward(int bottom_index) const { return true; }
 
@@ -129,6 +135,9 @@ class Layer {
   // them) are reshaped before use. Forward throws it, prefixed with the
   // layer; empty when the shape is usable. Reshape sets or clears it.
   std::string unusable_shape_;
+
+  // Set only for the duration of a Forward given one.
+  const Epilogue* epilogue_ = nullptr;
 
   caffe::LayerParameter layer_param_;
   caffe::Phase phase_;

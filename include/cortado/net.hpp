@@ -16,6 +16,8 @@
 
 namespace cortado {
 
+class InferenceFusion;
+
 class Net {
  public:
   // origin (the prototxt path, when there is one) prefixes errors raised
@@ -24,11 +26,18 @@ class Net {
   // Reads a prototxt; phase/level/stages override the file's state.
   Net(const std::string& prototxt_path, caffe::Phase phase, int level = 0,
       const std::vector<std::string>& stages = {});
+  ~Net();
   CORTADO_DISALLOW_COPY(Net);
 
   // Runs every layer forward; returns the output blobs.
   const BlobVec& Forward(float* loss = nullptr);
+  // A fused chain (see below) runs fused only when [start, end] holds all of
+  // it; otherwise its layers run one by one. A range that starts inside a
+  // chain reads blobs as they are: one the chain elided holds no value.
   float ForwardFromTo(int start, int end);
+  // Runs layer `layer_id` as Forward() does: a fusion head computes its
+  // whole chain, a fused-away layer does nothing (`cortado time` uses it).
+  float ForwardLayer(int layer_id);
   void Backward();
   void BackwardFromTo(int start, int end);
   float ForwardBackward() {
@@ -120,6 +129,24 @@ class Net {
 
   void set_debug_info(bool value) { debug_info_ = value; }
 
+  // Inference fusion (inference_fusion.hpp, docs/performance.md): a TEST net
+  // none of whose layers needs backward folds BatchNorm/Scale, ReLU, Eltwise
+  // SUM and Dropout into the Convolution or InnerProduct before them. On by
+  // default, unless NetParameter.fuse_inference is false. Net outputs and
+  // every blob a chain writes last stay exact; a chain's non-in-place
+  // intermediate blob is elided (never written) unless kept.
+  void set_fuse_inference(bool value);
+  bool fuse_inference() const { return fuse_inference_; }
+  // Blobs the caller will read (extract_features, --blobs): never elided.
+  // Unknown names are an error.
+  void KeepBlobs(const std::vector<std::string>& names);
+  // Whether Forward skips this layer because a fused chain or the identity
+  // (an in-place Dropout at TEST) covers it.
+  bool layer_fused_away(int layer_id) const;
+  // The blobs fusion leaves unwritten; empty when nothing is fused.
+  std::vector<std::string> elided_blobs() const;
+  // The current plan; null when nothing is fused.
+  const InferenceFusion* fusion() const { return fusion_.get(); }
   // Keeps the layers whose include/exclude rules match param.state().
   static void FilterNet(const caffe::NetParameter& param,
                         caffe::NetParameter* filtered);
@@ -144,6 +171,10 @@ class Net {
   std::vector<std::string> LayersWithoutWeights(const std::set<std::string>& copied) const;
   void CheckAllWeightsCopied(const std::set<std::string>& copied,
                              MissingWeights missing) const;
+  // (Re)builds fusion_ from the current settings.
+  void PlanFusion();
+  // Runs layer i within a ForwardFromTo(start, end).
+  float RunLayer(int i, int start, int end);
   void ForwardDebugInfo(int layer_id);
   void BackwardDebugInfo(int layer_id);
   void UpdateDebugInfo(int param_id);
@@ -182,6 +213,9 @@ class Net {
   std::vector<int> net_output_blob_indices_;
   bool debug_info_ = false;
   std::function<void(int)> after_layer_backward_;
+  bool fuse_inference_ = true;
+  std::set<std::string> kept_blobs_;
+  std::unique_ptr<InferenceFusion> fusion_;
 };
 
 }  // namespace cortado

@@ -14,8 +14,8 @@ class SyncedMemory {
  public:
   enum class Head { kUninitialized, kAtCpu, kAtGpu, kSynced };
 
-  SyncedMemory() = default;
-  explicit SyncedMemory(size_t size) : size_(size) {}
+  SyncedMemory() : version_(NextVersion()) {}
+  explicit SyncedMemory(size_t size) : size_(size), version_(NextVersion()) {}
   ~SyncedMemory();
   CORTADO_DISALLOW_COPY(SyncedMemory);
 
@@ -26,21 +26,25 @@ class SyncedMemory {
 
   size_t size() const { return size_; }
   Head head() const { return head_; }
-  // Bumped by every mutable_* call, so a cache derived from the contents (a
-  // folded or reordered copy of weights) knows when to rebuild. Writes made
-  // later through an old pointer are not seen: callers take a fresh pointer
-  // per write, as layers and solvers do.
+  // Changes whenever the contents may have changed: each mutable_* call takes
+  // a fresh value. Values come from one process-wide counter, so a buffer
+  // that replaced another (reallocation, ShareData) never repeats the old
+  // one's version; a cache keyed by it (folded inference weights) is then
+  // stale exactly when the version differs. Writes made later through an
+  // old pointer are not seen: callers take a fresh pointer per write, as
+  // layers and solvers do.
   uint64_t version() const { return version_; }
 
  private:
   void ToCpu();
   void ToGpu();
+  static uint64_t NextVersion();
 
   void* cpu_ptr_ = nullptr;
   void* gpu_ptr_ = nullptr;
   size_t size_ = 0;
   Head head_ = Head::kUninitialized;
-  uint64_t version_ = 0;
+  uint64_t version_;
 };
 
 }  // namespace cortado

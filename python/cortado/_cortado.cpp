@@ -95,9 +95,16 @@ Device& PythonDevice() {
   return device;
 }
 
+// pycaffe scripts read intermediate blobs all the time (net.blobs['conv1']
+// after forward), and may write a parameter through a NumPy view they took
+// before the last forward, which no data version can see. So a Net made here
+// does not fuse unless the script asks (fuse=True or net.fuse(True)); see
+// docs/performance.md, "Inference fusion".
 std::unique_ptr<Net> MakeNet(const std::string& model, int phase, int level,
-                             const std::vector<std::string>& stages, py::object weights) {
+                             const std::vector<std::string>& stages, py::object weights,
+                             bool fuse = false) {
   auto net = std::make_unique<Net>(model, ToPhase(phase), level, stages);
+  net->set_fuse_inference(fuse);
   // As in Caffe (net surgery loads a caffemodel into a changed net), layers
   // the weights lack keep their fillers with a warning; weights that match
   // no layer at all raise.
@@ -204,11 +211,17 @@ PYBIND11_MODULE(_cortado, m) {
 
   py::class_<Net>(m, "Net")
       .def(py::init(&MakeNet), "network_file"_a, "phase"_a, "level"_a = 0,
-           "stages"_a = std::vector<std::string>{}, "weights"_a = py::none())
-      .def(py::init([](const std::string& model, const std::string& weights, int phase) {
-             return MakeNet(model, phase, 0, {}, py::str(weights));
+           "stages"_a = std::vector<std::string>{}, "weights"_a = py::none(),
+           "fuse"_a = false)
+      .def(py::init([](const std::string& model, const std::string& weights, int phase,
+                       bool fuse) {
+             return MakeNet(model, phase, 0, {}, py::str(weights), fuse);
            }),
-           "network_file"_a, "weights"_a, "phase"_a)
+           "network_file"_a, "weights"_a, "phase"_a, "fuse"_a = false)
+      .def("fuse", &Net::set_fuse_inference, "enabled"_a = true)
+      .def_property_readonly("fuse_inference", &Net::fuse_inference)
+      .def("keep_blobs", &Net::KeepBlobs, "names"_a)
+      .def_property_readonly("elided_blobs", &Net::elided_blobs)
       .def_property_readonly("name", &Net::name)
       .def_property_readonly("phase", [](const Net& n) { return static_cast<int>(n.phase()); })
       .def("_forward", &Net::ForwardFromTo, "start"_a, "end"_a,

@@ -20,6 +20,7 @@
 
 #ifdef CORTADO_WITH_CUDA
 #include "channel_bias.hpp"
+#include "epilogue_gpu.hpp"
 #include "cortado/cuda.hpp"
 #include "cortado/im2col_gpu.hpp"
 #include "cortado/math_gpu.hpp"
@@ -79,6 +80,7 @@ class ConvolutionLayer : public Layer {
   int MinBottomBlobs() const override { return 1; }
   int MinTopBlobs() const override { return 1; }
   bool EqualNumBottomTopBlobs() const override { return true; }
+  bool AcceptsEpilogue() const override { return true; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
@@ -113,8 +115,22 @@ class ConvolutionLayer : public Layer {
   const float* Unfold(const float* data, int first, int n, std::vector<float>* buffer) const;
   // Copies rows of `n` images of an NCHW blob into one M x (n * HW) matrix.
   void Gather(const float* nchw, int first, int n, float* matrix) const;
-  // The inverse of Gather, adding bias[m] to row m on the way (if given).
-  void Scatter(const float* matrix, const float* bias, int first, int n, float* nchw) const;
+  // The inverse of Gather, adding bias[m] to row m on the way (if given)
+  // and applying the epilogue's addend and ReLU (if given).
+  void Scatter(const float* matrix, const float* bias, const Epilogue* post, const float* add,
+               int first, int n, float* nchw) const;
+  // The weights and bias Forward uses: the epilogue's folded ones if any.
+  const Blob* ForwardWeights() const {
+    return epilogue_ && epilogue_->weights ? epilogue_->weights : blobs_[0].get();
+  }
+  const Blob* ForwardBias() const {
+    if (epilogue_ && epilogue_->weights) return epilogue_->bias;
+    return bias_term_ ? blobs_[1].get() : nullptr;
+  }
+  // The epilogue when it has element-wise work (an addend or ReLU), else null.
+  const Epilogue* PostOps() const {
+    return epilogue_ && (epilogue_->addend || epilogue_->relu) ? epilogue_ : nullptr;
+  }
 
   int axis_ = 1;
   int num_ = 0;         // images: product of the axes before `axis_`
@@ -399,8 +415,8 @@ void ConvolutionLayer::Gather(const float* nchw, int first, int n, float* matrix
   }
 }
 
-void ConvolutionLayer::Scatter(const float* matrix, const float* bias, int first, int n,
-                               float* nchw) const {
+void ConvolutionLayer::Scatter(const float* matrix, const float* bias, const Epilogue* post,
+                               const float* add, int first, int n, float* nchw) const {
   const int64_t width = int64_t(n) * out_spatial_;
   for (int i = 0; i < n; ++i) {
     float* image = nchw + (first + i) * top_dim_;
@@ -408,7 +424,12 @@ void ConvolutionLayer::Scatter(const float* matrix, const float* bias, int first
       const float* from = matrix + m * width + i * out_spatial_;
       float* to = image + int64_t(m) * out_spatial_;
       const float b = bias ? bias[m] : 0.f;
-      for (int j = 0; j < out_spatial_; ++j) to[j] = from[j] + b;
+      if (!post) {
+        for (int j = 0; j < out_spatial_; ++j) to[j] = from[j] + b;
+        continue;
+      }
+      const float* a = add ? add + (first + i) * top_dim_ + int64_t(m) * out_spatial_ : nullptr;
+      post->ApplyRow(from, b, a, out_spatial_, to);
     }
   }
 }
@@ -458,25 +479,48 @@ void ConvolutionLayer::BackwardDnnl(const BlobVec& top, const std::vector<bool>&
 #endif  // CORTADO_WITH_DNNL
 
 void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
+  const float* weights = ForwardWeights()->cpu_data();
+  const Blob* bias_blob = ForwardBias();
+  const float* bias = bias_blob ? bias_blob->cpu_data() : nullptr;
+  const Epilogue* post = PostOps();
+  const float* add = post && post->addend ? post->addend->cpu_data() : nullptr;
 #ifdef CORTADO_WITH_DNNL
   ChooseCpuEngine();
   if (use_dnnl_) {
     dnnl_->SetShape(num_, geometry_);
-    const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
     for (size_t b = 0; b < bottom.size(); ++b) {
-      dnnl_->Forward(bottom[b]->cpu_data(), *blobs_[0], bias, top[b]->mutable_cpu_data());
+      float* out = top[b]->mutable_cpu_data();
+      // oneDNN adds the bias when the layer has one; a bias folded in from
+      // BatchNorm/Scale onto a bias-free layer, the shortcut sum and ReLU
+      // follow in one pass over the rows.
+      dnnl_->Forward(bottom[b]->cpu_data(), *ForwardWeights(), bias_term_ ? bias : nullptr, out);
+      const float* late_bias = bias_term_ ? nullptr : bias;
+      if (late_bias || (post && (add || post->relu))) {
+        const Epilogue plain;
+        const Epilogue& rows = post ? *post : plain;
+        ParallelFor(0, int64_t(num_) * num_output_, [&](int64_t lo, int64_t hi) {
+          for (int64_t r = lo; r < hi; ++r) {
+            const int64_t offset = r * out_spatial_;
+            rows.ApplyRow(out + offset, late_bias ? late_bias[r % num_output_] : 0.f,
+                          add ? add + offset : nullptr, out_spatial_, out + offset);
+          }
+        }, /*min_chunk=*/std::max<int64_t>(1, (int64_t(1) << 14) / std::max(1, out_spatial_)));
+      }
     }
     return;
   }
 #endif
-  const float* weights = blobs_[0]->cpu_data();
-  const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
   const int out_per_group = num_output_ / group_;
   for (size_t b = 0; b < bottom.size(); ++b) {
     const float* in = bottom[b]->cpu_data();
     float* out = top[b]->mutable_cpu_data();
     if (depthwise_) {
       DepthwiseForward(in, weights, bias, geometry_, num_, out);
+      if (post) {
+        ParallelFor(0, top[b]->count(), [&](int64_t lo, int64_t hi) {
+          post->ApplyRow(out + lo, 0.f, add ? add + lo : nullptr, hi - lo, out + lo);
+        }, /*min_chunk=*/int64_t(1) << 14);
+      }
       continue;
     }
     ForEachChunk(Slots(), [&](int, int first, int n) {
@@ -494,7 +538,16 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
              result + int64_t(g) * out_per_group * width);
       }
       if (n > 1) {
-        Scatter(result, bias, first, n, out);
+        Scatter(result, bias, post, add, first, n, out);
+      } else if (post) {
+        // One image: result is the output itself, and the addend's image
+        // has the same layout.
+        for (int m = 0; m < num_output_; ++m) {
+          float* y = result + int64_t(m) * out_spatial_;
+          const float* a = add ? add + first * top_dim_ + int64_t(m) * out_spatial_ : nullptr;
+          const float b = bias ? bias[m] : 0.f;
+          post->ApplyRow(y, b, a, out_spatial_, y);
+        }
       } else if (bias) {
         for (int m = 0; m < num_output_; ++m) AddScalar(width, bias[m], result + m * width);
       }
@@ -693,7 +746,8 @@ void ConvolutionLayer::BackwardGpuIm2col(const float* in, const float* top_diff,
 void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
   ChooseGpuEngine();
   if (cudnn_) cudnn_->SetShape(num_, geometry_);
-  const float* weights = blobs_[0]->gpu_data();
+  const float* weights = ForwardWeights()->gpu_data();
+  const Blob* bias = ForwardBias();
   for (size_t b = 0; b < bottom.size(); ++b) {
     const float* in = bottom[b]->gpu_data();
     float* out = top[b]->mutable_gpu_data();
@@ -702,9 +756,8 @@ void ConvolutionLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
     } else {
       ForwardGpuIm2col(in, weights, out);
     }
-    if (bias_term_) {
-      ChannelBiasForwardGpu(num_, num_output_, out_spatial_, blobs_[1]->gpu_data(), out);
-    }
+    if (bias) ChannelBiasForwardGpu(num_, num_output_, out_spatial_, bias->gpu_data(), out);
+    if (PostOps()) ApplyEpilogueGpu(*PostOps(), top[b]->count(), out);
   }
 }
 

@@ -9,6 +9,7 @@
 #ifdef CORTADO_WITH_CUDA
 #include "channel_bias.hpp"
 #include "cortado/math_gpu.hpp"
+#include "epilogue_gpu.hpp"
 #endif
 
 namespace cortado {
@@ -20,6 +21,7 @@ class InnerProductLayer : public Layer {
   const char* type() const override { return "InnerProduct"; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
+  bool AcceptsEpilogue() const override { return true; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
@@ -43,6 +45,15 @@ class InnerProductLayer : public Layer {
   // Weights are [K, N] when transposed, else [N, K].
   bool transpose_ = false;
   std::vector<float> ones_;  // M ones, to sum the bias gradient with Gemv
+
+  // The weights and bias Forward uses: the epilogue's folded ones if any.
+  const Blob* ForwardWeights() const {
+    return epilogue_ && epilogue_->weights ? epilogue_->weights : blobs_[0].get();
+  }
+  const Blob* ForwardBias() const {
+    if (epilogue_ && epilogue_->weights) return epilogue_->bias;
+    return bias_term_ ? blobs_[1].get() : nullptr;
+  }
 };
 
 void InnerProductLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
@@ -96,13 +107,26 @@ void InnerProductLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 
 void InnerProductLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const float* x = bottom[0]->cpu_data();
-  const float* w = blobs_[0]->cpu_data();
+  const float* w = ForwardWeights()->cpu_data();
   float* y = top[0]->mutable_cpu_data();
   Gemm(Trans::kNo, transpose_ ? Trans::kNo : Trans::kYes, rows_, outputs_, inputs_, 1.f, x,
        w, 0.f, y);
-  if (bias_term_) {
-    const float* bias = blobs_[1]->cpu_data();
-    for (int r = 0; r < rows_; ++r) Axpy(outputs_, 1.f, bias, y + int64_t(r) * outputs_);
+  const Blob* bias_blob = ForwardBias();
+  const Epilogue* post = epilogue_ && (epilogue_->addend || epilogue_->relu) ? epilogue_ : nullptr;
+  if (!post) {
+    if (bias_blob) {
+      const float* bias = bias_blob->cpu_data();
+      for (int r = 0; r < rows_; ++r) Axpy(outputs_, 1.f, bias, y + int64_t(r) * outputs_);
+    }
+    return;
+  }
+  const float* bias = bias_blob ? bias_blob->cpu_data() : nullptr;
+  const float* add = post->addend ? post->addend->cpu_data() : nullptr;
+  for (int64_t r = 0; r < rows_; ++r) {
+    float* row = y + r * outputs_;
+    const float* a = add ? add + r * outputs_ : nullptr;
+    if (bias) Axpy(outputs_, 1.f, bias, row);
+    post->ApplyRow(row, 0.f, a, outputs_, row);
   }
 }
 
@@ -135,8 +159,13 @@ void InnerProductLayer::BackwardImpl(const BlobVec& top,
 void InnerProductLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
   float* y = top[0]->mutable_gpu_data();
   gpu::Gemm(Trans::kNo, transpose_ ? Trans::kNo : Trans::kYes, rows_, outputs_, inputs_, 1.f,
-            bottom[0]->gpu_data(), blobs_[0]->gpu_data(), 0.f, y);
-  if (bias_term_) ChannelBiasForwardGpu(rows_, outputs_, 1, blobs_[1]->gpu_data(), y);
+            bottom[0]->gpu_data(), ForwardWeights()->gpu_data(), 0.f, y);
+  if (const Blob* bias = ForwardBias()) {
+    ChannelBiasForwardGpu(rows_, outputs_, 1, bias->gpu_data(), y);
+  }
+  if (epilogue_ && (epilogue_->addend || epilogue_->relu)) {
+    ApplyEpilogueGpu(*epilogue_, top[0]->count(), y);
+  }
 }
 
 void InnerProductLayer::BackwardGpu(const BlobVec& top,

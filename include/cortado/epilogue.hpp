@@ -1,0 +1,42 @@
+// Epilogue: work a layer that produces per-channel outputs (Convolution,
+// InnerProduct) does on its output while it is still in cache, standing in
+// for the layers the inference fusion pass folded into it.
+#ifndef CORTADO_EPILOGUE_HPP_
+#define CORTADO_EPILOGUE_HPP_
+
+#include "cortado/blob.hpp"
+
+namespace cortado {
+
+// Applied in this order: the product with `weights` (or the layer's own),
+// plus `bias` (or the layer's own), plus `addend`, then ReLU. The order is
+// the one ResNet's conv -> BatchNorm -> Scale -> Eltwise SUM -> ReLU needs.
+struct Epilogue {
+  // Weights and bias with BatchNorm/Scale folded in, owned by the fusion
+  // pass; null means the layer's own blobs. When weights are given, bias is
+  // given too (a folded shift exists even where the layer had no bias).
+  const Blob* weights = nullptr;
+  const Blob* bias = nullptr;
+  // Added element-wise; the same shape as the output, never the output itself.
+  const Blob* addend = nullptr;
+  bool relu = false;
+  float negative_slope = 0.f;
+
+  // out[j] = relu(in[j] + bias + add[j]) over one row of n values (add may
+  // be null; in may be out). Simple loops the compiler vectorises: a
+  // per-element branch on the options would not be.
+  void ApplyRow(const float* in, float bias, const float* add, int64_t n, float* out) const {
+    if (add) {
+      for (int64_t j = 0; j < n; ++j) out[j] = in[j] + bias + add[j];
+    } else {
+      for (int64_t j = 0; j < n; ++j) out[j] = in[j] + bias;
+    }
+    if (!relu) return;
+    const float slope = negative_slope;
+    for (int64_t j = 0; j < n; ++j) out[j] = out[j] < 0 ? out[j] * slope : out[j];
+  }
+};
+
+}  // namespace cortado
+
+#endif  // CORTADO_EPILOGUE_HPP_
