@@ -1,5 +1,6 @@
 // Where the shared conformance set (nets, solvers, real weights) lives, and a
-// skip for tests that need it when a checkout does not have it.
+// skip for tests that need it when a checkout does not have it, and how its
+// nets are cut down to a test batch.
 #ifndef CORTADO_TESTS_CONFORMANCE_DIR_HPP_
 #define CORTADO_TESTS_CONFORMANCE_DIR_HPP_
 
@@ -9,6 +10,8 @@
 #include <system_error>
 
 #include <gtest/gtest.h>
+
+#include "cortado/net.hpp"
 
 namespace cortado {
 namespace testing {
@@ -33,6 +36,18 @@ inline bool HaveConformanceSet() {
 }
 
 }  // namespace testing
+
+// Deploy nets' Input layers shrink to at most `batch` items, like the
+// stubbed data sources beside them.
+inline void CapInputBatch(caffe::NetParameter* param, int batch) {
+  for (auto& layer : *param->mutable_layer()) {
+    if (layer.type() != "Input") continue;
+    for (auto& shape : *layer.mutable_input_param()->mutable_shape()) {
+      if (shape.dim_size() > 0 && shape.dim(0) > batch) shape.set_dim(0, batch);
+    }
+  }
+}
+
 }  // namespace cortado
 
 // Skips the current test, saying why, when the conformance set is absent.

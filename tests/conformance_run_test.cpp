@@ -98,12 +98,7 @@ bool PrepareNet(const RunCase& c, caffe::NetParameter* out, size_t* stubbed_coun
   options.batch_size = kBatch;
   *stubbed_count = StubDataSources(&param, options).size();
   // Deploy nets' own inputs shrink to the same batch.
-  for (auto& layer : *param.mutable_layer()) {
-    if (layer.type() != "Input") continue;
-    for (auto& shape : *layer.mutable_input_param()->mutable_shape()) {
-      if (shape.dim_size() > 0 && shape.dim(0) > kBatch) shape.set_dim(0, kBatch);
-    }
-  }
+  CapInputBatch(&param, kBatch);
 
   caffe::NetParameter filtered;
   Net::FilterNet(param, &filtered);

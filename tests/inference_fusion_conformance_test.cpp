@@ -73,12 +73,7 @@ bool PrepareNet(const std::string& relative, caffe::NetParameter* out) {
   options.item_shapes = ItemShapes(relative);
   options.batch_size = kBatch;
   StubDataSources(&param, options);
-  for (auto& layer : *param.mutable_layer()) {
-    if (layer.type() != "Input") continue;
-    for (auto& shape : *layer.mutable_input_param()->mutable_shape()) {
-      if (shape.dim_size() > 0 && shape.dim(0) > kBatch) shape.set_dim(0, kBatch);
-    }
-  }
+  CapInputBatch(&param, kBatch);
   caffe::NetParameter filtered;
   Net::FilterNet(param, &filtered);
   for (const auto& layer : filtered.layer()) {
