@@ -4,16 +4,18 @@
 #include "epilogue_gpu.hpp"
 
 #ifdef CORTADO_WITH_CUDA
+#include "../util/elementwise_map.hpp"
 #include "cortado/math_gpu.hpp"
+#include "neuron_formulas.hpp"
 
 namespace cortado {
 
-// relu_layer.cu
-void ReluForwardGpu(int64_t n, const float* x, float slope, float* y);
-
 void ApplyEpilogueGpu(const Epilogue& e, int64_t count, float* y) {
   if (e.addend) gpu::Axpy(count, 1.f, e.addend->gpu_data(), y);
-  if (e.relu) ReluForwardGpu(count, y, e.negative_slope, y);
+  if (e.relu) {
+    ElementwiseMap(/*on_cuda=*/true, count,
+                   NeuronForwardOp<ReluFormula>{y, y, ReluFormula{e.negative_slope}});
+  }
 }
 
 }  // namespace cortado

@@ -1,63 +1,26 @@
 // TanH: y = tanh(x).
-#include "activation_math.hpp"
-#include "cortado/layer.hpp"
+// The layer body is NeuronLayer's; the formula is TanhFormula (neuron_formulas.hpp).
+#include <string>
+
 #include "cortado/layer_registry.hpp"
+#include "neuron_layer.hpp"
 
 namespace cortado {
-
-#ifdef CORTADO_WITH_CUDA
-// tanh_layer.cu
-void TanhForwardGpu(int64_t n, const float* x, float* y);
-void TanhBackwardGpu(int64_t n, const float* dy, const float* y, float* dx);
-#endif
-
 namespace {
 
-class TanhLayer : public Layer {
- public:
-  using Layer::Layer;
-  static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
+struct TanhSpec {
+  using Formula = TanhFormula;
+  static constexpr const char* kType = "TanH";
+  static constexpr bool kHasBackward = true;
+  static constexpr bool kRefusesInPlace = false;
 
-  const char* type() const override { return "TanH"; }
-  int ExactNumBottomBlobs() const override { return 1; }
-  int ExactNumTopBlobs() const override { return 1; }
+  static Formula Configure(const caffe::LayerParameter&, const std::string&) { return {}; }
 
-  void Reshape(const BlobVec& bottom, const BlobVec& top) override {
-    top[0]->ReshapeLike(*bottom[0]);
-  }
-
- protected:
-  void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
-    const int64_t n = bottom[0]->count();
-    const float* x = bottom[0]->cpu_data();
-    float* y = top[0]->mutable_cpu_data();
-    for (int64_t i = 0; i < n; ++i) y[i] = TanhValue(x[i]);
-  }
-
-  // Reads only y, so it works in place.
-  void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override {
-    if (!propagate_down[0]) return;
-    const int64_t n = bottom[0]->count();
-    const float* y = top[0]->cpu_data();
-    const float* dy = top[0]->cpu_diff();
-    float* dx = bottom[0]->mutable_cpu_diff();
-    for (int64_t i = 0; i < n; ++i) dx[i] = TanhGradient(dy[i], y[i]);
-  }
-
-#ifdef CORTADO_WITH_CUDA
-  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
-    TanhForwardGpu(bottom[0]->count(), bottom[0]->gpu_data(), top[0]->mutable_gpu_data());
-  }
-
-  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                   const BlobVec& bottom) override {
-    if (!propagate_down[0]) return;
-    TanhBackwardGpu(bottom[0]->count(), top[0]->gpu_diff(), top[0]->gpu_data(),
-                    bottom[0]->mutable_gpu_diff());
-  }
-#endif
+  // 1 - y^2 reads only y.
+  static std::string InPlaceBackwardProblem(const Formula&) { return ""; }
 };
+
+using TanhLayer = NeuronLayer<TanhSpec>;
 
 }  // namespace
 
