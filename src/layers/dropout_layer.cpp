@@ -9,13 +9,10 @@
 #include "cortado/math_gpu.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/synced_memory.hpp"
+#include "dropout_math.hpp"
+#include "../util/elementwise_map.hpp"
 
 namespace cortado {
-
-#ifdef CORTADO_WITH_CUDA
-// dropout_layer.cu
-void DropoutApplyGpu(int64_t n, const float* x, const unsigned* mask, float scale, float* y);
-#endif
 namespace {
 
 class DropoutLayer : public Layer {
@@ -46,80 +43,72 @@ class DropoutLayer : public Layer {
 
   void Reshape(const BlobVec& bottom, const BlobVec& top) override {
     top[0]->ReshapeLike(*bottom[0]);
-    if (phase_ == caffe::TRAIN) mask_.resize(bottom[0]->count());
+    const size_t bytes = static_cast<size_t>(bottom[0]->count());
+    if (phase_ == caffe::TRAIN && (!mask_ || mask_->size() != bytes)) {
+      mask_ = std::make_unique<SyncedMemory>(bytes);
+    }
   }
 
  protected:
+  // One body for both devices (ForwardGpu/BackwardGpu keep Layer's defaults).
+  // The mask comes from a counter-based stream keyed by one draw of the
+  // global RNG, so it is computed in parallel, and the CPU and a GPU drop the
+  // same values for the same seed.
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
+    const bool gpu = runs_on_cuda();
     const int64_t n = bottom[0]->count();
-    const float* x = bottom[0]->cpu_data();
-    float* y = top[0]->mutable_cpu_data();
+    const float* x = gpu ? bottom[0]->gpu_data() : bottom[0]->cpu_data();
+    float* y = gpu ? top[0]->mutable_gpu_data() : top[0]->mutable_cpu_data();
     if (phase_ != caffe::TRAIN) {
-      if (x != y) Copy(n, x, y);
-      if (test_scale_ != 1.f) Scale(n, test_scale_, y);
+      ScaleOrCopy(gpu, n, test_scale_, x, y);
       return;
     }
-    unsigned* mask = mask_.data();
-    RngBernoulli(n, 1.f - ratio_, mask);
-    const float scale = train_scale_;
-    for (int64_t i = 0; i < n; ++i) y[i] = mask[i] ? x[i] * scale : 0.f;
+    RandomEngine& rng = GlobalRng();
+    const uint64_t key = (static_cast<uint64_t>(rng()) << 32) | rng();
+    uint8_t* mask = static_cast<uint8_t*>(gpu ? mask_->mutable_gpu_data()
+                                              : mask_->mutable_cpu_data());
+    ElementwiseMap(gpu, n,
+                   DropoutForwardOp{x, y, mask, key, CounterRandomThreshold(1.f - ratio_),
+                                    train_scale_});
   }
 
   // Reads only the stored mask, so it works in place.
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
     if (!propagate_down[0]) return;
+    const bool gpu = runs_on_cuda();
     const int64_t n = bottom[0]->count();
-    const float* dy = top[0]->cpu_diff();
-    float* dx = bottom[0]->mutable_cpu_diff();
+    const float* dy = gpu ? top[0]->gpu_diff() : top[0]->cpu_diff();
+    float* dx = gpu ? bottom[0]->mutable_gpu_diff() : bottom[0]->mutable_cpu_diff();
     if (phase_ != caffe::TRAIN) {
-      Scale(n, test_scale_, dy, dx);
+      ScaleOrCopy(gpu, n, test_scale_, dy, dx);
       return;
     }
-    const unsigned* mask = mask_.data();
-    const float scale = train_scale_;
-    for (int64_t i = 0; i < n; ++i) dx[i] = mask[i] ? dy[i] * scale : 0.f;
+    const uint8_t* mask =
+        static_cast<const uint8_t*>(gpu ? mask_->gpu_data() : mask_->cpu_data());
+    ElementwiseMap(gpu, n, DropoutBackwardOp{dy, dx, mask, train_scale_});
   }
-
-#ifdef CORTADO_WITH_CUDA
-  // The mask comes from the host RNG, drawn as on the CPU, so both devices
-  // drop the same values; it is then copied over.
-  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
-    const int64_t n = bottom[0]->count();
-    const float* x = bottom[0]->gpu_data();
-    float* y = top[0]->mutable_gpu_data();
-    if (phase_ != caffe::TRAIN) {
-      if (x != y) gpu::Copy(n, x, y);
-      if (test_scale_ != 1.f) gpu::Scale(n, test_scale_, y);
-      return;
-    }
-    const size_t bytes = static_cast<size_t>(n) * sizeof(unsigned);
-    if (!gpu_mask_ || gpu_mask_->size() != bytes) gpu_mask_ = std::make_unique<SyncedMemory>(bytes);
-    RngBernoulli(n, 1.f - ratio_, static_cast<unsigned*>(gpu_mask_->mutable_cpu_data()));
-    DropoutApplyGpu(n, x, static_cast<const unsigned*>(gpu_mask_->gpu_data()), train_scale_, y);
-  }
-
-  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                   const BlobVec& bottom) override {
-    if (!propagate_down[0]) return;
-    const int64_t n = bottom[0]->count();
-    const float* dy = top[0]->gpu_diff();
-    float* dx = bottom[0]->mutable_gpu_diff();
-    if (phase_ != caffe::TRAIN) {
-      gpu::Scale(n, test_scale_, dy, dx);
-      return;
-    }
-    DropoutApplyGpu(n, dy, static_cast<const unsigned*>(gpu_mask_->gpu_data()), train_scale_,
-                    dx);
-  }
-#endif
 
  private:
+  // y = scale * x (x may be y).
+  static void ScaleOrCopy(bool gpu, int64_t n, float scale, const float* x, float* y) {
+    if (gpu) {
+#ifdef CORTADO_WITH_CUDA
+      gpu::Scale(n, scale, x, y);
+#endif
+      return;
+    }
+    if (scale == 1.f) {
+      if (x != y) Copy(n, x, y);
+      return;
+    }
+    Scale(n, scale, x, y);
+  }
+
   float ratio_ = 0.5f;
   float train_scale_ = 2.f;
   float test_scale_ = 1.f;
-  std::vector<unsigned> mask_;
-  std::unique_ptr<SyncedMemory> gpu_mask_;  // the mask on the device (CUDA path)
+  std::unique_ptr<SyncedMemory> mask_;  // one keep byte per element, TRAIN only
 };
 
 }  // namespace

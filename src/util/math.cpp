@@ -1,5 +1,5 @@
 // Host math primitives: OpenBLAS for the heavy lifting, plain loops (which
-// the compiler vectorises) for element-wise work.
+// the compiler vectorises) on the process's threads for element-wise work.
 #include "cortado/math.hpp"
 
 #include <cblas.h>
@@ -88,85 +88,145 @@ void Gemv(Trans trans_a, int m, int n, float alpha, const float* a,
   cblas_sgemv(CblasRowMajor, ToCblas(trans_a), m, n, alpha, a, n, x, 1, beta, y, 1);
 }
 
+// The element-wise loops below run on the process's threads in chunks of
+// kElementGrain: each element is computed the same way whatever the split,
+// so results do not depend on the thread count.
 void Axpy(int64_t n, float alpha, const float* x, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) y[i] += alpha * x[i];
+  });
 }
 
 void Axpby(int64_t n, float alpha, const float* x, float beta, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i];
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) y[i] = alpha * x[i] + beta * y[i];
+  });
 }
 
 void Set(int64_t n, float value, float* y) {
-  if (value == 0) {
-    std::memset(y, 0, sizeof(float) * n);
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i) y[i] = value;
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    if (value == 0) {
+      std::memset(y + lo, 0, sizeof(float) * (hi - lo));
+      return;
+    }
+    for (int64_t i = lo; i < hi; ++i) y[i] = value;
+  });
 }
 
 void Copy(int64_t n, const float* x, float* y) {
-  if (x != y) std::memcpy(y, x, sizeof(float) * n);
+  if (x == y) return;
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    std::memcpy(y + lo, x + lo, sizeof(float) * (hi - lo));
+  });
 }
 
 void Scale(int64_t n, float alpha, float* x) {
-  for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) x[i] *= alpha;
+  });
 }
 
 void Scale(int64_t n, float alpha, const float* x, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = alpha * x[i];
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) y[i] = alpha * x[i];
+  });
 }
 
 void AddScalar(int64_t n, float alpha, float* x) {
-  for (int64_t i = 0; i < n; ++i) x[i] += alpha;
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) x[i] += alpha;
+  });
 }
+
+namespace {
+
+// Sums term(i) over [0, n) in double. The blocks are fixed (not one per
+// thread) and their partial sums are added in order, so the result is the
+// same bits for any thread count.
+template <typename Term>
+float DeterministicSum(int64_t n, Term term) {
+  constexpr int64_t kBlock = kElementGrain;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  if (blocks <= 1) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += term(i);
+    return static_cast<float>(sum);
+  }
+  std::vector<double> partial(blocks);
+  ParallelFor(0, blocks, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t lo = b * kBlock, hi = std::min(n, lo + kBlock);
+      double sum = 0;
+      for (int64_t i = lo; i < hi; ++i) sum += term(i);
+      partial[b] = sum;
+    }
+  });
+  double sum = 0;
+  for (double p : partial) sum += p;
+  return static_cast<float>(sum);
+}
+
+// y[i] = f(a[i]) on the process's threads.
+template <typename F>
+void MapUnary(int64_t n, const float* a, float* y, F f) {
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) y[i] = f(a[i]);
+  });
+}
+
+// y[i] = f(a[i], b[i]) on the process's threads.
+template <typename F>
+void MapBinary(int64_t n, const float* a, const float* b, float* y, F f) {
+  ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) y[i] = f(a[i], b[i]);
+  });
+}
+
+}  // namespace
 
 // Accumulates in double: these feed losses, norms and gradient checks.
 float Dot(int64_t n, const float* x, const float* y) {
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += double(x[i]) * y[i];
-  return static_cast<float>(sum);
+  return DeterministicSum(n, [=](int64_t i) { return double(x[i]) * y[i]; });
 }
 
 float Asum(int64_t n, const float* x) {
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::fabs(x[i]);
-  return static_cast<float>(sum);
+  return DeterministicSum(n, [=](int64_t i) { return double(std::fabs(x[i])); });
 }
 
 float SumSquares(int64_t n, const float* x) { return Dot(n, x, x); }
 
 void Add(int64_t n, const float* a, const float* b, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  MapBinary(n, a, b, y, [](float u, float v) { return u + v; });
 }
 void Sub(int64_t n, const float* a, const float* b, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] - b[i];
+  MapBinary(n, a, b, y, [](float u, float v) { return u - v; });
 }
 void Mul(int64_t n, const float* a, const float* b, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
+  MapBinary(n, a, b, y, [](float u, float v) { return u * v; });
 }
 void Div(int64_t n, const float* a, const float* b, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] / b[i];
+  MapBinary(n, a, b, y, [](float u, float v) { return u / v; });
 }
 void Sqr(int64_t n, const float* a, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] * a[i];
+  MapUnary(n, a, y, [](float u) { return u * u; });
 }
 void Sqrt(int64_t n, const float* a, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(a[i]);
+  MapUnary(n, a, y, [](float u) { return std::sqrt(u); });
 }
 void Exp(int64_t n, const float* a, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::exp(a[i]);
+  MapUnary(n, a, y, [](float u) { return std::exp(u); });
 }
 void Log(int64_t n, const float* a, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::log(a[i]);
+  MapUnary(n, a, y, [](float u) { return std::log(u); });
 }
 void Abs(int64_t n, const float* a, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::fabs(a[i]);
+  MapUnary(n, a, y, [](float u) { return std::fabs(u); });
 }
 void Powx(int64_t n, const float* a, float power, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::pow(a[i], power);
+  MapUnary(n, a, y, [power](float u) { return std::pow(u, power); });
 }
 void Sign(int64_t n, const float* a, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>((0 < a[i]) - (a[i] < 0));
+  MapUnary(n, a, y, [](float u) { return static_cast<float>((0 < u) - (u < 0)); });
 }
 
 }  // namespace cortado
