@@ -31,6 +31,16 @@ void ParallelForElements(int64_t n, Body&& body) {
   ParallelFor(0, n, body, kElementGrain);
 }
 
+// ParallelFor over `rows` rows of `row_size` contiguous elements each (a
+// layer's outer x channel planes), in chunks of at least kElementGrain
+// elements: body(row_begin, row_end).
+template <typename Body>
+void ParallelForRows(int64_t rows, int64_t row_size, Body&& body) {
+  const int64_t min_rows =
+      row_size >= kElementGrain ? 1 : kElementGrain / (row_size > 0 ? row_size : 1);
+  ParallelFor(0, rows, body, min_rows);
+}
+
 }  // namespace cortado
 
 #endif  // CORTADO_PARALLEL_HPP_

@@ -7,6 +7,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
+#include "cortado/parallel.hpp"
 #include "channel_sum_gpu.hpp"
 
 namespace cortado {
@@ -136,20 +137,27 @@ void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
     }
   } else {
     const double m = double(num_) * spatial_;
-    for (int c = 0; c < channels_; ++c) {
-      double sum = 0, sum_sq = 0;
-      for (int n = 0; n < num_; ++n) {
-        const float* xc = x + (int64_t(n) * channels_ + c) * spatial_;
-        for (int64_t s = 0; s < spatial_; ++s) sum += xc[s];
+    const int num = num_, channels = channels_;
+    const int64_t spatial = spatial_;
+    float* batch_mean = mean_.data();
+    float* batch_variance = variance.data();
+    // One thread per channel, each summing in the serial order.
+    ParallelForRows(channels, int64_t(num) * spatial, [=](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double sum = 0, sum_sq = 0;
+        for (int n = 0; n < num; ++n) {
+          const float* xc = x + (int64_t(n) * channels + c) * spatial;
+          for (int64_t s = 0; s < spatial; ++s) sum += xc[s];
+        }
+        const double mean = sum / m;
+        for (int n = 0; n < num; ++n) {
+          const float* xc = x + (int64_t(n) * channels + c) * spatial;
+          for (int64_t s = 0; s < spatial; ++s) sum_sq += (xc[s] - mean) * (xc[s] - mean);
+        }
+        batch_mean[c] = static_cast<float>(mean);
+        batch_variance[c] = static_cast<float>(sum_sq / m);
       }
-      const double mean = sum / m;
-      for (int n = 0; n < num_; ++n) {
-        const float* xc = x + (int64_t(n) * channels_ + c) * spatial_;
-        for (int64_t s = 0; s < spatial_; ++s) sum_sq += (xc[s] - mean) * (xc[s] - mean);
-      }
-      mean_[c] = static_cast<float>(mean);
-      variance[c] = static_cast<float>(sum_sq / m);
-    }
+    });
     // Fold this batch into the running sums; the variance gets the unbiased
     // m / (m - 1) correction, as in Caffe.
     const float maf = moving_average_fraction_;
@@ -165,14 +173,21 @@ void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   }
   stddev_.resize(channels_);
   for (int c = 0; c < channels_; ++c) stddev_[c] = std::sqrt(variance[c] + eps_);
-  for (int n = 0; n < num_; ++n) {
-    for (int c = 0; c < channels_; ++c) {
-      const int64_t base = (int64_t(n) * channels_ + c) * spatial_;
-      const float mean = mean_[c], inv = 1.f / stddev_[c];
-      for (int64_t s = 0; s < spatial_; ++s) y[base + s] = (x[base + s] - mean) * inv;
-    }
+  {
+    const int channels = channels_;
+    const int64_t spatial = spatial_;
+    const float* mean = mean_.data();
+    const float* stddev = stddev_.data();
+    ParallelForRows(int64_t(num_) * channels, spatial, [=](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t base = r * spatial;
+        const float mu = mean[r % channels], inv = 1.f / stddev[r % channels];
+        for (int64_t s = 0; s < spatial; ++s) y[base + s] = (x[base + s] - mu) * inv;
+      }
+    });
   }
-  normalized_.assign(y, y + count);
+  normalized_.resize(count);
+  Copy(count, y, normalized_.data());
 }
 
 void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
@@ -183,13 +198,16 @@ void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& p
   float* dx = bottom[0]->mutable_cpu_diff();
   if (use_global_stats_) {
     // Fixed statistics make the layer affine: dx = dy / stddev.
-    for (int n = 0; n < num_; ++n) {
-      for (int c = 0; c < channels_; ++c) {
-        const int64_t base = (int64_t(n) * channels_ + c) * spatial_;
-        const float inv = 1.f / stddev_[c];
-        for (int64_t s = 0; s < spatial_; ++s) dx[base + s] = dy[base + s] * inv;
+    const int channels = channels_;
+    const int64_t spatial = spatial_;
+    const float* stddev = stddev_.data();
+    ParallelForRows(int64_t(num_) * channels, spatial, [=](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t base = r * spatial;
+        const float inv = 1.f / stddev[r % channels];
+        for (int64_t s = 0; s < spatial; ++s) dx[base + s] = dy[base + s] * inv;
       }
-    }
+    });
     return;
   }
   // With batch statistics, y = (x - mean) / stddev and
@@ -197,27 +215,34 @@ void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& p
   const float* y = normalized_.data();
   const double m = double(num_) * spatial_;
   std::vector<float> mean_dy(channels_), mean_dy_y(channels_);
-  for (int c = 0; c < channels_; ++c) {
-    double sum = 0, sum_y = 0;
-    for (int n = 0; n < num_; ++n) {
-      const int64_t base = (int64_t(n) * channels_ + c) * spatial_;
-      for (int64_t s = 0; s < spatial_; ++s) {
-        sum += dy[base + s];
-        sum_y += double(dy[base + s]) * y[base + s];
+  const int num = num_, channels = channels_;
+  const int64_t spatial = spatial_;
+  float* mean_dy_out = mean_dy.data();
+  float* mean_dy_y_out = mean_dy_y.data();
+  ParallelForRows(channels, int64_t(num) * spatial, [=](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double sum = 0, sum_y = 0;
+      for (int n = 0; n < num; ++n) {
+        const int64_t base = (int64_t(n) * channels + c) * spatial;
+        for (int64_t s = 0; s < spatial; ++s) {
+          sum += dy[base + s];
+          sum_y += double(dy[base + s]) * y[base + s];
+        }
+      }
+      mean_dy_out[c] = static_cast<float>(sum / m);
+      mean_dy_y_out[c] = static_cast<float>(sum_y / m);
+    }
+  });
+  const float* stddev = stddev_.data();
+  ParallelForRows(int64_t(num) * channels, spatial, [=](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t base = r * spatial, c = r % channels;
+      const float inv = 1.f / stddev[c], a = mean_dy_out[c], b = mean_dy_y_out[c];
+      for (int64_t s = 0; s < spatial; ++s) {
+        dx[base + s] = (dy[base + s] - a - b * y[base + s]) * inv;
       }
     }
-    mean_dy[c] = static_cast<float>(sum / m);
-    mean_dy_y[c] = static_cast<float>(sum_y / m);
-  }
-  for (int n = 0; n < num_; ++n) {
-    for (int c = 0; c < channels_; ++c) {
-      const int64_t base = (int64_t(n) * channels_ + c) * spatial_;
-      const float inv = 1.f / stddev_[c];
-      for (int64_t s = 0; s < spatial_; ++s) {
-        dx[base + s] = (dy[base + s] - mean_dy[c] - mean_dy_y[c] * y[base + s]) * inv;
-      }
-    }
-  }
+  });
 }
 
 #ifdef CORTADO_WITH_CUDA

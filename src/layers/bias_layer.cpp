@@ -6,6 +6,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
+#include "cortado/parallel.hpp"
 #include "channel_sum_gpu.hpp"
 
 namespace cortado {
@@ -101,13 +102,14 @@ void BiasLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const float* x = bottom[0]->cpu_data();
   const float* bias = BiasBlob(bottom).cpu_data();
   float* y = top[0]->mutable_cpu_data();
-  for (int64_t o = 0; o < outer_; ++o) {
-    for (int64_t b = 0; b < bias_dim_; ++b) {
-      const int64_t base = (o * bias_dim_ + b) * inner_;
-      const float shift = bias[b];
-      for (int64_t i = 0; i < inner_; ++i) y[base + i] = x[base + i] + shift;
+  const int64_t bias_dim = bias_dim_, inner = inner_;
+  ParallelForRows(outer_ * bias_dim, inner, [=](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t base = r * inner;
+      const float shift = bias[r % bias_dim];
+      for (int64_t i = 0; i < inner; ++i) y[base + i] = x[base + i] + shift;
     }
-  }
+  });
 }
 
 void BiasLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
@@ -122,14 +124,19 @@ void BiasLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propag
   float* bias_diff = is_param ? blobs_[0]->mutable_cpu_diff() : bottom[1]->mutable_cpu_diff();
   // A parameter's gradient accumulates; a bottom's is overwritten.
   if (!is_param) Set(bias_dim_, 0.f, bias_diff);
-  for (int64_t o = 0; o < outer_; ++o) {
-    for (int64_t b = 0; b < bias_dim_; ++b) {
-      const float* d = dy + (o * bias_dim_ + b) * inner_;
-      float sum = 0;
-      for (int64_t i = 0; i < inner_; ++i) sum += d[i];
-      bias_diff[b] += sum;
+  // Split by channel, each summed over outer in order: thread-count
+  // independent.
+  const int64_t outer = outer_, bias_dim = bias_dim_, inner = inner_;
+  ParallelForRows(bias_dim, outer * inner, [=](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      for (int64_t o = 0; o < outer; ++o) {
+        const float* d = dy + (o * bias_dim + b) * inner;
+        float sum = 0;
+        for (int64_t i = 0; i < inner; ++i) sum += d[i];
+        bias_diff[b] += sum;
+      }
     }
-  }
+  });
 }
 
 #ifdef CORTADO_WITH_CUDA

@@ -5,6 +5,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
+#include "cortado/parallel.hpp"
 
 namespace cortado {
 
@@ -85,23 +86,29 @@ void EltwiseLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
       break;
     case caffe::EltwiseParameter::MAX: {
       max_index_.resize(count);
+      int* max_index = max_index_.data();
       const float* a = bottom[0]->cpu_data();
       const float* b = bottom[1]->cpu_data();
       // Ties between the first two go to bottom 1, later ties to the
       // earlier bottom: the order Caffe's masks record.
-      for (int64_t j = 0; j < count; ++j) {
-        const bool first = a[j] > b[j];
-        y[j] = first ? a[j] : b[j];
-        max_index_[j] = first ? 0 : 1;
-      }
+      ParallelForElements(count, [=](int64_t lo, int64_t hi) {
+        for (int64_t j = lo; j < hi; ++j) {
+          const bool first = a[j] > b[j];
+          y[j] = first ? a[j] : b[j];
+          max_index[j] = first ? 0 : 1;
+        }
+      });
       for (size_t i = 2; i < bottom.size(); ++i) {
         const float* x = bottom[i]->cpu_data();
-        for (int64_t j = 0; j < count; ++j) {
-          if (x[j] > y[j]) {
-            y[j] = x[j];
-            max_index_[j] = static_cast<int>(i);
+        const int index = static_cast<int>(i);
+        ParallelForElements(count, [=](int64_t lo, int64_t hi) {
+          for (int64_t j = lo; j < hi; ++j) {
+            if (x[j] > y[j]) {
+              y[j] = x[j];
+              max_index[j] = index;
+            }
           }
-        }
+        });
       }
       break;
     }
@@ -141,11 +148,14 @@ void EltwiseLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& pro
       case caffe::EltwiseParameter::SUM:
         Scale(count, coeffs_[i], dy, dx);
         break;
-      case caffe::EltwiseParameter::MAX:
-        for (int64_t j = 0; j < count; ++j) {
-          dx[j] = max_index_[j] == static_cast<int>(i) ? dy[j] : 0.f;
-        }
+      case caffe::EltwiseParameter::MAX: {
+        const int* max_index = max_index_.data();
+        const int index = static_cast<int>(i);
+        ParallelForElements(count, [=](int64_t lo, int64_t hi) {
+          for (int64_t j = lo; j < hi; ++j) dx[j] = max_index[j] == index ? dy[j] : 0.f;
+        });
         break;
+      }
       default:
         break;
     }

@@ -6,6 +6,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "cortado/parallel.hpp"
 #include "lrn_math.hpp"
 
 namespace cortado {
@@ -53,6 +54,9 @@ class LrnLayer : public Layer {
   // Sums the within-channel windows of `values` (one plane) into `sums`,
   // divided by each window's padded area.
   void WindowAverage(const float* values, float* sums) const;
+  // ACROSS_CHANNELS on the process's threads: see lrn_layer.cpp.
+  template <typename Emit>
+  void SlideChannelWindows(const float* values, bool squared, const Emit& emit) const;
 
   bool across_ = true;
   int size_ = 5;
@@ -61,7 +65,6 @@ class LrnLayer : public Layer {
   int num_ = 0, channels_ = 0, height_ = 0, width_ = 0;
   // The denominator base (before ^-beta) per element, kept for Backward.
   std::vector<float> scale_;
-  std::vector<float> scratch_;
   // CUDA path: scale_ and the backward ratio on the device.
   Blob scale_gpu_, ratio_gpu_;
 };
@@ -111,51 +114,97 @@ void LrnLayer::WindowAverage(const float* values, float* sums) const {
   }
 }
 
+namespace {
+
+// Inner positions per ACROSS_CHANNELS tile: a sliding window of this many
+// floats stays in L1, and batch-1 inference still splits across threads.
+constexpr int64_t kLrnTile = 1024;
+
+// y = x * s^-beta, or the backward pass's dy * s^-beta, over [lo, hi).
+// beta = 0.75 (every published LRN) is two square roots, several times
+// faster than pow().
+void MultiplyByScalePower(int64_t lo, int64_t hi, const float* v, const float* s, float beta,
+                          float* out) {
+  if (beta == 0.75f) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const float r = 1.f / std::sqrt(s[i]);
+      out[i] = v[i] * (r * std::sqrt(r));
+    }
+  } else {
+    for (int64_t i = lo; i < hi; ++i) out[i] = v[i] * std::pow(s[i], -beta);
+  }
+}
+
+}  // namespace
+
+// ACROSS_CHANNELS: every (image, tile of kLrnTile positions) is one task,
+// which slides a running channel-window sum of `values` (its own scratch)
+// and calls emit(c, window, offset, width) for each channel c.
+template <typename Emit>
+void LrnLayer::SlideChannelWindows(const float* values, bool squared, const Emit& emit) const {
+  const int64_t plane = int64_t(height_) * width_;
+  const int channels = channels_, pre_pad = pre_pad_;
+  const int64_t tiles = (plane + kLrnTile - 1) / kLrnTile;
+  ParallelForRows(num_ * tiles, channels * std::min(plane, kLrnTile), [&](int64_t t0,
+                                                                          int64_t t1) {
+    std::vector<float> window(std::min(plane, kLrnTile));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / tiles, j0 = (t % tiles) * kLrnTile;
+      const int64_t width = std::min(kLrnTile, plane - j0);
+      const int64_t offset = n * channels * plane + j0;
+      const float* vn = values + offset;
+      auto add = [&](int c, float sign) {
+        const float* v = vn + int64_t(c) * plane;
+        if (squared) {
+          for (int64_t j = 0; j < width; ++j) window[j] += sign * (v[j] * v[j]);
+        } else {
+          for (int64_t j = 0; j < width; ++j) window[j] += sign * v[j];
+        }
+      };
+      std::fill(window.begin(), window.begin() + width, 0.f);
+      for (int c = 0; c < std::min(pre_pad, channels); ++c) add(c, 1.f);
+      for (int c = 0; c < channels; ++c) {
+        if (c + pre_pad < channels) add(c + pre_pad, 1.f);
+        if (c - pre_pad - 1 >= 0) add(c - pre_pad - 1, -1.f);
+        emit(c, window.data(), offset + int64_t(c) * plane, width);
+      }
+    }
+  });
+}
+
 void LrnLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const float* x = bottom[0]->cpu_data();
   float* y = top[0]->mutable_cpu_data();
   const int64_t count = bottom[0]->count();
-  const int plane = height_ * width_;
+  const int64_t plane = int64_t(height_) * width_;
   scale_.resize(count);
+  float* scale = scale_.data();
   if (across_) {
-    // Running sum of squares over the channel window, slid one channel at a
-    // time: add the channel entering, subtract the one leaving.
-    scratch_.resize(plane);
-    const float alpha_over_size = alpha_ / size_;
-    for (int n = 0; n < num_; ++n) {
-      const float* xn = x + int64_t(n) * channels_ * plane;
-      float* sn = scale_.data() + int64_t(n) * channels_ * plane;
-      float* window = scratch_.data();
-      std::fill(window, window + plane, 0.f);
-      for (int c = 0; c < std::min(pre_pad_, channels_); ++c) {
-        for (int j = 0; j < plane; ++j) window[j] += xn[c * plane + j] * xn[c * plane + j];
-      }
-      for (int c = 0; c < channels_; ++c) {
-        const int entering = c + pre_pad_;
-        const int leaving = c - pre_pad_ - 1;
-        if (entering < channels_) {
-          const float* e = xn + int64_t(entering) * plane;
-          for (int j = 0; j < plane; ++j) window[j] += e[j] * e[j];
-        }
-        if (leaving >= 0) {
-          const float* l = xn + int64_t(leaving) * plane;
-          for (int j = 0; j < plane; ++j) window[j] -= l[j] * l[j];
-        }
-        float* s = sn + int64_t(c) * plane;
-        for (int j = 0; j < plane; ++j) s[j] = k_ + alpha_over_size * window[j];
-      }
-    }
+    const float k = k_, alpha_over_size = alpha_ / size_;
+    SlideChannelWindows(x, /*squared=*/true,
+                        [=](int, const float* window, int64_t offset, int64_t width) {
+                          float* s = scale + offset;
+                          for (int64_t j = 0; j < width; ++j) {
+                            s[j] = k + alpha_over_size * window[j];
+                          }
+                        });
   } else {
-    scratch_.resize(plane);
-    for (int64_t p = 0; p < int64_t(num_) * channels_; ++p) {
-      const float* xp = x + p * plane;
-      for (int j = 0; j < plane; ++j) scratch_[j] = xp[j] * xp[j];
-      float* s = scale_.data() + p * plane;
-      WindowAverage(scratch_.data(), s);
-      for (int j = 0; j < plane; ++j) s[j] = 1.f + alpha_ * s[j];
-    }
+    const float alpha = alpha_;
+    ParallelForRows(int64_t(num_) * channels_, plane, [&](int64_t p0, int64_t p1) {
+      std::vector<float> squares(plane);
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* xp = x + p * plane;
+        for (int64_t j = 0; j < plane; ++j) squares[j] = xp[j] * xp[j];
+        float* s = scale + p * plane;
+        WindowAverage(squares.data(), s);
+        for (int64_t j = 0; j < plane; ++j) s[j] = 1.f + alpha * s[j];
+      }
+    });
   }
-  for (int64_t i = 0; i < count; ++i) y[i] = x[i] * std::pow(scale_[i], -beta_);
+  const float beta = beta_;
+  ParallelForElements(count, [=](int64_t lo, int64_t hi) {
+    MultiplyByScalePower(lo, hi, x, scale, beta, y);
+  });
 }
 
 void LrnLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
@@ -166,37 +215,42 @@ void LrnLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propaga
   const float* dy = top[0]->cpu_diff();
   float* dx = bottom[0]->mutable_cpu_diff();
   const int64_t count = bottom[0]->count();
-  const int plane = height_ * width_;
+  const int64_t plane = int64_t(height_) * width_;
+  const float* scale = scale_.data();
   // With r = dy * y / scale, dx = dy * scale^-beta - 2 * alpha * beta / n * x *
   // (sum of r over every window containing x). Windows are symmetric (odd n),
   // so that sum is the same window sum taken around x.
   std::vector<float> ratio(count);
-  for (int64_t i = 0; i < count; ++i) ratio[i] = dy[i] * y[i] / scale_[i];
-  std::vector<float> window_sum(count);
-  float factor;
+  float* r = ratio.data();
+  ParallelForElements(count, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) r[i] = dy[i] * y[i] / scale[i];
+  });
+  const float beta = beta_;
+  // dx = dy * scale^-beta first, then the window term is subtracted.
+  ParallelForElements(count, [=](int64_t lo, int64_t hi) {
+    MultiplyByScalePower(lo, hi, dy, scale, beta, dx);
+  });
   if (across_) {
-    factor = 2.f * alpha_ * beta_ / size_;
-    for (int n = 0; n < num_; ++n) {
-      for (int c = 0; c < channels_; ++c) {
-        float* out = window_sum.data() + (int64_t(n) * channels_ + c) * plane;
-        std::fill(out, out + plane, 0.f);
-        const int c0 = std::max(c - pre_pad_, 0);
-        const int c1 = std::min(c + pre_pad_ + 1, channels_);
-        for (int cc = c0; cc < c1; ++cc) {
-          Axpy(plane, 1.f, ratio.data() + (int64_t(n) * channels_ + cc) * plane, out);
-        }
-      }
-    }
+    const float factor = 2.f * alpha_ * beta_ / size_;
+    SlideChannelWindows(r, /*squared=*/false,
+                        [=](int, const float* window, int64_t offset, int64_t width) {
+                          for (int64_t j = 0; j < width; ++j) {
+                            dx[offset + j] -= factor * x[offset + j] * window[j];
+                          }
+                        });
   } else {
     // WindowAverage divides by the padded window area, which is the same
     // n*n for every window when n is odd and the pad is (n-1)/2.
-    factor = 2.f * alpha_ * beta_;
-    for (int64_t p = 0; p < int64_t(num_) * channels_; ++p) {
-      WindowAverage(ratio.data() + p * plane, window_sum.data() + p * plane);
-    }
-  }
-  for (int64_t i = 0; i < count; ++i) {
-    dx[i] = dy[i] * std::pow(scale_[i], -beta_) - factor * x[i] * window_sum[i];
+    const float factor = 2.f * alpha_ * beta_;
+    ParallelForRows(int64_t(num_) * channels_, plane, [&](int64_t p0, int64_t p1) {
+      std::vector<float> sums(plane);
+      for (int64_t p = p0; p < p1; ++p) {
+        WindowAverage(r + p * plane, sums.data());
+        for (int64_t j = 0; j < plane; ++j) {
+          dx[p * plane + j] -= factor * x[p * plane + j] * sums[j];
+        }
+      }
+    });
   }
 }
 

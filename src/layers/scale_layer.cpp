@@ -7,6 +7,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
+#include "cortado/parallel.hpp"
 #include "channel_sum_gpu.hpp"
 
 namespace cortado {
@@ -125,33 +126,43 @@ void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 
 void ScaleLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const float* x = bottom[0]->cpu_data();
-  if (bottom[0] == top[0]) saved_input_.assign(x, x + bottom[0]->count());
+  if (bottom[0] == top[0]) {
+    saved_input_.resize(bottom[0]->count());
+    Copy(bottom[0]->count(), x, saved_input_.data());
+  }
   const float* scale = ScaleBlob(bottom).cpu_data();
   const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->cpu_data() : nullptr;
   float* y = top[0]->mutable_cpu_data();
-  for (int64_t o = 0; o < outer_; ++o) {
-    for (int64_t s = 0; s < scale_dim_; ++s) {
-      const int64_t base = (o * scale_dim_ + s) * inner_;
+  const int64_t scale_dim = scale_dim_, inner = inner_;
+  ParallelForRows(outer_ * scale_dim, inner, [=](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t s = r % scale_dim, base = r * inner;
       const float factor = scale[s], shift = bias ? bias[s] : 0.f;
-      for (int64_t i = 0; i < inner_; ++i) y[base + i] = x[base + i] * factor + shift;
+      for (int64_t i = 0; i < inner; ++i) y[base + i] = x[base + i] * factor + shift;
     }
-  }
+  });
 }
 
+// The parameter gradients are split by channel, each channel summed over
+// outer in order as one thread would, so they do not depend on the thread
+// count.
 void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                               const BlobVec& bottom) {
   const float* dy = top[0]->cpu_diff();
   const bool scale_is_param = bottom.size() == 1;
+  const int64_t outer = outer_, scale_dim = scale_dim_, inner = inner_;
   if (bias_index_ >= 0 && param_propagate_down(bias_index_)) {
     float* bias_diff = blobs_[bias_index_]->mutable_cpu_diff();
-    for (int64_t o = 0; o < outer_; ++o) {
-      for (int64_t s = 0; s < scale_dim_; ++s) {
-        const float* d = dy + (o * scale_dim_ + s) * inner_;
-        float sum = 0;
-        for (int64_t i = 0; i < inner_; ++i) sum += d[i];
-        bias_diff[s] += sum;
+    ParallelForRows(scale_dim, outer * inner, [=](int64_t s0, int64_t s1) {
+      for (int64_t s = s0; s < s1; ++s) {
+        for (int64_t o = 0; o < outer; ++o) {
+          const float* d = dy + (o * scale_dim + s) * inner;
+          float sum = 0;
+          for (int64_t i = 0; i < inner; ++i) sum += d[i];
+          bias_diff[s] += sum;
+        }
       }
-    }
+    });
   }
   const bool scale_grad = scale_is_param ? param_propagate_down(0) : propagate_down[1];
   if (scale_grad) {
@@ -160,23 +171,25 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
         scale_is_param ? blobs_[0]->mutable_cpu_diff() : bottom[1]->mutable_cpu_diff();
     // A parameter's gradient accumulates; a bottom's is overwritten.
     if (!scale_is_param) Set(scale_dim_, 0.f, scale_diff);
-    for (int64_t o = 0; o < outer_; ++o) {
-      for (int64_t s = 0; s < scale_dim_; ++s) {
-        const int64_t base = (o * scale_dim_ + s) * inner_;
-        scale_diff[s] += Dot(inner_, dy + base, x + base);
+    ParallelForRows(scale_dim, outer * inner, [=](int64_t s0, int64_t s1) {
+      for (int64_t s = s0; s < s1; ++s) {
+        for (int64_t o = 0; o < outer; ++o) {
+          const int64_t base = (o * scale_dim + s) * inner;
+          scale_diff[s] += Dot(inner, dy + base, x + base);
+        }
       }
-    }
+    });
   }
   if (propagate_down[0]) {
     const float* scale = ScaleBlob(bottom).cpu_data();
     float* dx = bottom[0]->mutable_cpu_diff();
-    for (int64_t o = 0; o < outer_; ++o) {
-      for (int64_t s = 0; s < scale_dim_; ++s) {
-        const int64_t base = (o * scale_dim_ + s) * inner_;
-        const float factor = scale[s];
-        for (int64_t i = 0; i < inner_; ++i) dx[base + i] = dy[base + i] * factor;
+    ParallelForRows(outer * scale_dim, inner, [=](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t base = r * inner;
+        const float factor = scale[r % scale_dim];
+        for (int64_t i = 0; i < inner; ++i) dx[base + i] = dy[base + i] * factor;
       }
-    }
+    });
   }
 }
 

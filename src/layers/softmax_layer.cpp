@@ -5,6 +5,7 @@
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
+#include "cortado/parallel.hpp"
 
 namespace cortado {
 
@@ -37,43 +38,43 @@ class SoftmaxLayer : public Layer {
     channels_ = bottom[0]->shape(axis);
     inner_ = bottom[0]->count(axis + 1);
     top[0]->ReshapeLike(*bottom[0]);
-    scratch_.resize(inner_);
   }
 
  protected:
-  // Walks channels in the outer loop so the inner (spatial) loop is
-  // contiguous; scratch_ holds one running max, then one running sum, per
-  // spatial position. Reads each x before writing the same y: in-place safe.
+  // Work is split into tiles of one outer index and up to kTile inner
+  // positions; each tile walks channels in the outer loop so the inner loop
+  // is contiguous, with its own running max and sum per position. Each x is
+  // read before the same y is written: in-place safe.
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
     const float* x_all = bottom[0]->cpu_data();
     float* y_all = top[0]->mutable_cpu_data();
-    float* scratch = scratch_.data();
-    const int64_t inner = inner_;
-    for (int64_t o = 0; o < outer_; ++o) {
-      const float* x = x_all + o * channels_ * inner;
-      float* y = y_all + o * channels_ * inner;
-      std::copy(x, x + inner, scratch);
-      for (int c = 1; c < channels_; ++c) {
-        const float* xc = x + c * inner;
-        for (int64_t i = 0; i < inner; ++i) scratch[i] = std::max(scratch[i], xc[i]);
+    const int channels = channels_;
+    const int64_t stride = inner_;
+    ForEachTile([=](int64_t base, int64_t width, float* scratch) {
+      const float* x = x_all + base;
+      float* y = y_all + base;
+      std::copy(x, x + width, scratch);
+      for (int c = 1; c < channels; ++c) {
+        const float* xc = x + c * stride;
+        for (int64_t i = 0; i < width; ++i) scratch[i] = std::max(scratch[i], xc[i]);
       }
       // Subtracting the max keeps exp from overflowing.
-      for (int c = 0; c < channels_; ++c) {
-        const float* xc = x + c * inner;
-        float* yc = y + c * inner;
-        for (int64_t i = 0; i < inner; ++i) yc[i] = std::exp(xc[i] - scratch[i]);
+      for (int c = 0; c < channels; ++c) {
+        const float* xc = x + c * stride;
+        float* yc = y + c * stride;
+        for (int64_t i = 0; i < width; ++i) yc[i] = std::exp(xc[i] - scratch[i]);
       }
-      std::fill_n(scratch, inner, 0.f);
-      for (int c = 0; c < channels_; ++c) {
-        const float* yc = y + c * inner;
-        for (int64_t i = 0; i < inner; ++i) scratch[i] += yc[i];
+      std::fill_n(scratch, width, 0.f);
+      for (int c = 0; c < channels; ++c) {
+        const float* yc = y + c * stride;
+        for (int64_t i = 0; i < width; ++i) scratch[i] += yc[i];
       }
-      for (int64_t i = 0; i < inner; ++i) scratch[i] = 1.f / scratch[i];
-      for (int c = 0; c < channels_; ++c) {
-        float* yc = y + c * inner;
-        for (int64_t i = 0; i < inner; ++i) yc[i] *= scratch[i];
+      for (int64_t i = 0; i < width; ++i) scratch[i] = 1.f / scratch[i];
+      for (int c = 0; c < channels; ++c) {
+        float* yc = y + c * stride;
+        for (int64_t i = 0; i < width; ++i) yc[i] *= scratch[i];
       }
-    }
+    });
   }
 
   // dx_c = y_c * (dy_c - sum_k dy_k y_k); reads only y, so in-place safe.
@@ -83,24 +84,23 @@ class SoftmaxLayer : public Layer {
     const float* y_all = top[0]->cpu_data();
     const float* dy_all = top[0]->cpu_diff();
     float* dx_all = bottom[0]->mutable_cpu_diff();
-    float* dot = scratch_.data();
-    const int64_t inner = inner_;
-    for (int64_t o = 0; o < outer_; ++o) {
-      const int64_t base = o * channels_ * inner;
+    const int channels = channels_;
+    const int64_t stride = inner_;
+    ForEachTile([=](int64_t base, int64_t width, float* dot) {
       const float* y = y_all + base;
       const float* dy = dy_all + base;
       float* dx = dx_all + base;
-      std::fill_n(dot, inner, 0.f);
-      for (int c = 0; c < channels_; ++c) {
-        for (int64_t i = 0; i < inner; ++i) dot[i] += dy[c * inner + i] * y[c * inner + i];
+      std::fill_n(dot, width, 0.f);
+      for (int c = 0; c < channels; ++c) {
+        for (int64_t i = 0; i < width; ++i) dot[i] += dy[c * stride + i] * y[c * stride + i];
       }
-      for (int c = 0; c < channels_; ++c) {
-        for (int64_t i = 0; i < inner; ++i) {
-          const int64_t k = c * inner + i;
+      for (int c = 0; c < channels; ++c) {
+        for (int64_t i = 0; i < width; ++i) {
+          const int64_t k = c * stride + i;
           dx[k] = y[k] * (dy[k] - dot[i]);
         }
       }
-    }
+    });
   }
 
 #ifdef CORTADO_WITH_CUDA
@@ -121,7 +121,29 @@ class SoftmaxLayer : public Layer {
   int64_t outer_ = 0;
   int channels_ = 0;
   int64_t inner_ = 0;
-  std::vector<float> scratch_;
+
+  // Positions per tile: enough for a vectorised inner loop, few enough that
+  // a segmentation map (outer 1, inner large) still splits across threads.
+  static constexpr int64_t kTile = 4096;
+
+  // Calls tile(base, width, scratch) for every (outer index, inner range)
+  // tile on the process's threads; base is the offset of the tile's channel
+  // 0, and scratch holds `width` floats of the calling thread's own.
+  template <typename Tile>
+  void ForEachTile(const Tile& tile) const {
+    const int64_t inner = inner_, channels = channels_;
+    const int64_t tiles_per_outer = (inner + kTile - 1) / kTile;
+    ParallelForRows(outer_ * tiles_per_outer, channels * std::min(inner, kTile),
+                    [&](int64_t t0, int64_t t1) {
+                      std::vector<float> scratch(std::min(inner, kTile));
+                      for (int64_t t = t0; t < t1; ++t) {
+                        const int64_t o = t / tiles_per_outer;
+                        const int64_t i0 = (t % tiles_per_outer) * kTile;
+                        tile(o * channels * inner + i0, std::min(kTile, inner - i0),
+                             scratch.data());
+                      }
+                    });
+  }
 };
 
 }  // namespace
