@@ -20,6 +20,10 @@ void Axpy(int64_t n, float alpha, const float* x, float* y);
 void Axpby(int64_t n, float alpha, const float* x, float beta, float* y);
 void Set(int64_t n, float value, float* y);
 void Copy(int64_t n, const float* x, float* y);
+// Copies `rows` runs of `length` floats, row r from src + r * src_stride to
+// dst + r * dst_stride, on the process's threads (Concat, Slice, Crop).
+void CopyRows(int64_t rows, int64_t length, const float* src, int64_t src_stride, float* dst,
+              int64_t dst_stride);
 void Scale(int64_t n, float alpha, float* x);
 // y = alpha * x
 void Scale(int64_t n, float alpha, const float* x, float* y);

@@ -23,11 +23,6 @@ class ConcatLayer : public Layer {
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override;
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
-#ifdef CORTADO_WITH_CUDA
-  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override;
-  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                   const BlobVec& bottom) override;
-#endif
 
  private:
   int axis_ = 1;
@@ -73,66 +68,37 @@ void ConcatLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   top[0]->Reshape(shape);
 }
 
+// One body for both devices (ForwardGpu/BackwardGpu keep Layer's defaults):
+// each bottom fills `block` values of every top block of `top_block` values,
+// starting at its offset.
 void ConcatLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
-  float* out = top[0]->mutable_cpu_data();
+  const bool gpu = runs_on_cuda();
+  float* out = gpu ? top[0]->mutable_gpu_data() : top[0]->mutable_cpu_data();
   const int64_t top_block = top[0]->shape(axis_) * inner_;
   int64_t offset = 0;  // where this bottom starts inside each top block
   for (Blob* b : bottom) {
-    const float* in = b->cpu_data();
     const int64_t block = b->shape(axis_) * inner_;
-    for (int64_t o = 0; o < outer_; ++o) {
-      Copy(block, in + o * block, out + o * top_block + offset);
-    }
+    CopyRowsOn(gpu, outer_, block, gpu ? b->gpu_data() : b->cpu_data(), block, out + offset,
+               top_block);
     offset += block;
   }
 }
 
 void ConcatLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                                const BlobVec& bottom) {
-  const float* out_diff = top[0]->cpu_diff();
+  const bool gpu = runs_on_cuda();
+  const float* out_diff = gpu ? top[0]->gpu_diff() : top[0]->cpu_diff();
   const int64_t top_block = top[0]->shape(axis_) * inner_;
   int64_t offset = 0;
   for (size_t i = 0; i < bottom.size(); ++i) {
     const int64_t block = bottom[i]->shape(axis_) * inner_;
     if (propagate_down[i]) {
-      float* in_diff = bottom[i]->mutable_cpu_diff();
-      for (int64_t o = 0; o < outer_; ++o) {
-        Copy(block, out_diff + o * top_block + offset, in_diff + o * block);
-      }
+      float* in_diff = gpu ? bottom[i]->mutable_gpu_diff() : bottom[i]->mutable_cpu_diff();
+      CopyRowsOn(gpu, outer_, block, out_diff + offset, top_block, in_diff, block);
     }
     offset += block;
   }
 }
-
-#ifdef CORTADO_WITH_CUDA
-// The same runs as the CPU loops: each bottom fills `block` values of every
-// top block of `top_block` values, starting at its offset.
-void ConcatLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
-  float* out = top[0]->mutable_gpu_data();
-  const int64_t top_block = top[0]->shape(axis_) * inner_;
-  int64_t offset = 0;
-  for (Blob* b : bottom) {
-    const int64_t block = b->shape(axis_) * inner_;
-    CopyRowsGpu(outer_, block, b->gpu_data(), block, out + offset, top_block);
-    offset += block;
-  }
-}
-
-void ConcatLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                              const BlobVec& bottom) {
-  const float* out_diff = top[0]->gpu_diff();
-  const int64_t top_block = top[0]->shape(axis_) * inner_;
-  int64_t offset = 0;
-  for (size_t i = 0; i < bottom.size(); ++i) {
-    const int64_t block = bottom[i]->shape(axis_) * inner_;
-    if (propagate_down[i]) {
-      CopyRowsGpu(outer_, block, out_diff + offset, top_block, bottom[i]->mutable_gpu_diff(),
-                  block);
-    }
-    offset += block;
-  }
-}
-#endif
 
 CORTADO_REGISTER_LAYER(Concat, ConcatLayer)
 

@@ -79,68 +79,36 @@ class SliceLayer : public Layer {
   }
 
  protected:
+  // One body for both devices (ForwardGpu/BackwardGpu keep Layer's
+  // defaults): top t is one strided run per position before the axis.
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
     if (top.size() == 1) return;
-    const float* x = bottom[0]->cpu_data();
+    const bool gpu = runs_on_cuda();
+    const float* x = gpu ? bottom[0]->gpu_data() : bottom[0]->cpu_data();
+    const int64_t outer = bottom[0]->count(0, axis_), inner = bottom[0]->count(axis_ + 1);
+    const int64_t stride = bottom[0]->shape(axis_) * inner;
     for (size_t t = 0; t < top.size(); ++t) {
-      float* y = top[t]->mutable_cpu_data();
-      ForEachSlice(*bottom[0], t, [&](int64_t from, int64_t to, int64_t n) {
-        Copy(n, x + from, y + to);
-      });
+      const int64_t run = sizes_[t] * inner;
+      float* y = gpu ? top[t]->mutable_gpu_data() : top[t]->mutable_cpu_data();
+      CopyRowsOn(gpu, outer, run, x + SliceStart(t) * inner, stride, y, run);
     }
   }
 
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
     if (!propagate_down[0] || top.size() == 1) return;
-    float* dx = bottom[0]->mutable_cpu_diff();
-    for (size_t t = 0; t < top.size(); ++t) {
-      const float* dy = top[t]->cpu_diff();
-      ForEachSlice(*bottom[0], t, [&](int64_t from, int64_t to, int64_t n) {
-        Copy(n, dy + to, dx + from);
-      });
-    }
-  }
-
-#ifdef CORTADO_WITH_CUDA
-  // The runs of ForEachSlice as one strided copy per top.
-  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
-    if (top.size() == 1) return;
-    const float* x = bottom[0]->gpu_data();
+    const bool gpu = runs_on_cuda();
+    float* dx = gpu ? bottom[0]->mutable_gpu_diff() : bottom[0]->mutable_cpu_diff();
     const int64_t outer = bottom[0]->count(0, axis_), inner = bottom[0]->count(axis_ + 1);
     const int64_t stride = bottom[0]->shape(axis_) * inner;
     for (size_t t = 0; t < top.size(); ++t) {
       const int64_t run = sizes_[t] * inner;
-      CopyRowsGpu(outer, run, x + SliceStart(t) * inner, stride, top[t]->mutable_gpu_data(), run);
+      const float* dy = gpu ? top[t]->gpu_diff() : top[t]->cpu_diff();
+      CopyRowsOn(gpu, outer, run, dy, run, dx + SliceStart(t) * inner, stride);
     }
   }
-
-  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                   const BlobVec& bottom) override {
-    if (!propagate_down[0] || top.size() == 1) return;
-    float* dx = bottom[0]->mutable_gpu_diff();
-    const int64_t outer = bottom[0]->count(0, axis_), inner = bottom[0]->count(axis_ + 1);
-    const int64_t stride = bottom[0]->shape(axis_) * inner;
-    for (size_t t = 0; t < top.size(); ++t) {
-      const int64_t run = sizes_[t] * inner;
-      CopyRowsGpu(outer, run, top[t]->gpu_diff(), run, dx + SliceStart(t) * inner, stride);
-    }
-  }
-#endif
 
  private:
-  // Calls copy(bottom_offset, top_offset, length) for each contiguous run of
-  // top t: one per position on the axes before the slice axis.
-  template <typename CopyRun>
-  void ForEachSlice(const Blob& in, size_t t, CopyRun copy) const {
-    const int64_t outer = in.count(0, axis_);
-    const int64_t inner = in.count(axis_ + 1);
-    const int dim = in.shape(axis_);
-    const int start = SliceStart(t);
-    const int64_t run = sizes_[t] * inner;
-    for (int64_t o = 0; o < outer; ++o) copy((o * dim + start) * inner, o * run, run);
-  }
-
   // Where top t begins along axis_.
   int SliceStart(size_t t) const {
     int start = 0;

@@ -120,6 +120,15 @@ void Copy(int64_t n, const float* x, float* y) {
   });
 }
 
+void CopyRows(int64_t rows, int64_t length, const float* src, int64_t src_stride, float* dst,
+              int64_t dst_stride) {
+  ParallelForRows(rows, length, [=](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      std::memcpy(dst + r * dst_stride, src + r * src_stride, sizeof(float) * length);
+    }
+  });
+}
+
 void Scale(int64_t n, float alpha, float* x) {
   ParallelForElements(n, [=](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) x[i] *= alpha;
