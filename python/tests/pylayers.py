@@ -73,3 +73,39 @@ class SeparableDataLayer(caffe.Layer):
         data[np.arange(self.batch), labels] += 1.0
         top[0].data[...] = data
         top[1].data[...] = labels
+
+
+class LearnedScaleLayer(caffe.Layer):
+    """top = w * bottom + b, w and b learnable parameter blobs of one element
+    each (a pycaffe layer with parameters); param_str gives their start."""
+
+    def setup(self, bottom, top):
+        start = json.loads(self.param_str or '{}')
+        self.blobs.add_blob(1)
+        self.blobs.add_blob(1)
+        self.blobs[0].data[...] = start.get('w', 1.0)
+        self.blobs[1].data[...] = start.get('b', 0.0)
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*bottom[0].data.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = self.blobs[0].data[0] * bottom[0].data + self.blobs[1].data[0]
+
+    def backward(self, top, propagate_down, bottom):
+        # Parameter gradients accumulate, as for every Caffe layer.
+        self.blobs[0].diff[0] += np.sum(top[0].diff * bottom[0].data)
+        self.blobs[1].diff[0] += np.sum(top[0].diff)
+        if propagate_down[0]:
+            bottom[0].diff[...] = self.blobs[0].data[0] * top[0].diff
+
+
+class LateBlobLayer(caffe.Layer):
+    """Adds a parameter blob outside setup(), which must be refused."""
+
+    def reshape(self, bottom, top):
+        self.blobs.add_blob(2)
+        top[0].reshape(1)
+
+    def forward(self, bottom, top):
+        pass

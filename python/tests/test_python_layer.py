@@ -115,3 +115,89 @@ snapshot_prefix: "%s"
     losses = [float(x) for x in re.findall(r'Iteration \d+.*loss = ([0-9.eE+-]+)', log)]
     assert len(losses) >= 2, log
     assert losses[-1] < 0.5 * losses[0], log
+
+
+# y = w x + b by a Python layer with two learnable parameters, fitted by the
+# solver to targets made with w = 3, b = -1.
+LEARNED_NET = """
+name: "learned_scale"
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 16 dim: 3 } } }
+layer { name: "target" type: "Input" top: "target" input_param { shape { dim: 16 dim: 3 } } }
+layer { name: "scale" type: "Python" bottom: "x" top: "y"
+        param { lr_mult: 1 } param { lr_mult: %s decay_mult: 0 }
+        python_param { module: "pylayers" layer: "LearnedScaleLayer"
+                       param_str: '{"w": 1.0, "b": 0.25}' } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "target" top: "loss" }
+"""
+
+
+def learned_solver(tmp_path, b_lr_mult=1):
+    net = write(tmp_path / 'learned.prototxt', LEARNED_NET % b_lr_mult)
+    solver = caffe.SGDSolver(write(tmp_path / 'solver.prototxt', """
+net: "%s"
+base_lr: 0.05
+lr_policy: "fixed"
+momentum: 0.9
+weight_decay: 0
+display: 0
+max_iter: 300
+snapshot_prefix: "%s"
+""" % (net, tmp_path / 'snap')))
+    x = np.random.RandomState(3).randn(16, 3).astype(np.float32)
+    solver.net.blobs['x'].data[...] = x
+    solver.net.blobs['target'].data[...] = 3 * x - 1
+    return net, solver
+
+
+def test_python_layer_parameters_are_net_params(tmp_path):
+    net = make_net(tmp_path, LEARNED_NET % 1)
+    assert list(net.params) == ['scale']
+    w, b = net.params['scale']
+    assert (w.data.shape, b.data.shape) == ((1,), (1,))
+    assert (w.data[0], b.data[0]) == (1.0, 0.25)
+    # The layer's self.blobs and net.params are the same storage.
+    w.data[...] = 2.0
+    x = np.ones((16, 3), np.float32)
+    out = net.forward(x=x, target=x)
+    np.testing.assert_allclose(net.blobs['y'].data, 2.25)
+    assert float(out['loss']) == pytest.approx(16 * 3 * 1.25 ** 2 / 16 / 2, rel=1e-5)
+
+
+def test_solver_trains_python_layer_parameters_and_they_round_trip(tmp_path):
+    net_file, solver = learned_solver(tmp_path)
+    solver.step(300)
+    w, b = (blob.data[0] for blob in solver.net.params['scale'])
+    assert w == pytest.approx(3.0, rel=1e-3)
+    assert b == pytest.approx(-1.0, rel=1e-3)
+    # Saved in the caffemodel, restored on load in both constructor forms.
+    model = str(tmp_path / 'learned.caffemodel')
+    solver.net.save(model)
+    for loaded in (caffe.Net(net_file, model, caffe.TEST),
+                   caffe.Net(net_file, caffe.TEST, weights=model)):
+        assert [blob.data[0] for blob in loaded.params['scale']] == [w, b]
+    fresh = caffe.Net(net_file, caffe.TEST)
+    assert fresh.params['scale'][0].data[0] == 1.0
+    fresh.copy_from(model)
+    assert [blob.data[0] for blob in fresh.params['scale']] == [w, b]
+    x = np.random.RandomState(4).randn(16, 3).astype(np.float32)
+    out = fresh.forward(x=x, target=3 * x - 1)
+    np.testing.assert_allclose(fresh.blobs['y'].data, w * x + b, rtol=1e-6)
+    assert float(out['loss']) < 1e-4
+
+
+def test_lr_mult_zero_freezes_a_python_layer_parameter(tmp_path):
+    _, solver = learned_solver(tmp_path, b_lr_mult=0)
+    solver.step(50)
+    w, b = (blob.data[0] for blob in solver.net.params['scale'])
+    assert b == 0.25  # frozen by lr_mult: 0
+    assert w != 1.0   # still learning
+
+
+def test_python_layer_blobs_only_grow_in_setup(tmp_path):
+    text = """
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+layer { name: "late" type: "Python" bottom: "x" top: "y"
+        python_param { module: "pylayers" layer: "LateBlobLayer" } }
+"""
+    with pytest.raises(caffe.Error, match=r"late.*add_blob\(\) may only be called in setup"):
+        make_net(tmp_path, text)
