@@ -224,6 +224,16 @@ std::function<void()> PythonHook(py::object fn) {
   };
 }
 
+// pycaffe's solver.apply_update(): one update from the gradients the script
+// computed with net.forward/backward. ApplyUpdate is the update rules' hook,
+// protected in Solver; reaching it through a derived class keeps that so.
+void ApplyUpdate(Solver& solver) {
+  struct Access : Solver {
+    static void Apply(Solver& s) { (s.*&Access::ApplyUpdate)(); }
+  };
+  Access::Apply(solver);
+}
+
 // pycaffe's multi-GPU object: caffe.NCCL(solver, uid) joins the group `uid`
 // as replica solver_rank() of solver_count() (set by the script) and makes
 // the solver average its gradients over the group.
@@ -371,6 +381,7 @@ PYBIND11_MODULE(_cortado, m) {
       .def("test_all", &Solver::TestAll, py::call_guard<py::gil_scoped_release>())
       .def("restore", &Solver::Restore, "state_file"_a)
       .def("snapshot", &Solver::Snapshot)
+      .def("apply_update", &ApplyUpdate, py::call_guard<py::gil_scoped_release>())
       .def("_add_callback", [](Solver& s, py::object on_start, py::object on_gradients) {
              s.add_callback({PythonHook(on_start), PythonHook(on_gradients)});
            }, "on_start"_a, "on_gradients"_a)
