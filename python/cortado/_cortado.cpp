@@ -153,6 +153,16 @@ std::unique_ptr<Solver> MakeSolver(const std::string& path, const std::string& t
   return solver;
 }
 
+// Entry i of a per-layer list of net, with Python's negative indices.
+std::vector<int> LayerEntry(const Net& net, const std::vector<std::vector<int>>& per_layer,
+                            int i) {
+  const int n = static_cast<int>(per_layer.size());
+  if (i < -n || i >= n) {
+    throw py::index_error(StrCat("net '", net.name(), "' has ", n, " layers; no layer ", i));
+  }
+  return per_layer[i < 0 ? i + n : i];
+}
+
 // layer.reshape(bottom, top) from Python: the blob counts are checked first,
 // since a layer indexes its bottoms and tops without looking.
 void CheckBlobCounts(const Layer& layer, const BlobVec& bottom, const BlobVec& top) {
@@ -202,12 +212,15 @@ void SetInputArrays(Net& net, int layer_id, const py::array& data, const py::arr
                static_cast<int>(data.shape(0)));
 }
 
-// A Python callable as a solver hook. The callable is released with the GIL
-// held, whichever thread drops the last copy of the std::function.
-std::function<void()> PythonHook(py::object fn) {
+// A Python callable as a C++ hook (solver callbacks, net layer hooks). The
+// hook may run with the GIL released (step, forward), so it takes the GIL;
+// the callable is released with the GIL held, whichever thread drops the
+// last copy of the std::function.
+template <typename... Args>
+std::function<void(Args...)> PythonHook(py::object fn, const char* what) {
   if (fn.is_none()) return {};
   if (!PyCallable_Check(fn.ptr())) {
-    throw py::type_error("Solver.add_callback: callbacks must be callable (or None)");
+    throw py::type_error(StrCat(what, ": callbacks must be callable (or None)"));
   }
   std::shared_ptr<py::object> held(new py::object(std::move(fn)), [](py::object* p) {
     if (Py_IsInitialized()) {
@@ -218,10 +231,15 @@ std::function<void()> PythonHook(py::object fn) {
       delete p;
     }
   });
-  return [held] {
+  return [held](Args... args) {
     py::gil_scoped_acquire gil;
-    (*held)();
+    (*held)(args...);
   };
+}
+
+void AddLayerHook(Net& net, Net::LayerHook when, py::object fn, const char* what) {
+  if (fn.is_none()) throw py::type_error(StrCat(what, ": the callback must be callable"));
+  net.add_layer_hook(when, PythonHook<int>(std::move(fn), what));
 }
 
 // pycaffe's solver.apply_update(): one update from the gradients the script
@@ -343,14 +361,30 @@ PYBIND11_MODULE(_cortado, m) {
         ReadNetParamFromHdf5(path, &param);
         n.CopyTrainedLayersFrom(param);
       }, "filename"_a)
+      // pycaffe's per-layer hooks: fn(layer_index) around each layer's step.
+      .def("before_forward", [](Net& n, py::object fn) {
+        AddLayerHook(n, Net::LayerHook::kBeforeForward, fn, "Net.before_forward");
+      }, "callback"_a)
+      .def("after_forward", [](Net& n, py::object fn) {
+        AddLayerHook(n, Net::LayerHook::kAfterForward, fn, "Net.after_forward");
+      }, "callback"_a)
+      .def("before_backward", [](Net& n, py::object fn) {
+        AddLayerHook(n, Net::LayerHook::kBeforeBackward, fn, "Net.before_backward");
+      }, "callback"_a)
+      .def("after_backward", [](Net& n, py::object fn) {
+        AddLayerHook(n, Net::LayerHook::kAfterBackward, fn, "Net.after_backward");
+      }, "callback"_a)
       .def("_set_input_arrays", &SetInputArrays, "layer_id"_a, "data"_a, "labels"_a)
       .def_property_readonly("_layer_names", &Net::layer_names)
       .def_property_readonly("_blob_names", &Net::blob_names)
       .def_property_readonly("_blob_loss_weights", &Net::blob_loss_weights)
       .def_property_readonly("_inputs", &Net::input_blob_indices)
       .def_property_readonly("_outputs", &Net::output_blob_indices)
-      .def_property_readonly("_bottom_ids", &Net::bottom_ids)
-      .def_property_readonly("_top_ids", &Net::top_ids)
+      // As in pycaffe, methods: the blob indices of layer i's bottoms/tops.
+      .def("_bottom_ids", [](const Net& n, int i) { return LayerEntry(n, n.bottom_ids(), i); },
+           "layer_index"_a)
+      .def("_top_ids", [](const Net& n, int i) { return LayerEntry(n, n.top_ids(), i); },
+           "layer_index"_a)
       .def_property_readonly("_blobs", [](py::object self) {
         return BorrowedUnique(self.cast<Net&>().blobs(), self);
       })
@@ -383,7 +417,8 @@ PYBIND11_MODULE(_cortado, m) {
       .def("snapshot", &Solver::Snapshot)
       .def("apply_update", &ApplyUpdate, py::call_guard<py::gil_scoped_release>())
       .def("_add_callback", [](Solver& s, py::object on_start, py::object on_gradients) {
-             s.add_callback({PythonHook(on_start), PythonHook(on_gradients)});
+             s.add_callback({PythonHook<>(on_start, "Solver.add_callback"),
+                             PythonHook<>(on_gradients, "Solver.add_callback")});
            }, "on_start"_a, "on_gradients"_a)
       .def("_set_replica", [](Solver& s, NcclReplica& replica) {
              s.set_communicator(replica.comm.get());

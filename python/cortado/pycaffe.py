@@ -46,10 +46,10 @@ def _net_outputs(self):
     return [self._blob_names[i] for i in self._outputs]
 
 
-def _names_by_layer(self, ids_per_layer):
+def _names_by_layer(self, ids_of_layer):
     names = self._blob_names
-    return OrderedDict((layer, [names[i] for i in ids])
-                       for layer, ids in zip(self._layer_names, ids_per_layer))
+    return OrderedDict((layer, [names[i] for i in ids_of_layer(index)])
+                       for index, layer in enumerate(self._layer_names))
 
 
 def _net_top_names(self):

@@ -109,3 +109,35 @@ class LateBlobLayer(caffe.Layer):
 
     def forward(self, bottom, top):
         pass
+
+
+class OneParameterLayer(caffe.Layer):
+    """A bottomless layer whose top is its one parameter, with gradient 1."""
+
+    def setup(self, bottom, top):
+        self.blobs.add_blob(1)
+
+    def reshape(self, bottom, top):
+        top[0].reshape(1)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = self.blobs[0].data
+
+    def backward(self, top, propagate_down, bottom):
+        self.blobs[0].diff[0] = 1
+
+
+class LinearTargetsLayer(caffe.Layer):
+    """Tops: x (16 x 3, random) and target = 3 x - 1, for fitting LearnedScaleLayer."""
+
+    def setup(self, bottom, top):
+        self.rng = np.random.RandomState(1)
+
+    def reshape(self, bottom, top):
+        top[0].reshape(16, 3)
+        top[1].reshape(16, 3)
+
+    def forward(self, bottom, top):
+        x = self.rng.randn(16, 3)
+        top[0].data[...] = x
+        top[1].data[...] = 3 * x - 1

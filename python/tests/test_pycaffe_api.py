@@ -22,7 +22,7 @@ PYCAFFE_NAMES = {
         '_forward', '_backward', 'reshape', 'clear_param_diffs', 'copy_from', 'share_with',
         '_blob_loss_weights', '_bottom_ids', '_top_ids', '_blobs', 'layers', '_blob_names',
         '_layer_names', '_inputs', '_outputs', '_set_input_arrays', 'save', 'save_hdf5',
-        'load_hdf5', 'blobs', 'blob_loss_weights', 'layer_dict', 'params', 'forward',
+        'load_hdf5', 'before_forward', 'after_forward', 'before_backward', 'after_backward', 'blobs', 'blob_loss_weights', 'layer_dict', 'params', 'forward',
         'backward', 'forward_all', 'forward_backward_all', 'set_input_arrays', 'inputs',
         'outputs', 'top_names', 'bottom_names'],
     'caffe.Blob': ['shape', 'num', 'channels', 'height', 'width', 'count', 'reshape', 'data',
@@ -173,6 +173,13 @@ def test_blob_loss_weights_and_layer_names(tmp_path):
     weights = net.blob_loss_weights
     assert list(weights) == list(net.blobs)
     assert weights['loss'] == 0.5 and weights['ip'] == 0 and weights['data'] == 0
+    # pycaffe's private index lists, as its own name dictionaries use them.
+    loss_index = list(net._layer_names).index('loss')
+    assert [net._blob_names[i] for i in net._bottom_ids(loss_index)] == ['ip', 'label']
+    assert [net._blob_names[i] for i in net._top_ids(-1)] == ['loss']
+    assert [net._blob_names[i] for i in net._inputs] == net.inputs == ['data', 'label']
+    with pytest.raises(IndexError):
+        net._top_ids(4)
     default = caffe.Net(write(tmp_path / 'plain.prototxt', TRAIN_NET), caffe.TRAIN)
     assert default.blob_loss_weights['loss'] == 1  # loss layers weigh 1 unless told
 
@@ -186,6 +193,44 @@ def test_layer_reshape_from_python(tmp_path):
     assert top.shape == (5, 3)
     with pytest.raises(caffe.Error, match="'ip'.*reshape got 0 bottom.*exactly 1"):
         ip.reshape([], [top])
+
+
+def test_net_layer_hooks_run_around_each_layer(tmp_path):
+    net = caffe.Net(write(tmp_path / 'train.prototxt', TRAIN_NET), caffe.TRAIN)
+    events = []
+    for name in ('before_forward', 'after_forward', 'before_backward', 'after_backward'):
+        getattr(net, name)(lambda layer, name=name: events.append((name, layer)))
+    net.forward()
+    net.backward()
+    n = len(net.layers)
+    expected = [(kind, i) for i in range(n) for kind in ('before_forward', 'after_forward')]
+    expected += [(kind, i) for i in reversed(range(n))
+                 for kind in ('before_backward', 'after_backward')]
+    assert events == expected
+    with pytest.raises(TypeError):
+        net.before_forward(None)
+
+
+def test_layer_hooks_time_layers_with_timers(tmp_path):
+    # The multi-GPU example's timing idiom: one Timer per layer.
+    net = caffe.Net(write(tmp_path / 'train.prototxt', TRAIN_NET), caffe.TRAIN)
+    timers = [caffe.Timer() for _ in net.layers]
+    net.before_forward(lambda layer: timers[layer].start())
+    net.after_forward(lambda layer: timers[layer].stop())
+    net.forward()
+    assert all(t.ms > 0 for t in timers)
+
+
+def test_hook_exceptions_reach_the_caller(tmp_path):
+    net = caffe.Net(write(tmp_path / 'train.prototxt', TRAIN_NET), caffe.TRAIN)
+
+    def fail(layer):
+        if layer == 2:
+            raise ValueError('hook saw layer %d' % layer)
+
+    net.after_forward(fail)
+    with pytest.raises(ValueError, match='hook saw layer 2'):
+        net.forward()
 
 
 # --- Solver hooks --------------------------------------------------------------------

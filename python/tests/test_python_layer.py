@@ -201,3 +201,63 @@ layer { name: "late" type: "Python" bottom: "x" top: "y"
 """
     with pytest.raises(caffe.Error, match=r"late.*add_blob\(\) may only be called in setup"):
         make_net(tmp_path, text)
+
+
+def test_parameter_through_net_layers_save_copy_and_share(tmp_path):
+    text = """
+name: "one_parameter"
+force_backward: true
+layer { name: "layer" type: "Python" top: "out"
+        python_param { module: "pylayers" layer: "OneParameterLayer" } }
+"""
+    net = make_net(tmp_path, text)
+    net.forward()
+    net.backward()
+    layer = net.layers[list(net._layer_names).index('layer')]
+    assert len(layer.blobs) == 1 and layer.type == 'Python'
+    assert (layer.blobs[0].data[0], layer.blobs[0].diff[0]) == (0, 1)  # zero-filled at start
+    layer.blobs[0].data[0] += layer.blobs[0].diff[0]
+    assert net.forward()['out'][0] == 1
+    model = str(tmp_path / 'one.caffemodel')
+    net.save(model)
+    layer.blobs[0].data[0] = -1
+    net.copy_from(model)
+    assert layer.blobs[0].data[0] == 1
+    other = make_net(tmp_path, text)
+    other.share_with(net)
+    layer.blobs[0].data[0] = 5
+    assert other.forward()['out'][0] == 5
+    # HDF5 weights carry it too.
+    h5 = str(tmp_path / 'one.h5')
+    net.save_hdf5(h5)
+    fresh = make_net(tmp_path, text)
+    fresh.load_hdf5(h5)
+    assert fresh.params['layer'][0].data[0] == 5
+
+
+def test_cortado_train_learns_and_snapshots_python_layer_parameters(tmp_path):
+    net = write(tmp_path / 'fit.prototxt', """
+name: "fit"
+layer { name: "data" type: "Python" top: "x" top: "target"
+        python_param { module: "pylayers" layer: "LinearTargetsLayer" } }
+layer { name: "scale" type: "Python" bottom: "x" top: "y"
+        python_param { module: "pylayers" layer: "LearnedScaleLayer" } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "target" top: "loss" }
+""")
+    solver = write(tmp_path / 'solver.prototxt', """
+net: "%s"
+base_lr: 0.05
+momentum: 0.9
+lr_policy: "fixed"
+max_iter: 200
+display: 50
+snapshot_prefix: "%s"
+""" % (net, tmp_path / 'fit'))
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([TESTS_DIR, os.path.dirname(os.path.dirname(caffe.__file__))])
+    result = subprocess.run([cortado_tool(), 'train', '--solver=' + solver], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    assert result.returncode == 0, result.stdout.decode(errors='replace')
+    trained = caffe.Net(net, str(tmp_path / 'fit_iter_200.caffemodel'), caffe.TEST)
+    w, b = (blob.data[0] for blob in trained.params['scale'])
+    assert w == pytest.approx(3.0, rel=1e-2) and b == pytest.approx(-1.0, rel=1e-2)
