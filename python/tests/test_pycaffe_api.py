@@ -17,7 +17,7 @@ PYCAFFE_NAMES = {
         'set_random_seed', 'solver_count', 'set_solver_count', 'solver_rank', 'set_solver_rank',
         'set_multiprocess', 'has_nccl', '__version__', 'TRAIN', 'TEST', 'Classifier', 'Detector',
         'io', 'layers', 'params', 'NetSpec', 'to_proto', 'draw', 'net_spec', 'proto',
-        'classifier', 'detector', 'pycaffe'],
+        'classifier', 'detector', 'pycaffe', 'coord_map'],
     'caffe.Net': [
         '_forward', '_backward', 'reshape', 'clear_param_diffs', 'copy_from', 'share_with',
         '_blob_loss_weights', '_bottom_ids', '_top_ids', '_blobs', 'layers', '_blob_names',
@@ -42,6 +42,9 @@ PYCAFFE_NAMES = {
                        'NetSpec', 'Layers', 'Parameters', 'layers', 'params'],
     'caffe.draw': ['get_pooling_types_dict', 'get_edge_label', 'get_layer_label',
                    'choose_color_by_layertype', 'draw_net', 'draw_net_to_file'],
+    'caffe.coord_map': ['coord_map_from_to', 'crop', 'conv_params', 'crop_params', 'compose',
+                        'inverse', 'coord_map', 'AxisMismatchException',
+                        'UndefinedMapException'],
     'caffe.Classifier': ['predict'],
     'caffe.Detector': ['detect_windows', 'detect_selective_search', 'crop', 'configure_crop'],
 }
