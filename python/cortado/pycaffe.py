@@ -302,11 +302,12 @@ def get_solver(filename):
 
 
 def _solver_of_type(type_name):
-    def make(filename):
-        return Solver(filename, type_name)
-    make.__name__ = type_name + 'Solver'
-    make.__doc__ = 'A %s solver from a solver prototxt, whatever its `type` says.' % type_name
-    return make
+    # Classes, as in pycaffe, so isinstance(solver, caffe.SGDSolver) holds.
+    def __init__(self, filename):
+        Solver.__init__(self, filename, type_name)
+    return type(type_name + 'Solver', (Solver,), {
+        '__init__': __init__,
+        '__doc__': 'A %s solver from a solver prototxt, whatever its `type` says.' % type_name})
 
 
 SGDSolver = _solver_of_type('SGD')

@@ -321,6 +321,14 @@ def test_share_weights_makes_a_net_follow_the_solver(fed_solver, tmp_path):
     np.testing.assert_array_equal(other.params['ip'][0].data, fed_solver.net.params['ip'][0].data)
 
 
+def test_named_solvers_are_classes(solver_file):
+    solver = caffe.AdamSolver(solver_file)
+    assert isinstance(solver, caffe.AdamSolver) and not isinstance(solver, caffe.SGDSolver)
+    assert solver.type == 'Adam' and caffe.AdamSolver.__name__ == 'AdamSolver'
+    solver.step(1)
+    assert solver.iter == 1
+
+
 def test_timer_measures_elapsed_milliseconds():
     timer = caffe.Timer()
     timer.start()
