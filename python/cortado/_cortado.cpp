@@ -25,6 +25,7 @@
 #include "cortado/net.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
+#include "layers/python_layer.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -312,6 +313,17 @@ PYBIND11_MODULE(_cortado, m) {
       .def_property_readonly("phase", [](const Layer& l) { return static_cast<int>(l.phase()); })
       .def_property_readonly("blobs", [](py::object self) {
         return BorrowedUnique(self.cast<Layer&>().blobs(), self);
+      })
+      // A Python layer's own attributes and methods (a data layer's
+      // set_data, say) read through its wrapper, as on pycaffe's layers;
+      // type, blobs, phase and reshape stay the net's.
+      .def("__getattr__", [](const Layer& l, const std::string& name) -> py::object {
+        py::object python = PythonLayerObject(l);
+        if (python.is_none()) {
+          throw py::attribute_error(StrCat("layer '", l.name(), "' (", l.type(),
+                                           ") has no attribute '", name, "'"));
+        }
+        return python.attr(name.c_str());
       })
       // pycaffe's layer.reshape: recomputes the tops' shapes from the bottoms'.
       .def("reshape", [](Layer& l, const BlobVec& bottom, const BlobVec& top) {

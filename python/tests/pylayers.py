@@ -141,3 +141,22 @@ class LinearTargetsLayer(caffe.Layer):
         x = self.rng.randn(16, 3)
         top[0].data[...] = x
         top[1].data[...] = 3 * x - 1
+
+
+class SettableDataLayer(caffe.Layer):
+    """A data layer fed through its own method, set_data(array), called on
+    net.layers[i] as pycaffe scripts do."""
+
+    def setup(self, bottom, top):
+        self.batch = np.zeros((2, 3), np.float32)
+        self.calls = 0
+
+    def set_data(self, array):
+        self.batch = np.asarray(array, np.float32)
+        self.calls += 1
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*self.batch.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = self.batch

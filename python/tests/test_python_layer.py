@@ -261,3 +261,22 @@ snapshot_prefix: "%s"
     trained = caffe.Net(net, str(tmp_path / 'fit_iter_200.caffemodel'), caffe.TEST)
     w, b = (blob.data[0] for blob in trained.params['scale'])
     assert w == pytest.approx(3.0, rel=1e-2) and b == pytest.approx(-1.0, rel=1e-2)
+
+
+def test_python_layer_methods_and_attributes_through_net_layers(tmp_path):
+    net = make_net(tmp_path, """
+layer { name: "feed" type: "Python" top: "x"
+        python_param { module: "pylayers" layer: "SettableDataLayer" } }
+""")
+    feed = net.layer_dict['feed']
+    feed.set_data(np.arange(6).reshape(2, 3))
+    assert feed.calls == 1 and feed.phase == caffe.TRAIN and feed.type == 'Python'
+    net.forward()
+    np.testing.assert_array_equal(net.blobs['x'].data, np.arange(6).reshape(2, 3))
+    with pytest.raises(AttributeError, match='no_such_attribute'):
+        feed.no_such_attribute
+    net_with_builtin = make_net(tmp_path, """
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+""")
+    with pytest.raises(AttributeError, match="layer 'x' \\(Input\\) has no attribute 'set_data'"):
+        net_with_builtin.layers[0].set_data

@@ -13,6 +13,8 @@
 #include <pybind11/embed.h>
 #include <pybind11/stl.h>
 
+#include "python_layer.hpp"
+
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 
@@ -53,6 +55,7 @@ class PythonLayer : public Layer {
   }
 
   const char* type() const override { return "Python"; }
+  const py::object& self() const { return self_; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     const caffe::PythonParameter& p = layer_param_.python_param();
@@ -157,6 +160,11 @@ class PythonLayer : public Layer {
 };
 
 }  // namespace
+
+py::object PythonLayerObject(const Layer& layer) {
+  const auto* python = dynamic_cast<const PythonLayer*>(&layer);
+  return python != nullptr && python->self() ? python->self() : py::none();
+}
 
 CORTADO_REGISTER_LAYER(Python, PythonLayer)
 
