@@ -1,6 +1,7 @@
 // The _cortado extension: converts between Python/NumPy and the C++ API. It
 // owns nothing; pycaffe conveniences live in the package's .py files.
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
@@ -245,12 +246,21 @@ void AddLayerHook(Net& net, Net::LayerHook when, py::object fn, const char* what
 
 // pycaffe's solver.apply_update(): one update from the gradients the script
 // computed with net.forward/backward. ApplyUpdate is the update rules' hook,
-// protected in Solver; reaching it through a derived class keeps that so.
-void ApplyUpdate(Solver& solver) {
-  struct Access : Solver {
-    static void Apply(Solver& s) { (s.*&Access::ApplyUpdate)(); }
-  };
-  Access::Apply(solver);
+// protected in Solver (as is param_); reaching them through a derived class
+// keeps that so for every other caller.
+struct SolverAccess : Solver {
+  static void Apply(Solver& s) { (s.*&SolverAccess::ApplyUpdate)(); }
+  static caffe::SolverParameter& Param(Solver& s) { return s.*&SolverAccess::param_; }
+};
+
+void ApplyUpdate(Solver& solver) { SolverAccess::Apply(solver); }
+
+// pycaffe's solver.param.base_lr = x: the schedule uses it from the next step.
+void SetBaseLr(Solver& solver, float base_lr) {
+  if (!(base_lr >= 0) || !std::isfinite(base_lr)) {
+    ThrowError("solver.param.base_lr must be a finite number >= 0, got ", base_lr);
+  }
+  SolverAccess::Param(solver).set_base_lr(base_lr);
 }
 
 // pycaffe's multi-GPU object: caffe.NCCL(solver, uid) joins the group `uid`
@@ -428,6 +438,7 @@ PYBIND11_MODULE(_cortado, m) {
       .def("restore", &Solver::Restore, "state_file"_a)
       .def("snapshot", &Solver::Snapshot)
       .def("apply_update", &ApplyUpdate, py::call_guard<py::gil_scoped_release>())
+      .def("_set_base_lr", &SetBaseLr, "base_lr"_a)
       .def("_add_callback", [](Solver& s, py::object on_start, py::object on_gradients) {
              s.add_callback({PythonHook<>(on_start, "Solver.add_callback"),
                              PythonHook<>(on_gradients, "Solver.add_callback")});

@@ -489,12 +489,32 @@ def _solver_share_weights(self, net):
     net.share_with(self.net)
 
 
+class _SolverParam(object):
+    """solver.param: the solver's settings (read from a caffe_pb2.SolverParameter
+    copy); as in pycaffe, base_lr can also be set, and applies from the next step."""
+
+    def __init__(self, solver):
+        from .proto import caffe_pb2
+        proto = caffe_pb2.SolverParameter()
+        proto.ParseFromString(solver._param_bytes)
+        object.__setattr__(self, '_solver', solver)
+        object.__setattr__(self, '_proto', proto)
+
+    def __getattr__(self, name):
+        return getattr(self._proto, name)
+
+    def __setattr__(self, name, value):
+        if name != 'base_lr':
+            raise AttributeError('solver.param.%s is read-only; only base_lr can be set' % name)
+        self._solver._set_base_lr(float(value))
+        self._proto.base_lr = float(value)
+
+    def __repr__(self):
+        return str(self._proto)
+
+
 def _solver_param(self):
-    """The solver's settings, as a caffe_pb2.SolverParameter (a copy)."""
-    from .proto import caffe_pb2
-    param = caffe_pb2.SolverParameter()
-    param.ParseFromString(self._param_bytes)
-    return param
+    return _SolverParam(self)
 
 
 Solver.add_callback = _solver_add_callback

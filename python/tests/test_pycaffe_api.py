@@ -314,6 +314,22 @@ def test_apply_update_is_one_sgd_step(fed_solver):
                                atol=1e-7)
 
 
+def test_param_base_lr_can_be_set_and_applies_from_the_next_step(fed_solver):
+    assert fed_solver.learning_rate() == 0.5
+    fed_solver.param.base_lr = 0.0
+    assert fed_solver.param.base_lr == 0 and fed_solver.learning_rate() == 0
+    before = fed_solver.net.params['ip'][0].data.copy()
+    fed_solver.step(2)
+    np.testing.assert_array_equal(fed_solver.net.params['ip'][0].data, before)  # rate 0
+    fed_solver.param.base_lr = 0.5
+    fed_solver.step(1)
+    assert not np.array_equal(fed_solver.net.params['ip'][0].data, before)
+    with pytest.raises(AttributeError, match='read-only'):
+        fed_solver.param.max_iter = 3
+    with pytest.raises(caffe.Error, match='base_lr'):
+        fed_solver.param.base_lr = -1
+
+
 def test_share_weights_makes_a_net_follow_the_solver(fed_solver, tmp_path):
     other = caffe.Net(write(tmp_path / 'train.prototxt', TRAIN_NET), caffe.TEST)
     fed_solver.share_weights(other)
