@@ -1,33 +1,6 @@
 #!/usr/bin/env python3
-"""Draws a net prototxt as an image: draw_net.py net.prototxt net.png [--rankdir TB]."""
-import argparse
-
-from google.protobuf import text_format
-
-import cortado
-import cortado.draw
-from cortado.proto import caffe_pb2
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('input_net_proto_file', help='net prototxt')
-    parser.add_argument('output_image_file', help='output image (.png, .svg, .pdf, .dot)')
-    parser.add_argument('--rankdir', default='LR',
-                        help='graph direction: LR, TB, BT or RL (default LR)')
-    parser.add_argument('--phase', default='ALL', choices=['ALL', 'TRAIN', 'TEST'],
-                        help='draw only the layers of this phase')
-    parser.add_argument('--display_lrm', action='store_true',
-                        help='show learning-rate multipliers')
-    args = parser.parse_args()
-    net = caffe_pb2.NetParameter()
-    with open(args.input_net_proto_file) as f:
-        text_format.Merge(f.read(), net)
-    phase = {'TRAIN': cortado.TRAIN, 'TEST': cortado.TEST, 'ALL': None}[args.phase]
-    print('Drawing net to %s' % args.output_image_file)
-    cortado.draw.draw_net_to_file(net, args.output_image_file, args.rankdir, phase,
-                                  args.display_lrm)
-
+"""pycaffe's draw_net.py: draws a net prototxt as an image (see cortado/draw_net.py)."""
+from cortado.draw_net import main
 
 if __name__ == '__main__':
     main()

@@ -427,8 +427,10 @@ float Net::ForwardFromTo(int start, int end) {
   int i = start;
   try {
     for (; i <= end; ++i) {
+      RunLayerHooks(LayerHook::kBeforeForward, i);
       loss += RunLayer(i, start, end);
       if (debug_info_) ForwardDebugInfo(i);
+      RunLayerHooks(LayerHook::kAfterForward, i);
     }
   } catch (const Error& e) {
     // Name the file and the layer, as errors at build time do.
@@ -516,12 +518,18 @@ void Net::BackwardFromTo(int start, int end) {
   CHECK_LT(start, static_cast<int>(layers_.size()));
   ActivateDevice(device_);  // the caller's thread may not have made it current
   for (int i = start; i >= end; --i) {
+    RunLayerHooks(LayerHook::kBeforeBackward, i);
     if (layer_need_backward_[i]) {
       layers_[i]->Backward(top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
       if (debug_info_) BackwardDebugInfo(i);
     }
     if (after_layer_backward_) after_layer_backward_(i);
+    RunLayerHooks(LayerHook::kAfterBackward, i);
   }
+}
+
+void Net::RunLayerHooks(LayerHook when, int layer_id) {
+  for (const auto& hook : layer_hooks_[static_cast<int>(when)]) hook(layer_id);
 }
 
 std::vector<int> Net::LearnableParamFinalLayers() const {

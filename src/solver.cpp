@@ -334,6 +334,9 @@ void Solver::Step(int iterations) {
     }
     const bool display = param_.display() && iter_ % param_.display() == 0;
     net_->set_debug_info(display && param_.debug_info());
+    for (const Callback& callback : callbacks_) {
+      if (callback.on_start) callback.on_start();
+    }
     float loss = 0;
     for (int i = 0; i < param_.iter_size(); ++i) {
       // Only the last pass's gradients are final; earlier ones accumulate.
@@ -381,6 +384,9 @@ void Solver::Step(int iterations) {
                     << value << loss_note;
         }
       }
+    }
+    for (const Callback& callback : callbacks_) {
+      if (callback.on_gradients_ready) callback.on_gradients_ready();
     }
     ApplyUpdate();
     ++iter_;

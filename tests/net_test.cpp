@@ -322,5 +322,32 @@ TEST(NetTest, LoadsRealLenetWeightsAndPredictsADistribution) {
   EXPECT_EQ(best, 1) << "a vertical stroke should read as the digit 1";
 }
 
+TEST(NetTest, LayerHooksRunAroundEveryLayerStep) {
+  Net net(ParseNet(kTwoLossNet));
+  testing::FillGaussian(net.blob_by_name("x"), 0, 1, 7);
+  testing::FillLabels(net.blob_by_name("label"), 3, 8);
+  std::vector<std::string> events;
+  auto record = [&](const char* what) {
+    return [&events, what](int layer_id) { events.push_back(StrCat(what, layer_id)); };
+  };
+  net.add_layer_hook(Net::LayerHook::kBeforeForward, record("f"));
+  net.add_layer_hook(Net::LayerHook::kAfterForward, record("F"));
+  net.add_layer_hook(Net::LayerHook::kBeforeBackward, record("b"));
+  net.add_layer_hook(Net::LayerHook::kAfterBackward, record("B"));
+  net.ForwardBackward();
+  // Layers: in, ip, ip_split (inserted), loss_a, loss_b. Backward visits
+  // every layer, the input too, as Caffe's hooks do.
+  const int n = static_cast<int>(net.layers().size());
+  std::vector<std::string> expected;
+  for (int i = 0; i < n; ++i) expected.insert(expected.end(), {StrCat("f", i), StrCat("F", i)});
+  for (int i = n - 1; i >= 0; --i) {
+    expected.insert(expected.end(), {StrCat("b", i), StrCat("B", i)});
+  }
+  EXPECT_EQ(events, expected);
+  events.clear();
+  net.ForwardFromTo(1, 2);
+  EXPECT_EQ(events, (std::vector<std::string>{"f1", "F1", "f2", "F2"}));
+}
+
 }  // namespace
 }  // namespace cortado

@@ -356,5 +356,30 @@ TEST(SolverTest, NegativeIterationInStateIsAnError) {
   }
 }
 
+TEST(SolverTest, CallbacksRunEveryIterationAroundTheGradients) {
+  auto solver = CreateSolver(TinySolver("base_lr: 0.1 lr_policy: \"fixed\" max_iter: 10"));
+  SetInputs(solver->net());
+  const Blob* weights = solver->net()->layer_by_name("ip")->blobs()[0].get();
+  std::vector<std::string> events;
+  std::vector<float> weight_at_gradients;
+  Solver::Callback callback;
+  callback.on_start = [&] { events.push_back(StrCat("start", solver->iter())); };
+  callback.on_gradients_ready = [&] {
+    events.push_back(StrCat("gradients", solver->iter()));
+    // Gradients are computed, the update is still to come.
+    EXPECT_NE(weights->cpu_diff()[0], 0.f);
+    weight_at_gradients.push_back(weights->cpu_data()[0]);
+  };
+  solver->add_callback(callback);
+  solver->add_callback({nullptr, [&] { events.push_back("second"); }});
+  const float initial = weights->cpu_data()[0];
+  solver->Step(2);
+  EXPECT_EQ(events, (std::vector<std::string>{"start0", "gradients0", "second", "start1",
+                                              "gradients1", "second"}));
+  ASSERT_EQ(weight_at_gradients.size(), 2u);
+  EXPECT_EQ(weight_at_gradients[0], initial);
+  EXPECT_NE(weight_at_gradients[1], initial);
+}
+
 }  // namespace
 }  // namespace cortado

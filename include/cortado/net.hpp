@@ -57,6 +57,14 @@ class Net {
   void set_after_layer_backward(std::function<void(int layer_id)> fn) {
     after_layer_backward_ = std::move(fn);
   }
+  // Hooks called with a layer's index before and after its step of every
+  // forward and backward pass (a layer a fused chain covers included), in
+  // the order added; pycaffe's net.before_forward and friends, which timing
+  // scripts use. An exception a hook throws ends the pass.
+  enum class LayerHook { kBeforeForward, kAfterForward, kBeforeBackward, kAfterBackward };
+  void add_layer_hook(LayerHook when, std::function<void(int layer_id)> fn) {
+    layer_hooks_[static_cast<int>(when)].push_back(std::move(fn));
+  }
   // For each learnable parameter, the layer after whose backward step its
   // gradient is complete: the first (lowest-index) layer that uses it.
   std::vector<int> LearnableParamFinalLayers() const;
@@ -173,6 +181,7 @@ class Net {
                              MissingWeights missing) const;
   // (Re)builds fusion_ from the current settings.
   void PlanFusion();
+  void RunLayerHooks(LayerHook when, int layer_id);
   // Runs layer i within a ForwardFromTo(start, end).
   float RunLayer(int i, int start, int end);
   void ForwardDebugInfo(int layer_id);
@@ -213,6 +222,7 @@ class Net {
   std::vector<int> net_output_blob_indices_;
   bool debug_info_ = false;
   std::function<void(int)> after_layer_backward_;
+  std::vector<std::function<void(int)>> layer_hooks_[4];  // by LayerHook
   bool fuse_inference_ = true;
   std::set<std::string> kept_blobs_;
   std::unique_ptr<InferenceFusion> fusion_;

@@ -56,6 +56,16 @@ class Solver {
   enum class Action { kNone, kStop, kSnapshot };
   void set_action_request(std::function<Action()> fn) { action_request_ = std::move(fn); }
 
+  // Hooks run by every iteration of Step, in the order added: on_start
+  // before the forward/backward passes, on_gradients_ready once the
+  // gradients are final (averaged over replicas), before the update.
+  // pycaffe's Solver.add_callback; either may be empty.
+  struct Callback {
+    std::function<void()> on_start;
+    std::function<void()> on_gradients_ready;
+  };
+  void add_callback(Callback callback) { callbacks_.push_back(std::move(callback)); }
+
   // Data-parallel training: this solver is one replica of `comm` (not owned;
   // it must outlive the solver). Data sources read only this replica's share
   // of each global batch, gradients are averaged over the replicas during
@@ -120,6 +130,7 @@ class Solver {
   std::vector<float> losses_;
   float smoothed_loss_ = 0;
   std::function<Action()> action_request_;
+  std::vector<Callback> callbacks_;
   bool requested_early_exit_ = false;
   Communicator* comm_ = nullptr;
   std::unique_ptr<GradientReducer> reducer_;

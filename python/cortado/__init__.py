@@ -3,7 +3,8 @@ from ._cortado import Blob, Error, TRAIN, TEST, layer_type_list, set_random_seed
 from .pycaffe import (Net, Layer, get_solver, SGDSolver, NesterovSolver, AdaGradSolver,
                       RMSPropSolver, AdaDeltaSolver, AdamSolver, set_mode_cpu, set_mode_gpu,
                       set_device, init_log, solver_count, solver_rank, set_solver_count,
-                      set_solver_rank, set_multiprocess, NCCL, __version__)
+                      set_solver_rank, set_multiprocess, NCCL, Timer, log, has_nccl,
+                      __version__)
 from .classifier import Classifier
 from .detector import Detector
 from . import io

@@ -1,5 +1,8 @@
 // The _cortado extension: converts between Python/NumPy and the C++ API. It
 // owns nothing; pycaffe conveniences live in the package's .py files.
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,13 +17,16 @@
 #include "cortado/communicator.hpp"
 #include "cortado/db.hpp"
 #include "cortado/device.hpp"
+#include "cortado/hdf5.hpp"
 #include "cortado/io.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
+#include "cortado/memory_data_layer.hpp"
 #include "cortado/nccl.hpp"
 #include "cortado/net.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
+#include "layers/python_layer.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -149,6 +155,114 @@ std::unique_ptr<Solver> MakeSolver(const std::string& path, const std::string& t
   return solver;
 }
 
+// Entry i of a per-layer list of net, with Python's negative indices.
+std::vector<int> LayerEntry(const Net& net, const std::vector<std::vector<int>>& per_layer,
+                            int i) {
+  const int n = static_cast<int>(per_layer.size());
+  if (i < -n || i >= n) {
+    throw py::index_error(StrCat("net '", net.name(), "' has ", n, " layers; no layer ", i));
+  }
+  return per_layer[i < 0 ? i + n : i];
+}
+
+// layer.reshape(bottom, top) from Python: the blob counts are checked first,
+// since a layer indexes its bottoms and tops without looking.
+void CheckBlobCounts(const Layer& layer, const BlobVec& bottom, const BlobVec& top) {
+  auto check = [&](const char* side, int got, int exact, int min, int max) {
+    if ((exact >= 0 && got != exact) || (min >= 0 && got < min) || (max >= 0 && got > max)) {
+      ThrowError("layer '", layer.name(), "' (", layer.type(), "): reshape got ", got, " ", side,
+                 " blob(s); it takes ", exact >= 0 ? StrCat("exactly ", exact)
+                                                   : StrCat("from ", std::max(min, 0), " to ",
+                                                            max >= 0 ? std::to_string(max)
+                                                                     : std::string("any")));
+    }
+  };
+  check("bottom", static_cast<int>(bottom.size()), layer.ExactNumBottomBlobs(),
+        layer.MinBottomBlobs(), layer.MaxBottomBlobs());
+  check("top", static_cast<int>(top.size()), layer.ExactNumTopBlobs(), layer.MinTopBlobs(),
+        layer.MaxTopBlobs());
+  if (layer.EqualNumBottomTopBlobs() && bottom.size() != top.size()) {
+    ThrowError("layer '", layer.name(), "' (", layer.type(), "): reshape needs as many tops as "
+               "bottoms, got ", bottom.size(), " and ", top.size());
+  }
+}
+
+// Net.set_input_arrays: hands the arrays to the MemoryData layer `layer_id`.
+// pycaffe.py checks them and keeps them alive (the layer copies from them at
+// every forward); the checks here only guard against a crash.
+void SetInputArrays(Net& net, int layer_id, const py::array& data, const py::array& labels) {
+  if (layer_id < 0 || layer_id >= static_cast<int>(net.layers().size())) {
+    ThrowError("set_input_arrays: net '", net.name(), "' has no layer ", layer_id);
+  }
+  auto* layer = dynamic_cast<MemoryDataLayer*>(net.layers()[layer_id].get());
+  if (layer == nullptr) {
+    ThrowError("set_input_arrays: layer '", net.layer_names()[layer_id], "' of net '",
+               net.name(), "' is not a MemoryData layer");
+  }
+  const auto c_float = [](const py::array& a) {
+    return a.dtype().is(py::dtype::of<float>()) &&
+           (a.flags() & py::array::c_style) == py::array::c_style;
+  };
+  if (!c_float(data) || !c_float(labels) || data.ndim() != 4 || data.shape(0) != labels.size() ||
+      data.shape(1) != layer->channels() || data.shape(2) != layer->height() ||
+      data.shape(3) != layer->width()) {
+    ThrowError("set_input_arrays: layer '", layer->name(), "' wants float32 C-contiguous data of "
+               "shape (N, ", layer->channels(), ", ", layer->height(), ", ", layer->width(),
+               ") and N labels");
+  }
+  layer->Reset(static_cast<const float*>(data.data()), static_cast<const float*>(labels.data()),
+               static_cast<int>(data.shape(0)));
+}
+
+// A Python callable as a C++ hook (solver callbacks, net layer hooks). The
+// hook may run with the GIL released (step, forward), so it takes the GIL;
+// the callable is released with the GIL held, whichever thread drops the
+// last copy of the std::function.
+template <typename... Args>
+std::function<void(Args...)> PythonHook(py::object fn, const char* what) {
+  if (fn.is_none()) return {};
+  if (!PyCallable_Check(fn.ptr())) {
+    throw py::type_error(StrCat(what, ": callbacks must be callable (or None)"));
+  }
+  std::shared_ptr<py::object> held(new py::object(std::move(fn)), [](py::object* p) {
+    if (Py_IsInitialized()) {
+      py::gil_scoped_acquire gil;
+      delete p;
+    } else {
+      p->release();
+      delete p;
+    }
+  });
+  return [held](Args... args) {
+    py::gil_scoped_acquire gil;
+    (*held)(args...);
+  };
+}
+
+void AddLayerHook(Net& net, Net::LayerHook when, py::object fn, const char* what) {
+  if (fn.is_none()) throw py::type_error(StrCat(what, ": the callback must be callable"));
+  net.add_layer_hook(when, PythonHook<int>(std::move(fn), what));
+}
+
+// pycaffe's solver.apply_update(): one update from the gradients the script
+// computed with net.forward/backward. ApplyUpdate is the update rules' hook,
+// protected in Solver (as is param_); reaching them through a derived class
+// keeps that so for every other caller.
+struct SolverAccess : Solver {
+  static void Apply(Solver& s) { (s.*&SolverAccess::ApplyUpdate)(); }
+  static caffe::SolverParameter& Param(Solver& s) { return s.*&SolverAccess::param_; }
+};
+
+void ApplyUpdate(Solver& solver) { SolverAccess::Apply(solver); }
+
+// pycaffe's solver.param.base_lr = x: the schedule uses it from the next step.
+void SetBaseLr(Solver& solver, float base_lr) {
+  if (!(base_lr >= 0) || !std::isfinite(base_lr)) {
+    ThrowError("solver.param.base_lr must be a finite number >= 0, got ", base_lr);
+  }
+  SolverAccess::Param(solver).set_base_lr(base_lr);
+}
+
 // pycaffe's multi-GPU object: caffe.NCCL(solver, uid) joins the group `uid`
 // as replica solver_rank() of solver_count() (set by the script) and makes
 // the solver average its gradients over the group.
@@ -177,6 +291,7 @@ PYBIND11_MODULE(_cortado, m) {
   }, "gpu_id"_a);
   m.def("default_device", []() { return PythonDevice().ToString(); });
   m.def("layer_type_list", &LayerRegistry::Types);
+  m.def("log", [](const std::string& message) { LOG(INFO) << message; }, "message"_a);
   m.def("database_size", [](const std::string& path, const std::string& backend) {
     caffe::DataParameter::DB db;
     if (!caffe::DataParameter::DB_Parse(backend, &db)) {
@@ -205,11 +320,29 @@ PYBIND11_MODULE(_cortado, m) {
   py::class_<Layer>(m, "CppLayer")
       .def_property_readonly("type", [](const Layer& l) { return std::string(l.type()); })
       .def_property_readonly("name", &Layer::name)
+      .def_property_readonly("phase", [](const Layer& l) { return static_cast<int>(l.phase()); })
       .def_property_readonly("blobs", [](py::object self) {
         return BorrowedUnique(self.cast<Layer&>().blobs(), self);
-      });
+      })
+      // A Python layer's own attributes and methods (a data layer's
+      // set_data, say) read through its wrapper, as on pycaffe's layers;
+      // type, blobs, phase and reshape stay the net's.
+      .def("__getattr__", [](const Layer& l, const std::string& name) -> py::object {
+        py::object python = PythonLayerObject(l);
+        if (python.is_none()) {
+          throw py::attribute_error(StrCat("layer '", l.name(), "' (", l.type(),
+                                           ") has no attribute '", name, "'"));
+        }
+        return python.attr(name.c_str());
+      })
+      // pycaffe's layer.reshape: recomputes the tops' shapes from the bottoms'.
+      .def("reshape", [](Layer& l, const BlobVec& bottom, const BlobVec& top) {
+        CheckBlobCounts(l, bottom, top);
+        l.Reshape(bottom, top);
+      }, "bottom"_a, "top"_a);
 
-  py::class_<Net>(m, "Net")
+  // dynamic_attr: set_input_arrays keeps its arrays on the Net object.
+  py::class_<Net>(m, "Net", py::dynamic_attr())
       .def(py::init(&MakeNet), "network_file"_a, "phase"_a, "level"_a = 0,
            "stages"_a = std::vector<std::string>{}, "weights"_a = py::none(),
            "fuse"_a = false)
@@ -239,13 +372,41 @@ PYBIND11_MODULE(_cortado, m) {
         n.ToProto(&param, false);
         WriteProtoToBinaryFile(param, path);
       }, "filename"_a)
+      // Caffe's HDF5 weights: data/<layer>/<i>, whatever the file's name.
+      .def("save_hdf5", [](const Net& n, const std::string& path) {
+        caffe::NetParameter param;
+        n.ToProto(&param, false);
+        WriteNetParamToHdf5(param, path);
+      }, "filename"_a)
+      .def("load_hdf5", [](Net& n, const std::string& path) {
+        caffe::NetParameter param;
+        ReadNetParamFromHdf5(path, &param);
+        n.CopyTrainedLayersFrom(param);
+      }, "filename"_a)
+      // pycaffe's per-layer hooks: fn(layer_index) around each layer's step.
+      .def("before_forward", [](Net& n, py::object fn) {
+        AddLayerHook(n, Net::LayerHook::kBeforeForward, fn, "Net.before_forward");
+      }, "callback"_a)
+      .def("after_forward", [](Net& n, py::object fn) {
+        AddLayerHook(n, Net::LayerHook::kAfterForward, fn, "Net.after_forward");
+      }, "callback"_a)
+      .def("before_backward", [](Net& n, py::object fn) {
+        AddLayerHook(n, Net::LayerHook::kBeforeBackward, fn, "Net.before_backward");
+      }, "callback"_a)
+      .def("after_backward", [](Net& n, py::object fn) {
+        AddLayerHook(n, Net::LayerHook::kAfterBackward, fn, "Net.after_backward");
+      }, "callback"_a)
+      .def("_set_input_arrays", &SetInputArrays, "layer_id"_a, "data"_a, "labels"_a)
       .def_property_readonly("_layer_names", &Net::layer_names)
       .def_property_readonly("_blob_names", &Net::blob_names)
       .def_property_readonly("_blob_loss_weights", &Net::blob_loss_weights)
       .def_property_readonly("_inputs", &Net::input_blob_indices)
       .def_property_readonly("_outputs", &Net::output_blob_indices)
-      .def_property_readonly("_bottom_ids", &Net::bottom_ids)
-      .def_property_readonly("_top_ids", &Net::top_ids)
+      // As in pycaffe, methods: the blob indices of layer i's bottoms/tops.
+      .def("_bottom_ids", [](const Net& n, int i) { return LayerEntry(n, n.bottom_ids(), i); },
+           "layer_index"_a)
+      .def("_top_ids", [](const Net& n, int i) { return LayerEntry(n, n.top_ids(), i); },
+           "layer_index"_a)
       .def_property_readonly("_blobs", [](py::object self) {
         return BorrowedUnique(self.cast<Net&>().blobs(), self);
       })
@@ -264,6 +425,8 @@ PYBIND11_MODULE(_cortado, m) {
         return BorrowedUnique(self.cast<Solver&>().test_nets(), self);
       })
       .def_property_readonly("base_lr", [](const Solver& s) { return s.param().base_lr(); })
+      .def_property_readonly("_param_bytes",
+                             [](const Solver& s) { return py::bytes(s.param().SerializeAsString()); })
       .def("learning_rate", &Solver::GetLearningRate)
       .def("step", &Solver::Step, "iters"_a, py::call_guard<py::gil_scoped_release>())
       .def("solve", [](Solver& s, py::object resume) {
@@ -274,6 +437,12 @@ PYBIND11_MODULE(_cortado, m) {
       .def("test_all", &Solver::TestAll, py::call_guard<py::gil_scoped_release>())
       .def("restore", &Solver::Restore, "state_file"_a)
       .def("snapshot", &Solver::Snapshot)
+      .def("apply_update", &ApplyUpdate, py::call_guard<py::gil_scoped_release>())
+      .def("_set_base_lr", &SetBaseLr, "base_lr"_a)
+      .def("_add_callback", [](Solver& s, py::object on_start, py::object on_gradients) {
+             s.add_callback({PythonHook<>(on_start, "Solver.add_callback"),
+                             PythonHook<>(on_gradients, "Solver.add_callback")});
+           }, "on_start"_a, "on_gradients"_a)
       .def("_set_replica", [](Solver& s, NcclReplica& replica) {
              s.set_communicator(replica.comm.get());
            }, py::keep_alive<1, 2>())

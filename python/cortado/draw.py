@@ -18,6 +18,24 @@ def _attributes(attrs):
     return '[%s]' % ', '.join('%s=%s' % (k, _quote(v)) for k, v in sorted(attrs.items()))
 
 
+def get_pooling_types_dict():
+    """{PoolMethod value: its name}, e.g. {0: 'MAX', 1: 'AVE', 2: 'STOCHASTIC'}."""
+    return {value.number: value.name
+            for value in caffe_pb2.PoolingParameter.PoolMethod.DESCRIPTOR.values}
+
+
+def get_edge_label(layer):
+    """The text on the arrows out of a layer: the batch size of a data layer,
+    the output count of convolutions and inner products; None otherwise."""
+    if layer.type == 'Data':
+        return 'Batch %d' % layer.data_param.batch_size
+    if layer.type in ('Convolution', 'Deconvolution'):
+        return '%d' % layer.convolution_param.num_output
+    if layer.type == 'InnerProduct':
+        return '%d' % layer.inner_product_param.num_output
+    return None
+
+
 def get_layer_label(layer, rankdir, display_lrm=False):
     """The text in a layer's box: name, type and, for convolution and
     pooling, kernel/stride/pad; with display_lrm, learning-rate multipliers."""
@@ -93,7 +111,9 @@ def get_dot_graph(caffe_net, rankdir, label_edges=True, phase=None, display_lrm=
             if blob not in blob_nodes:
                 blob_nodes.add(blob)
                 lines.append('  %s %s;' % (_quote(blob), _attributes(dict(BLOB_STYLE, label=top))))
-            lines.append('  %s -> %s;' % (_quote(node), _quote(blob)))
+            edge_label = get_edge_label(layer) if label_edges else None
+            edge = ' %s' % _attributes({'label': edge_label}) if edge_label else ''
+            lines.append('  %s -> %s%s;' % (_quote(node), _quote(blob), edge))
     lines.append('}')
     return '\n'.join(lines) + '\n'
 

@@ -76,11 +76,19 @@ def array_to_datum(arr, label=None):
 
 
 def datum_to_array(datum):
-    """A Datum's pixels as a C x H x W array (uint8 for byte data, else float)."""
+    """A Datum's pixels as a C x H x W array: uint8 for byte data, else float
+    (float64, as pycaffe returns it). The label stays in datum.label."""
     shape = (datum.channels, datum.height, datum.width)
+    count = datum.channels * datum.height * datum.width
     if len(datum.data):
+        if len(datum.data) != count:
+            raise ValueError('datum_to_array: a %dx%dx%d Datum needs %d data bytes, it has %d'
+                             % (shape + (count, len(datum.data))))
         return np.frombuffer(datum.data, dtype=np.uint8).reshape(shape).copy()
-    return np.array(datum.float_data, dtype=np.float32).reshape(shape)
+    if len(datum.float_data) != count:
+        raise ValueError('datum_to_array: a %dx%dx%d Datum needs %d float_data values, it has %d'
+                         % (shape + (count, len(datum.float_data))))
+    return np.array(datum.float_data, dtype=np.float32).astype(float).reshape(shape)
 
 
 # --- Images ----------------------------------------------------------------

@@ -140,6 +140,11 @@ class Function(object):
         else:
             layer.top.extend(self._get_top_name(top, names, autonames) for top in self.tops)
         layer.name = self._get_name(names, autonames)
+        self._fill_params(layer)
+        layers[self] = layer
+
+    def _fill_params(self, layer):
+        """Writes the keyword parameters into the LayerParameter `layer`."""
         type_params = param_name_dict().get(self.type_name)
         for key, value in self.params.items():
             if key in caffe_pb2.LayerParameter.DESCRIPTOR.fields_by_name:
@@ -149,7 +154,6 @@ class Function(object):
             else:
                 raise AttributeError('layer type %r has no parameter message for %r; pass it '
                                      'inside an explicit *_param dict' % (self.type_name, key))
-        layers[self] = layer
 
 
 class NetSpec(object):

@@ -5,6 +5,7 @@ _forward/_backward over a layer range); this file turns them into pycaffe's
 dictionaries and keyword-argument calls, and adds the mode functions.
 """
 from collections import OrderedDict
+import time
 import warnings
 
 import numpy as np
@@ -45,10 +46,10 @@ def _net_outputs(self):
     return [self._blob_names[i] for i in self._outputs]
 
 
-def _names_by_layer(self, ids_per_layer):
+def _names_by_layer(self, ids_of_layer):
     names = self._blob_names
-    return OrderedDict((layer, [names[i] for i in ids])
-                       for layer, ids in zip(self._layer_names, ids_per_layer))
+    return OrderedDict((layer, [names[i] for i in ids_of_layer(index)])
+                       for index, layer in enumerate(self._layer_names))
 
 
 def _net_top_names(self):
@@ -173,6 +174,47 @@ def _net_forward_backward_all(self, blobs=None, diffs=None, **kwargs):
     return join(forward_out), join(backward_out)
 
 
+def _net_set_input_arrays(self, data, labels):
+    """Feeds the net's (first) MemoryData layer: `data` float32, C-contiguous,
+    N x channels x height x width; `labels` float32, N or N x 1 x 1 x 1; N a
+    multiple of the batch size. Forward passes then take batch after batch,
+    wrapping around. The arrays are read at every forward, not copied here,
+    so the net keeps them."""
+    layer_id = next((i for i, layer in enumerate(self.layers) if layer.type == 'MemoryData'), None)
+    if layer_id is None:
+        raise ValueError('set_input_arrays: net %r has no MemoryData layer' % self.name)
+    name = self._layer_names[layer_id]
+    shape = self.blobs[self.top_names[name][0]].shape
+    for what, array in (('data', data), ('labels', labels)):
+        if not isinstance(array, np.ndarray):
+            raise ValueError('set_input_arrays: %s must be a NumPy array, got %s'
+                             % (what, type(array).__name__))
+        if array.dtype != np.float32:
+            raise ValueError('set_input_arrays: %s must be float32, got %s' % (what, array.dtype))
+        if not array.flags['C_CONTIGUOUS']:
+            raise ValueError('set_input_arrays: %s must be C-contiguous '
+                             '(np.ascontiguousarray makes it so)' % what)
+    if data.ndim != 4:
+        raise ValueError('set_input_arrays: data must be 4-d (N, channels, height, width), '
+                         'got shape %s' % (data.shape,))
+    if data.shape[1:] != tuple(shape[1:]):
+        raise ValueError('set_input_arrays: layer %r takes items of shape %s, data has %s'
+                         % (name, tuple(shape[1:]), data.shape[1:]))
+    if labels.ndim == 1:
+        labels = labels.reshape(-1, 1, 1, 1)
+    if labels.ndim != 4 or labels.shape[1:] != (1, 1, 1):
+        raise ValueError('set_input_arrays: labels must be 1-d (N,) or (N, 1, 1, 1), got shape %s'
+                         % (labels.shape,))
+    if labels.shape[0] != data.shape[0]:
+        raise ValueError('set_input_arrays: data has %d items but labels has %d'
+                         % (data.shape[0], labels.shape[0]))
+    if data.shape[0] == 0 or data.shape[0] % shape[0] != 0:
+        raise ValueError('set_input_arrays: the number of items (%d) must be a positive '
+                         'multiple of layer %r\'s batch size %d' % (data.shape[0], name, shape[0]))
+    self._set_input_arrays(layer_id, data, labels)
+    self._input_arrays = (data, labels)  # the layer reads them at every forward
+
+
 Net.blobs = property(_net_blobs)
 Net.blob_loss_weights = property(_net_blob_loss_weights)
 Net.layer_dict = property(_net_layer_dict)
@@ -185,13 +227,17 @@ Net.forward = _net_forward
 Net.backward = _net_backward
 Net.forward_all = _net_forward_all
 Net.forward_backward_all = _net_forward_backward_all
+Net.set_input_arrays = _net_set_input_arrays
 
 
 # --- Layers written in Python -------------------------------------------------
 
 class Layer(object):
-    """Base class of `type: "Python"` layers. Cortado sets `param_str` and
-    `phase` before calling setup(); override the four methods."""
+    """Base class of `type: "Python"` layers. Cortado sets `param_str`,
+    `phase` and `blobs` before calling setup(); override the four methods.
+    Learnable parameters are made in setup() with self.blobs.add_blob(*shape)
+    and read as self.blobs[i].data / .diff; the net saves, loads and trains
+    them like any layer's (lr_mult and decay_mult from the layer's `param`)."""
     param_str = ''
     phase = _cortado.TRAIN
 
@@ -208,6 +254,46 @@ class Layer(object):
         pass
 
 
+class _LayerBlobs(object):
+    """A Python layer's `self.blobs`: its parameter blobs, which live in the
+    C++ layer. Made by the Python layer type with three callables."""
+
+    def __init__(self, count, get, add):
+        self._count, self._get, self._add = count, get, add
+
+    def _detach(self):
+        self._count = self._get = self._add = None
+
+    def _check(self):
+        if self._count is None:
+            raise RuntimeError('this Python layer\'s net is gone; its blobs with it')
+
+    def __len__(self):
+        self._check()
+        return self._count()
+
+    def __getitem__(self, index):
+        self._check()
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        size = len(self)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError('blob index %d out of range (%d parameter blobs)' % (index, size))
+        return self._get(index)
+
+    def __iter__(self):
+        return iter(self[:])
+
+    def add_blob(self, *shape):
+        """Appends a zero-filled parameter blob of this shape (setup() only)."""
+        self._check()
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return self._add([int(d) for d in shape])
+
+
 # --- Solvers ------------------------------------------------------------------
 
 def get_solver(filename):
@@ -216,11 +302,12 @@ def get_solver(filename):
 
 
 def _solver_of_type(type_name):
-    def make(filename):
-        return Solver(filename, type_name)
-    make.__name__ = type_name + 'Solver'
-    make.__doc__ = 'A %s solver from a solver prototxt, whatever its `type` says.' % type_name
-    return make
+    # Classes, as in pycaffe, so isinstance(solver, caffe.SGDSolver) holds.
+    def __init__(self, filename):
+        Solver.__init__(self, filename, type_name)
+    return type(type_name + 'Solver', (Solver,), {
+        '__init__': __init__,
+        '__doc__': 'A %s solver from a solver prototxt, whatever its `type` says.' % type_name})
 
 
 SGDSolver = _solver_of_type('SGD')
@@ -269,6 +356,37 @@ def set_device(device_id):
 
 def init_log(level=0, stderr=False):
     """Kept for pycaffe scripts; Cortado logs through glog to stderr already."""
+
+
+log = _cortado.log  # one INFO line in Cortado's log
+
+
+def has_nccl():
+    """Whether this build can reduce gradients over GPUs with NCCL."""
+    return bool(_cortado.nccl_built())
+
+
+class Timer(object):
+    """pycaffe's Timer: start(), stop(), and the elapsed time in `ms`."""
+
+    def __init__(self):
+        self._start = None
+        self._elapsed = 0.0
+
+    def start(self):
+        self._start = time.perf_counter()
+
+    def stop(self):
+        if self._start is not None:
+            self._elapsed = time.perf_counter() - self._start
+            self._start = None
+
+    @property
+    def ms(self):
+        """Milliseconds from the last start() to its stop() (or to now, if running)."""
+        if self._start is not None:
+            return (time.perf_counter() - self._start) * 1000.0
+        return self._elapsed * 1000.0
 
 
 # --- Data-parallel training ------------------------------------------------------
@@ -349,12 +467,57 @@ class NCCL(object):
         pass
 
 
-def _solver_add_callback(self, callback, *more):
-    """pycaffe's add_callback. An NCCL object needs nothing more: the solver
-    already averages gradients over its replicas."""
-    if isinstance(callback, NCCL) and not more:
+def _solver_add_callback(self, on_start, on_gradients=None):
+    """pycaffe's add_callback: add_callback(on_start, on_gradients) calls
+    on_start() at the start of every iteration, before the forward pass, and
+    on_gradients() once the gradients are ready, before the update; either
+    may be None. add_callback(nccl) with an NCCL object (pycaffe's multi-GPU
+    scripts) needs nothing more: the solver already averages its gradients
+    over the replicas."""
+    if isinstance(on_start, NCCL) and on_gradients is None:
         return
-    raise NotImplementedError('Solver.add_callback: only NCCL objects are supported so far')
+    if hasattr(on_start, 'on_start') and hasattr(on_start, 'on_gradients_ready') \
+            and on_gradients is None:
+        # An object with pycaffe's callback methods.
+        on_start, on_gradients = on_start.on_start, on_start.on_gradients_ready
+    self._add_callback(on_start, on_gradients)
+
+
+def _solver_share_weights(self, net):
+    """pycaffe's share_weights: `net` (a test net, say) uses this solver's
+    trained parameters from now on."""
+    net.share_with(self.net)
+
+
+class _SolverParam(object):
+    """solver.param: the solver's settings (read from a caffe_pb2.SolverParameter
+    copy); as in pycaffe, base_lr can also be set, and applies from the next step."""
+
+    def __init__(self, solver):
+        from .proto import caffe_pb2
+        proto = caffe_pb2.SolverParameter()
+        proto.ParseFromString(solver._param_bytes)
+        object.__setattr__(self, '_solver', solver)
+        object.__setattr__(self, '_proto', proto)
+
+    def __getattr__(self, name):
+        return getattr(self._proto, name)
+
+    def __setattr__(self, name, value):
+        if name != 'base_lr':
+            raise AttributeError('solver.param.%s is read-only; only base_lr can be set' % name)
+        self._solver._set_base_lr(float(value))
+        self._proto.base_lr = float(value)
+
+    def __repr__(self):
+        return str(self._proto)
+
+
+def _solver_param(self):
+    return _SolverParam(self)
 
 
 Solver.add_callback = _solver_add_callback
+Solver.param = property(_solver_param)
+Solver.max_iter = property(lambda self: self.param.max_iter)
+Solver.share_weights = _solver_share_weights

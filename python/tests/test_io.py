@@ -96,3 +96,32 @@ def test_datum_round_trip_bytes_and_floats():
     np.testing.assert_allclose(caffe.io.datum_to_array(floats), pixels / 2.0)
     with pytest.raises(ValueError):
         caffe.io.array_to_datum(np.zeros((2, 2)))
+
+
+def test_datum_round_trips_through_serialized_bytes():
+    rng = np.random.RandomState(5)
+    pixels = rng.randint(0, 256, size=(3, 4, 5)).astype(np.uint8)
+    datum = caffe.io.array_to_datum(pixels, 2)
+    parsed = caffe.proto.caffe_pb2.Datum.FromString(datum.SerializeToString())
+    assert (parsed.channels, parsed.height, parsed.width, parsed.label) == (3, 4, 5, 2)
+    assert len(parsed.float_data) == 0
+    np.testing.assert_array_equal(caffe.io.datum_to_array(parsed), pixels)
+    # Floats (float32 values) come back exactly, as float like pycaffe's.
+    values = rng.randn(2, 3, 3).astype(np.float32)
+    parsed = caffe.proto.caffe_pb2.Datum.FromString(
+        caffe.io.array_to_datum(values).SerializeToString())
+    assert parsed.data == b'' and not parsed.HasField('label')
+    back = caffe.io.datum_to_array(parsed)
+    assert back.dtype == np.float64 and back.shape == (2, 3, 3)
+    np.testing.assert_array_equal(back, values)
+    # Non-uint8 integers are numbers, not bytes.
+    ints = caffe.io.array_to_datum(np.arange(6, dtype=np.int32).reshape(1, 2, 3))
+    assert ints.data == b'' and list(ints.float_data) == [0, 1, 2, 3, 4, 5]
+
+
+def test_datum_to_array_reports_a_size_mismatch():
+    datum = caffe.proto.caffe_pb2.Datum(channels=1, height=2, width=2, data=b'abc')
+    with pytest.raises(ValueError, match='needs 4 data bytes, it has 3'):
+        caffe.io.datum_to_array(datum)
+    with pytest.raises(ValueError, match='needs 4 float_data values, it has 0'):
+        caffe.io.datum_to_array(caffe.proto.caffe_pb2.Datum(channels=1, height=2, width=2))

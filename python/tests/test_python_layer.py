@@ -115,3 +115,168 @@ snapshot_prefix: "%s"
     losses = [float(x) for x in re.findall(r'Iteration \d+.*loss = ([0-9.eE+-]+)', log)]
     assert len(losses) >= 2, log
     assert losses[-1] < 0.5 * losses[0], log
+
+
+# y = w x + b by a Python layer with two learnable parameters, fitted by the
+# solver to targets made with w = 3, b = -1.
+LEARNED_NET = """
+name: "learned_scale"
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 16 dim: 3 } } }
+layer { name: "target" type: "Input" top: "target" input_param { shape { dim: 16 dim: 3 } } }
+layer { name: "scale" type: "Python" bottom: "x" top: "y"
+        param { lr_mult: 1 } param { lr_mult: %s decay_mult: 0 }
+        python_param { module: "pylayers" layer: "LearnedScaleLayer"
+                       param_str: '{"w": 1.0, "b": 0.25}' } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "target" top: "loss" }
+"""
+
+
+def learned_solver(tmp_path, b_lr_mult=1):
+    net = write(tmp_path / 'learned.prototxt', LEARNED_NET % b_lr_mult)
+    solver = caffe.SGDSolver(write(tmp_path / 'solver.prototxt', """
+net: "%s"
+base_lr: 0.05
+lr_policy: "fixed"
+momentum: 0.9
+weight_decay: 0
+display: 0
+max_iter: 300
+snapshot_prefix: "%s"
+""" % (net, tmp_path / 'snap')))
+    x = np.random.RandomState(3).randn(16, 3).astype(np.float32)
+    solver.net.blobs['x'].data[...] = x
+    solver.net.blobs['target'].data[...] = 3 * x - 1
+    return net, solver
+
+
+def test_python_layer_parameters_are_net_params(tmp_path):
+    net = make_net(tmp_path, LEARNED_NET % 1)
+    assert list(net.params) == ['scale']
+    w, b = net.params['scale']
+    assert (w.data.shape, b.data.shape) == ((1,), (1,))
+    assert (w.data[0], b.data[0]) == (1.0, 0.25)
+    # The layer's self.blobs and net.params are the same storage.
+    w.data[...] = 2.0
+    x = np.ones((16, 3), np.float32)
+    out = net.forward(x=x, target=x)
+    np.testing.assert_allclose(net.blobs['y'].data, 2.25)
+    assert float(out['loss']) == pytest.approx(16 * 3 * 1.25 ** 2 / 16 / 2, rel=1e-5)
+
+
+def test_solver_trains_python_layer_parameters_and_they_round_trip(tmp_path):
+    net_file, solver = learned_solver(tmp_path)
+    solver.step(300)
+    w, b = (blob.data[0] for blob in solver.net.params['scale'])
+    assert w == pytest.approx(3.0, rel=1e-3)
+    assert b == pytest.approx(-1.0, rel=1e-3)
+    # Saved in the caffemodel, restored on load in both constructor forms.
+    model = str(tmp_path / 'learned.caffemodel')
+    solver.net.save(model)
+    for loaded in (caffe.Net(net_file, model, caffe.TEST),
+                   caffe.Net(net_file, caffe.TEST, weights=model)):
+        assert [blob.data[0] for blob in loaded.params['scale']] == [w, b]
+    fresh = caffe.Net(net_file, caffe.TEST)
+    assert fresh.params['scale'][0].data[0] == 1.0
+    fresh.copy_from(model)
+    assert [blob.data[0] for blob in fresh.params['scale']] == [w, b]
+    x = np.random.RandomState(4).randn(16, 3).astype(np.float32)
+    out = fresh.forward(x=x, target=3 * x - 1)
+    np.testing.assert_allclose(fresh.blobs['y'].data, w * x + b, rtol=1e-6)
+    assert float(out['loss']) < 1e-4
+
+
+def test_lr_mult_zero_freezes_a_python_layer_parameter(tmp_path):
+    _, solver = learned_solver(tmp_path, b_lr_mult=0)
+    solver.step(50)
+    w, b = (blob.data[0] for blob in solver.net.params['scale'])
+    assert b == 0.25  # frozen by lr_mult: 0
+    assert w != 1.0   # still learning
+
+
+def test_python_layer_blobs_only_grow_in_setup(tmp_path):
+    text = """
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+layer { name: "late" type: "Python" bottom: "x" top: "y"
+        python_param { module: "pylayers" layer: "LateBlobLayer" } }
+"""
+    with pytest.raises(caffe.Error, match=r"late.*add_blob\(\) may only be called in setup"):
+        make_net(tmp_path, text)
+
+
+def test_parameter_through_net_layers_save_copy_and_share(tmp_path):
+    text = """
+name: "one_parameter"
+force_backward: true
+layer { name: "layer" type: "Python" top: "out"
+        python_param { module: "pylayers" layer: "OneParameterLayer" } }
+"""
+    net = make_net(tmp_path, text)
+    net.forward()
+    net.backward()
+    layer = net.layers[list(net._layer_names).index('layer')]
+    assert len(layer.blobs) == 1 and layer.type == 'Python'
+    assert (layer.blobs[0].data[0], layer.blobs[0].diff[0]) == (0, 1)  # zero-filled at start
+    layer.blobs[0].data[0] += layer.blobs[0].diff[0]
+    assert net.forward()['out'][0] == 1
+    model = str(tmp_path / 'one.caffemodel')
+    net.save(model)
+    layer.blobs[0].data[0] = -1
+    net.copy_from(model)
+    assert layer.blobs[0].data[0] == 1
+    other = make_net(tmp_path, text)
+    other.share_with(net)
+    layer.blobs[0].data[0] = 5
+    assert other.forward()['out'][0] == 5
+    # HDF5 weights carry it too.
+    h5 = str(tmp_path / 'one.h5')
+    net.save_hdf5(h5)
+    fresh = make_net(tmp_path, text)
+    fresh.load_hdf5(h5)
+    assert fresh.params['layer'][0].data[0] == 5
+
+
+def test_cortado_train_learns_and_snapshots_python_layer_parameters(tmp_path):
+    net = write(tmp_path / 'fit.prototxt', """
+name: "fit"
+layer { name: "data" type: "Python" top: "x" top: "target"
+        python_param { module: "pylayers" layer: "LinearTargetsLayer" } }
+layer { name: "scale" type: "Python" bottom: "x" top: "y"
+        python_param { module: "pylayers" layer: "LearnedScaleLayer" } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "target" top: "loss" }
+""")
+    solver = write(tmp_path / 'solver.prototxt', """
+net: "%s"
+base_lr: 0.05
+momentum: 0.9
+lr_policy: "fixed"
+max_iter: 200
+display: 50
+snapshot_prefix: "%s"
+""" % (net, tmp_path / 'fit'))
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([TESTS_DIR, os.path.dirname(os.path.dirname(caffe.__file__))])
+    result = subprocess.run([cortado_tool(), 'train', '--solver=' + solver], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    assert result.returncode == 0, result.stdout.decode(errors='replace')
+    trained = caffe.Net(net, str(tmp_path / 'fit_iter_200.caffemodel'), caffe.TEST)
+    w, b = (blob.data[0] for blob in trained.params['scale'])
+    assert w == pytest.approx(3.0, rel=1e-2) and b == pytest.approx(-1.0, rel=1e-2)
+
+
+def test_python_layer_methods_and_attributes_through_net_layers(tmp_path):
+    net = make_net(tmp_path, """
+layer { name: "feed" type: "Python" top: "x"
+        python_param { module: "pylayers" layer: "SettableDataLayer" } }
+""")
+    feed = net.layer_dict['feed']
+    feed.set_data(np.arange(6).reshape(2, 3))
+    assert feed.calls == 1 and feed.phase == caffe.TRAIN and feed.type == 'Python'
+    net.forward()
+    np.testing.assert_array_equal(net.blobs['x'].data, np.arange(6).reshape(2, 3))
+    with pytest.raises(AttributeError, match='no_such_attribute'):
+        feed.no_such_attribute
+    net_with_builtin = make_net(tmp_path, """
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+""")
+    with pytest.raises(AttributeError, match="layer 'x' \\(Input\\) has no attribute 'set_data'"):
+        net_with_builtin.layers[0].set_data

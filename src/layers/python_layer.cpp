@@ -1,13 +1,19 @@
 // Python: a layer whose setup/reshape/forward/backward are methods of a
 // Python class (python_param { module layer param_str }), as in pycaffe.
+// Its learnable parameters are this layer's blobs_, which the Python object
+// creates with self.blobs.add_blob(*shape) in setup(); the net then treats
+// them as any layer's (saved, loaded, updated by the solver).
 // Compiled only in Python builds. Inside a Python process it uses that
 // interpreter; in `cortado train` it starts an embedded one on first use.
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include <pybind11/embed.h>
 #include <pybind11/stl.h>
+
+#include "python_layer.hpp"
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
@@ -39,10 +45,17 @@ class PythonLayer : public Layer {
       return;
     }
     py::gil_scoped_acquire gil;
+    // The Python object may outlive us (a script kept `self`); its blob list
+    // must stop reaching into this layer.
+    if (self_ && py::hasattr(self_, "blobs")) {
+      py::object blobs = self_.attr("blobs");
+      if (py::hasattr(blobs, "_detach")) blobs.attr("_detach")();
+    }
     self_ = py::object();
   }
 
   const char* type() const override { return "Python"; }
+  const py::object& self() const { return self_; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     const caffe::PythonParameter& p = layer_param_.python_param();
@@ -58,7 +71,15 @@ class PythonLayer : public Layer {
       self_ = cls();
       self_.attr("param_str") = p.param_str();
       self_.attr("phase") = static_cast<int>(phase_);
-      self_.attr("setup")(Wrap(bottom), Wrap(top));
+      self_.attr("blobs") = ParamBlobList();
+      in_setup_ = true;
+      try {
+        self_.attr("setup")(Wrap(bottom), Wrap(top));
+      } catch (...) {
+        in_setup_ = false;
+        throw;
+      }
+      in_setup_ = false;
     });
   }
 
@@ -88,6 +109,29 @@ class PythonLayer : public Layer {
     return out;
   }
 
+  // pycaffe's self.blobs: a list-like view of blobs_ with add_blob(*shape).
+  // The callables capture `this`; ~PythonLayer detaches them.
+  py::object ParamBlobList() {
+    py::cpp_function count([this] { return blobs_.size(); });
+    py::cpp_function get([this](size_t index) {
+      if (index >= blobs_.size()) {
+        throw py::index_error(StrCat(ErrorPrefix(), "has ", blobs_.size(),
+                                     " parameter blob(s); no blob ", index));
+      }
+      return py::cast(blobs_[index].get(), py::return_value_policy::reference);
+    });
+    py::cpp_function add([this](const std::vector<int>& shape) {
+      // The net collects parameters right after setup; one added later
+      // would be neither learned nor saved.
+      if (!in_setup_) {
+        ThrowError(ErrorPrefix(), "self.blobs.add_blob() may only be called in setup()");
+      }
+      blobs_.push_back(std::make_unique<Blob>(shape));
+      return py::cast(blobs_.back().get(), py::return_value_policy::reference);
+    });
+    return py::module_::import("cortado.pycaffe").attr("_LayerBlobs")(count, get, add);
+  }
+
   py::module_ ImportOrExplain(const std::string& module) const {
     try {
       return py::module_::import(module.c_str());
@@ -112,9 +156,15 @@ class PythonLayer : public Layer {
   }
 
   py::object self_;
+  bool in_setup_ = false;
 };
 
 }  // namespace
+
+py::object PythonLayerObject(const Layer& layer) {
+  const auto* python = dynamic_cast<const PythonLayer*>(&layer);
+  return python != nullptr && python->self() ? python->self() : py::none();
+}
 
 CORTADO_REGISTER_LAYER(Python, PythonLayer)
 
