@@ -83,6 +83,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ReLU", "name: 'l' type: 'ReLU' relu_param { negative_slope: 0.1 }", kShape},
         Case{"Sigmoid", "name: 'l' type: 'Sigmoid'", kShape},
         Case{"ELU", "name: 'l' type: 'ELU'", kShape},
+        Case{"Power", "name: 'l' type: 'Power' power_param { power: 2 scale: 0.5 shift: 1 }",
+             kShape},
+        Case{"Swish", "name: 'l' type: 'Swish'", kShape},
         Case{"Dropout", "name: 'l' type: 'Dropout' dropout_param { dropout_ratio: 0.3 }", kShape},
         Case{"Scale", "name: 'l' type: 'Scale' scale_param { bias_term: true "
                       "filler { type: 'gaussian' } bias_filler { type: 'gaussian' } }", kShape},

@@ -6,6 +6,7 @@
 #define CORTADO_LAYERS_ACTIVATION_MATH_HPP_
 
 #include <cmath>
+#include <cstdint>
 
 #include "cortado/host_device.hpp"
 
@@ -100,6 +101,29 @@ CORTADO_HD inline float PowerGradient(float dy, float x, float power, float scal
   }
 }
 
+// Power's element-wise functors for the CPU loop and the CUDA kernel, one per
+// form (power_layer.cpp picks the form, power_layer.cu instantiates them).
+template <PowerForm kForm>
+struct PowerForwardOp {
+  const float* x;
+  float* y;
+  float power, scale, shift;
+  CORTADO_HD void operator()(int64_t i) const {
+    y[i] = PowerValue<kForm>(x[i], power, scale, shift);
+  }
+};
+
+template <PowerForm kForm>
+struct PowerBackwardOp {
+  const float* dy;
+  const float* x;
+  float* dx;
+  float power, scale, shift, diff_scale;
+  CORTADO_HD void operator()(int64_t i) const {
+    dx[i] = PowerGradient<kForm>(dy[i], x[i], power, scale, shift, diff_scale);
+  }
+};
+
 // min(max(x, lo), hi) with std::max/std::min's exact semantics (NaN passes).
 CORTADO_HD inline float ClipValue(float x, float lo, float hi) {
   const float upper = hi < x ? hi : x;
@@ -124,6 +148,28 @@ CORTADO_HD inline float SwishGradient(float dy, float y, float s, float beta) {
 CORTADO_HD inline float ThresholdValue(float x, float threshold) {
   return x > threshold ? 1.f : 0.f;
 }
+
+// Swish's functors: forward keeps s = sigmoid(beta * x) for backward.
+struct SwishForwardOp {
+  const float* x;
+  float* y;
+  float* s;
+  float half_beta;
+  CORTADO_HD void operator()(int64_t i) const {
+    const float si = SwishSigmoid(x[i], half_beta);
+    s[i] = si;
+    y[i] = x[i] * si;
+  }
+};
+
+struct SwishBackwardOp {
+  const float* dy;
+  const float* y;
+  const float* s;
+  float* dx;
+  float beta;
+  CORTADO_HD void operator()(int64_t i) const { dx[i] = SwishGradient(dy[i], y[i], s[i], beta); }
+};
 
 // PReLU with slope a for x's channel.
 CORTADO_HD inline float PreluValue(float x, float a) { return x > 0 ? x : a * x; }

@@ -1,17 +1,10 @@
 // Power: y = (shift + scale * x) ^ power.
+#include "../util/elementwise_map.hpp"
 #include "activation_math.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 
 namespace cortado {
-
-#ifdef CORTADO_WITH_CUDA
-// power_layer.cu
-void PowerForwardGpu(PowerForm form, int64_t n, const float* x, float power, float scale,
-                     float shift, float* y);
-void PowerBackwardGpu(PowerForm form, int64_t n, const float* dy, const float* x, float power,
-                      float scale, float shift, float* dx);
-#endif
 
 namespace {
 
@@ -36,17 +29,20 @@ class PowerLayer : public Layer {
   }
 
  protected:
+  // One body for both devices (ForwardGpu/BackwardGpu keep Layer's
+  // defaults); the form is chosen once per pass, outside the loop.
   void ForwardImpl(const BlobVec& bottom, const BlobVec& top) override {
+    const bool gpu = runs_on_cuda();
     const int64_t n = bottom[0]->count();
-    const float* x = bottom[0]->cpu_data();
-    float* y = top[0]->mutable_cpu_data();
+    const float* x = gpu ? bottom[0]->gpu_data() : bottom[0]->cpu_data();
+    float* y = gpu ? top[0]->mutable_gpu_data() : top[0]->mutable_cpu_data();
     switch (PowerFormOf(power_)) {
       case PowerForm::kLinear:
-        return ForwardLoop<PowerForm::kLinear>(n, x, y);
+        return Forward<PowerForm::kLinear>(gpu, n, x, y);
       case PowerForm::kSquare:
-        return ForwardLoop<PowerForm::kSquare>(n, x, y);
+        return Forward<PowerForm::kSquare>(gpu, n, x, y);
       case PowerForm::kGeneral:
-        return ForwardLoop<PowerForm::kGeneral>(n, x, y);
+        return Forward<PowerForm::kGeneral>(gpu, n, x, y);
     }
   }
 
@@ -54,53 +50,35 @@ class PowerLayer : public Layer {
   void BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
     if (!propagate_down[0]) return;
+    const bool gpu = runs_on_cuda();
     const PowerForm form = BackwardForm(top, bottom);
     const int64_t n = bottom[0]->count();
-    const float* dy = top[0]->cpu_diff();
-    float* dx = bottom[0]->mutable_cpu_diff();
+    const float* dy = gpu ? top[0]->gpu_diff() : top[0]->cpu_diff();
+    float* dx = gpu ? bottom[0]->mutable_gpu_diff() : bottom[0]->mutable_cpu_diff();
     // kLinear never reads x (in place it is gone): dy stands in for it.
-    const float* x = form == PowerForm::kLinear ? dy : bottom[0]->cpu_data();
+    const float* x = form == PowerForm::kLinear ? dy
+                     : gpu                      ? bottom[0]->gpu_data()
+                                                : bottom[0]->cpu_data();
     switch (form) {
       case PowerForm::kLinear:
-        return BackwardLoop<PowerForm::kLinear>(n, dy, x, dx);
+        return Backward<PowerForm::kLinear>(gpu, n, dy, x, dx);
       case PowerForm::kSquare:
-        return BackwardLoop<PowerForm::kSquare>(n, dy, x, dx);
+        return Backward<PowerForm::kSquare>(gpu, n, dy, x, dx);
       case PowerForm::kGeneral:
-        return BackwardLoop<PowerForm::kGeneral>(n, dy, x, dx);
+        return Backward<PowerForm::kGeneral>(gpu, n, dy, x, dx);
     }
   }
-
-#ifdef CORTADO_WITH_CUDA
-  void ForwardGpu(const BlobVec& bottom, const BlobVec& top) override {
-    PowerForwardGpu(PowerFormOf(power_), bottom[0]->count(), bottom[0]->gpu_data(), power_,
-                    scale_, shift_, top[0]->mutable_gpu_data());
-  }
-
-  void BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                   const BlobVec& bottom) override {
-    if (!propagate_down[0]) return;
-    const PowerForm form = BackwardForm(top, bottom);
-    const float* dy = top[0]->gpu_diff();
-    const float* x = form == PowerForm::kLinear ? dy : bottom[0]->gpu_data();
-    PowerBackwardGpu(form, bottom[0]->count(), dy, x, power_, scale_, shift_,
-                     bottom[0]->mutable_gpu_diff());
-  }
-#endif
 
  private:
   template <PowerForm kForm>
-  void ForwardLoop(int64_t n, const float* x, float* y) const {
-    const float power = power_, scale = scale_, shift = shift_;
-    for (int64_t i = 0; i < n; ++i) y[i] = PowerValue<kForm>(x[i], power, scale, shift);
+  void Forward(bool gpu, int64_t n, const float* x, float* y) const {
+    ElementwiseMap(gpu, n, PowerForwardOp<kForm>{x, y, power_, scale_, shift_});
   }
 
   template <PowerForm kForm>
-  void BackwardLoop(int64_t n, const float* dy, const float* x, float* dx) const {
-    const float power = power_, scale = scale_, shift = shift_;
-    const float diff_scale = power * scale;
-    for (int64_t i = 0; i < n; ++i) {
-      dx[i] = PowerGradient<kForm>(dy[i], x[i], power, scale, shift, diff_scale);
-    }
+  void Backward(bool gpu, int64_t n, const float* dy, const float* x, float* dx) const {
+    ElementwiseMap(gpu, n,
+                   PowerBackwardOp<kForm>{dy, x, dx, power_, scale_, shift_, power_ * scale_});
   }
 
   // The gradient's form: kLinear whenever it is a constant multiple of dy.
