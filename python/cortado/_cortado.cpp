@@ -19,6 +19,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/nccl.hpp"
 #include "cortado/net.hpp"
+#include "cortado/plugin.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
 
@@ -177,6 +178,15 @@ PYBIND11_MODULE(_cortado, m) {
   }, "gpu_id"_a);
   m.def("default_device", []() { return PythonDevice().ToString(); });
   m.def("layer_type_list", &LayerRegistry::Types);
+  // Plugin layers (cortado/plugin.hpp): the module shares libcortado.so, and
+  // so the one registry, with any program that embeds it.
+  m.def("load_plugin", &LoadPlugin, py::arg("path"),
+        "Loads a plugin layer library (.so) and registers its layer types.");
+  m.def("load_plugins_from_environment", &LoadPluginsFromEnvironment,
+        "Loads the plugins named in CORTADO_PLUGIN_PATH (colon-separated).");
+  m.def("loaded_plugins", &LoadedPlugins);
+  m.def("layer_origin", &LayerOrigin, py::arg("type"),
+        "'built-in' or the path of the plugin that registered the type.");
   m.def("database_size", [](const std::string& path, const std::string& backend) {
     caffe::DataParameter::DB db;
     if (!caffe::DataParameter::DB_Parse(backend, &db)) {
