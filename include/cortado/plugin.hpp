@@ -23,7 +23,9 @@ namespace cortado {
 // Loads the plugin at `path` and registers its layer types. Loading the same
 // file again does nothing. Throws Error naming the file when it does not
 // exist, cannot be loaded, lacks the entry symbols, was built against
-// another Cortado version, or registers a type that is already registered.
+// another Cortado version, or registers a type that is already registered
+// (the plugin's types registered before that one stay registered: a
+// library, once loaded, is never unloaded).
 void LoadPlugin(const std::string& path);
 
 // Loads every plugin in the environment variable CORTADO_PLUGIN_PATH, a
