@@ -1,6 +1,9 @@
 // The layer-type registry and its "did you mean" suggestions.
 #include "cortado/layer_registry.hpp"
 
+#include "cortado/layer_origin.hpp"
+#include "cortado/plugin.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -12,9 +15,12 @@ void RegisterBuiltinLayers();  // src/layers/builtin_layers.cpp
 
 namespace {
 
+constexpr const char* kBuiltIn = "built-in";
+
 struct Entry {
   LayerRegistry::Creator creator;
   unsigned devices;
+  std::string origin;  // "built-in" or a plugin's path
 };
 
 std::map<std::string, Entry>& Table() {
@@ -25,6 +31,12 @@ std::map<std::string, Entry>& Table() {
 std::mutex& TableMutex() {
   static std::mutex mutex;
   return mutex;
+}
+
+// Guarded by TableMutex.
+std::string& CurrentOrigin() {
+  static std::string origin = kBuiltIn;
+  return origin;
 }
 
 void EnsureBuiltins() {
@@ -51,9 +63,35 @@ int EditDistance(const std::string& a, const std::string& b) {
 void LayerRegistry::Add(const std::string& type, Creator creator, unsigned devices) {
   std::lock_guard<std::mutex> lock(TableMutex());
   auto& table = Table();
-  CHECK(table.find(type) == table.end()) << "layer type registered twice: " << type;
+  auto it = table.find(type);
+  if (it != table.end()) {
+    // A plugin may well pick a name that is taken; say who has it.
+    ThrowError(CurrentOrigin() == kBuiltIn ? std::string(kBuiltIn) : "plugin '" + CurrentOrigin() + "'",
+               ": layer type '", type, "' is already registered (",
+               it->second.origin == kBuiltIn ? std::string(kBuiltIn) : "by plugin '" + it->second.origin + "'",
+               "); rename the type in the plugin");
+  }
   if (!CudaBuilt()) devices &= ~(kLayerCuda | kLayerCudnn);
-  table[type] = Entry{creator, devices};
+  table[type] = Entry{creator, devices, CurrentOrigin()};
+}
+
+ScopedLayerOrigin::ScopedLayerOrigin(const std::string& origin) {
+  EnsureBuiltins();  // before the origin changes: built-ins stay "built-in"
+  std::lock_guard<std::mutex> lock(TableMutex());
+  previous_ = CurrentOrigin();
+  CurrentOrigin() = origin;
+}
+
+ScopedLayerOrigin::~ScopedLayerOrigin() {
+  std::lock_guard<std::mutex> lock(TableMutex());
+  CurrentOrigin() = previous_;
+}
+
+std::string LayerOrigin(const std::string& type) {
+  EnsureBuiltins();
+  std::lock_guard<std::mutex> lock(TableMutex());
+  auto it = Table().find(type);
+  return it == Table().end() ? std::string() : it->second.origin;
 }
 
 std::unique_ptr<Layer> LayerRegistry::Create(const caffe::LayerParameter& param) {

@@ -27,6 +27,7 @@
 #include "cortado/nccl.hpp"
 #include "cortado/parallel.hpp"
 #include "cortado/net.hpp"
+#include "cortado/plugin.hpp"
 #include "cortado/progress.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
@@ -57,6 +58,11 @@ DEFINE_bool(stub_data, false, "'time': replace data layers whose source is missi
 DEFINE_string(stub_shape, "", "With --stub_data: item shapes for tops whose layer declares none, "
                               "e.g. 'data:1,28,28;pair_data:2,28,28'");
 DEFINE_string(sighup_effect, "snapshot", "What SIGHUP does: snapshot, stop or none");
+// Read by TakePluginFlags before gflags runs (gflags keeps only the last of a
+// repeated flag); defined here so --help lists it.
+DEFINE_string(plugin, "", "A plugin layer library (.so) to load before the command runs; "
+                          "repeat the flag for several. CORTADO_PLUGIN_PATH (colon-separated) "
+                          "adds more");
 
 namespace cortado {
 namespace {
@@ -450,9 +456,32 @@ int ListLayers() {
     if (devices & kLayerCpu) where += "CPU";
     if (devices & kLayerCuda) where += where.empty() ? "CUDA" : ", CUDA";
     if (devices & kLayerCudnn) where += where.empty() ? "cuDNN" : ", cuDNN";
+    const std::string origin = LayerOrigin(type);
+    if (origin != "built-in") where += "  (plugin " + origin + ")";
     std::printf("%-28s %s\n", type.c_str(), where.c_str());
   }
   return 0;
+}
+
+// Removes every --plugin=PATH and --plugin PATH from the command line and
+// returns the paths in order: every sub-command takes them, and gflags
+// would keep only the last.
+std::vector<std::string> TakePluginFlags(int* argc, char** argv) {
+  std::vector<std::string> paths;
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--plugin=", 0) == 0 || arg.rfind("-plugin=", 0) == 0) {
+      paths.push_back(arg.substr(arg.find('=') + 1));
+    } else if ((arg == "--plugin" || arg == "-plugin") && i + 1 < *argc) {
+      paths.push_back(argv[++i]);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  *argc = kept;
+  argv[kept] = nullptr;
+  return paths;
 }
 
 const std::map<std::string, std::pair<int (*)(), const char*>>& Commands() {
@@ -480,7 +509,8 @@ int main(int argc, char** argv) {
   // The zoo has its own argument parser: hand it everything before gflags sees it.
   if (argc >= 2 && std::string(argv[1]) == "zoo") return cortado::RunZooCommand(argc, argv);
   gflags::SetUsageMessage(usage);
-  gflags::SetVersionString("1.0");
+  gflags::SetVersionString(CORTADO_VERSION_STRING);
+  const std::vector<std::string> plugins = cortado::TakePluginFlags(&argc, argv);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   if (argc != 2) {
@@ -500,6 +530,9 @@ int main(int argc, char** argv) {
   }
   using cortado::mpi_world;
   try {
+    // Plugin layers join the registry before any net is built.
+    cortado::LoadPluginsFromEnvironment();
+    for (const std::string& path : plugins) cortado::LoadPlugin(path);
     // Several ranks from mpirun train data-parallel; only `train` can.
     if (cortado::MpiLaunchSize() > 1) {
       if (std::string(argv[1]) != "train") {

@@ -24,6 +24,7 @@
 #include "cortado/memory_data_layer.hpp"
 #include "cortado/nccl.hpp"
 #include "cortado/net.hpp"
+#include "cortado/plugin.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
 #include "layers/python_layer.hpp"
@@ -292,6 +293,15 @@ PYBIND11_MODULE(_cortado, m) {
   m.def("default_device", []() { return PythonDevice().ToString(); });
   m.def("layer_type_list", &LayerRegistry::Types);
   m.def("log", [](const std::string& message) { LOG(INFO) << message; }, "message"_a);
+  // Plugin layers (cortado/plugin.hpp): the module shares libcortado.so, and
+  // so the one registry, with any program that embeds it.
+  m.def("load_plugin", &LoadPlugin, py::arg("path"),
+        "Loads a plugin layer library (.so) and registers its layer types.");
+  m.def("load_plugins_from_environment", &LoadPluginsFromEnvironment,
+        "Loads the plugins named in CORTADO_PLUGIN_PATH (colon-separated).");
+  m.def("loaded_plugins", &LoadedPlugins);
+  m.def("layer_origin", &LayerOrigin, py::arg("type"),
+        "'built-in' or the path of the plugin that registered the type.");
   m.def("database_size", [](const std::string& path, const std::string& backend) {
     caffe::DataParameter::DB db;
     if (!caffe::DataParameter::DB_Parse(backend, &db)) {
