@@ -338,7 +338,7 @@ PYBIND11_MODULE(_cortado, m) {
       // set_data, say) read through its wrapper, as on pycaffe's layers;
       // type, blobs, phase and reshape stay the net's.
       .def("__getattr__", [](const Layer& l, const std::string& name) -> py::object {
-        py::object python = PythonLayerObject(l);
+        py::object python = py::reinterpret_steal<py::object>(PythonLayerObject(l));
         if (python.is_none()) {
           throw py::attribute_error(StrCat("layer '", l.name(), "' (", l.type(),
                                            ") has no attribute '", name, "'"));

@@ -4,7 +4,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
-#include "copy_rows_gpu.hpp"
+#include "../util/copy_rows_gpu.hpp"
 
 namespace cortado {
 

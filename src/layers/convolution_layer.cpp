@@ -19,7 +19,7 @@
 #endif
 
 #ifdef CORTADO_WITH_CUDA
-#include "channel_bias.hpp"
+#include "../util/channel_bias.hpp"
 #include "epilogue_gpu.hpp"
 #include "cortado/cuda.hpp"
 #include "cortado/im2col_gpu.hpp"

@@ -16,7 +16,7 @@
 #endif
 
 #ifdef CORTADO_WITH_CUDA
-#include "channel_bias.hpp"
+#include "../util/channel_bias.hpp"
 #include "cortado/cuda.hpp"
 #include "cortado/im2col_gpu.hpp"
 #include "cortado/math_gpu.hpp"

@@ -9,7 +9,7 @@
 #include "cortado/math.hpp"
 
 #ifdef CORTADO_WITH_CUDA
-#include "channel_bias.hpp"
+#include "../util/channel_bias.hpp"
 #endif
 
 namespace cortado {

@@ -7,7 +7,7 @@
 #include "cortado/io.hpp"
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
-#include "device_sum.hpp"
+#include "../util/device_sum.hpp"
 #include "layer_axis.hpp"
 #include "loss_math.hpp"
 #include "loss_normalization.hpp"

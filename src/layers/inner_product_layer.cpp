@@ -7,7 +7,7 @@
 #include "cortado/math.hpp"
 
 #ifdef CORTADO_WITH_CUDA
-#include "channel_bias.hpp"
+#include "../util/channel_bias.hpp"
 #include "cortado/math_gpu.hpp"
 #include "epilogue_gpu.hpp"
 #endif

@@ -5,7 +5,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
-#include "device_sum.hpp"
+#include "../util/device_sum.hpp"
 #include "loss_math.hpp"
 #ifdef CORTADO_WITH_CUDA
 #include "cortado/math_gpu.hpp"

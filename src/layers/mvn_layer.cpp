@@ -5,7 +5,7 @@
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
-#include "channel_sum_gpu.hpp"
+#include "../util/channel_sum_gpu.hpp"
 
 namespace cortado {
 

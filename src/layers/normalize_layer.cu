@@ -2,7 +2,7 @@
 // these. x is num x channels x spatial. A group is a sample (across_spatial)
 // or one position's channel vector; group reductions run one block per
 // group, scale gradients one block per scale.
-#include "block_sum.cuh"
+#include "../util/block_sum.cuh"
 #include "cortado/cuda.hpp"
 #include "normalize_math.hpp"
 

@@ -2,7 +2,7 @@
 // x is num x channels x dim; one slope per channel, or one for all
 // (slope_count 1).
 #include "activation_math.hpp"
-#include "block_sum.cuh"
+#include "../util/block_sum.cuh"
 #include "cortado/cuda.hpp"
 
 namespace cortado {

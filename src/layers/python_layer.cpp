@@ -161,9 +161,10 @@ class PythonLayer : public Layer {
 
 }  // namespace
 
-py::object PythonLayerObject(const Layer& layer) {
+PyObject* PythonLayerObject(const Layer& layer) {
   const auto* python = dynamic_cast<const PythonLayer*>(&layer);
-  return python != nullptr && python->self() ? python->self() : py::none();
+  py::object self = python != nullptr && python->self() ? python->self() : py::none();
+  return self.release().ptr();
 }
 
 CORTADO_REGISTER_LAYER(Python, PythonLayer)

@@ -9,9 +9,11 @@
 
 namespace cortado {
 
-// The instance of the python_param class behind `layer`; None for layers of
-// other types. The caller must hold the GIL.
-pybind11::object PythonLayerObject(const Layer& layer);
+// The instance of the python_param class behind `layer` (a new reference);
+// None for layers of other types. The caller must hold the GIL. A raw
+// PyObject*, not pybind11::object: pybind11's types are hidden, and a
+// function returning one would be hidden in libcortado.so too.
+PyObject* PythonLayerObject(const Layer& layer);
 
 }  // namespace cortado
 

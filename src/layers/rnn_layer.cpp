@@ -11,7 +11,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
-#include "channel_sum_gpu.hpp"
+#include "../util/channel_sum_gpu.hpp"
 #include "recurrent_gpu.hpp"
 #include "recurrent_layer.hpp"
 

@@ -8,7 +8,7 @@
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
 #include "cortado/parallel.hpp"
-#include "channel_sum_gpu.hpp"
+#include "../util/channel_sum_gpu.hpp"
 
 namespace cortado {
 

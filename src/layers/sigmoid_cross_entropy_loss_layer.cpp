@@ -4,7 +4,7 @@
 
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
-#include "device_sum.hpp"
+#include "../util/device_sum.hpp"
 #include "loss_math.hpp"
 #include "loss_normalization.hpp"
 #ifdef CORTADO_WITH_CUDA

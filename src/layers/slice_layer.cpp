@@ -5,7 +5,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
-#include "copy_rows_gpu.hpp"
+#include "../util/copy_rows_gpu.hpp"
 #include "layer_axis.hpp"
 
 namespace cortado {

@@ -9,7 +9,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
-#include "copy_rows_gpu.hpp"
+#include "../util/copy_rows_gpu.hpp"
 
 namespace cortado {
 namespace {

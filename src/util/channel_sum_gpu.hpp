@@ -1,8 +1,8 @@
 // A per-channel reduction on the device for blobs laid out as
 // (outer, channels, inner): the bias, scale and normalisation gradients of
 // Scale, Bias and BatchNorm all sum over every axis but the channel one.
-#ifndef CORTADO_LAYERS_CHANNEL_SUM_GPU_HPP_
-#define CORTADO_LAYERS_CHANNEL_SUM_GPU_HPP_
+#ifndef CORTADO_UTIL_CHANNEL_SUM_GPU_HPP_
+#define CORTADO_UTIL_CHANNEL_SUM_GPU_HPP_
 
 #ifdef CORTADO_WITH_CUDA
 
@@ -20,4 +20,4 @@ void ChannelSumGpu(int64_t outer, int64_t channels, int64_t inner, const float* 
 
 #endif  // CORTADO_WITH_CUDA
 
-#endif  // CORTADO_LAYERS_CHANNEL_SUM_GPU_HPP_
+#endif  // CORTADO_UTIL_CHANNEL_SUM_GPU_HPP_

@@ -1,8 +1,8 @@
 // Copies of equal-length runs between two strided layouts (Concat, Slice,
 // SPP): the CUDA kernel, and CopyRowsOn, which picks it or the CPU's
 // CopyRows so a layer writes the copy once for both devices.
-#ifndef CORTADO_LAYERS_COPY_ROWS_GPU_HPP_
-#define CORTADO_LAYERS_COPY_ROWS_GPU_HPP_
+#ifndef CORTADO_UTIL_COPY_ROWS_GPU_HPP_
+#define CORTADO_UTIL_COPY_ROWS_GPU_HPP_
 
 #include <cstdint>
 
@@ -33,4 +33,4 @@ inline void CopyRowsOn(bool on_cuda, int64_t rows, int64_t length, const float* 
 
 }  // namespace cortado
 
-#endif  // CORTADO_LAYERS_COPY_ROWS_GPU_HPP_
+#endif  // CORTADO_UTIL_COPY_ROWS_GPU_HPP_

@@ -1,8 +1,8 @@
 // BlockSum: the sum of one value per thread over a thread block, for
 // kernels that reduce (a channel's gradient, a loss). Include only from .cu
 // files; launch such kernels with cuda::kThreadsPerBlock threads per block.
-#ifndef CORTADO_LAYERS_BLOCK_SUM_CUH_
-#define CORTADO_LAYERS_BLOCK_SUM_CUH_
+#ifndef CORTADO_UTIL_BLOCK_SUM_CUH_
+#define CORTADO_UTIL_BLOCK_SUM_CUH_
 
 #include "cortado/cuda.hpp"
 
@@ -27,4 +27,4 @@ __device__ inline T BlockSum(T value) {
 
 }  // namespace cortado
 
-#endif  // CORTADO_LAYERS_BLOCK_SUM_CUH_
+#endif  // CORTADO_UTIL_BLOCK_SUM_CUH_

@@ -1,8 +1,8 @@
 // SumGpu: the sum of n floats in device memory, for loss layers whose
 // per-element terms may be negative (so gpu::Asum will not do). CUDA builds
 // only; implemented in device_sum.cu.
-#ifndef CORTADO_LAYERS_DEVICE_SUM_HPP_
-#define CORTADO_LAYERS_DEVICE_SUM_HPP_
+#ifndef CORTADO_UTIL_DEVICE_SUM_HPP_
+#define CORTADO_UTIL_DEVICE_SUM_HPP_
 
 #include <cstdint>
 
@@ -16,4 +16,4 @@ double SumGpu(int64_t n, const float* x);
 
 }  // namespace cortado
 
-#endif  // CORTADO_LAYERS_DEVICE_SUM_HPP_
+#endif  // CORTADO_UTIL_DEVICE_SUM_HPP_
