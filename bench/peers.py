@@ -130,7 +130,9 @@ def cortado_child(args, shape, prototxt):
     import cortado
     result = {'version': cortado.__version__, 'rss_import_mb': rss_mb()}
     if args.pass_ == 'forward':
-        net = cortado.Net(prototxt, cortado.TEST, weights=args.weights)
+        # Inference as deployed: BatchNorm/Scale folded, ReLU and shortcut
+        # sums fused (OpenCV dnn fuses the same way by default).
+        net = cortado.Net(prototxt, cortado.TEST, weights=args.weights, fuse=True)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             net = cortado.Net(training_prototxt(prototxt, tmp), cortado.TRAIN,
