@@ -15,6 +15,7 @@
 #include "cortado/io.hpp"
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
+#include "cortado/parallel.hpp"
 #include "cortado/progress.hpp"
 #include "cortado/rng.hpp"
 #include "solvers/update_rules.hpp"
@@ -576,7 +577,9 @@ void Solver::Regularize(int param_id) {
   if (type == "L2") {
     Axpy(p->count(), decay, data, diff);
   } else {
-    for (int64_t i = 0; i < p->count(); ++i) diff[i] += L1Decay(data[i], decay);
+    ParallelForElements(p->count(), [=](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) diff[i] += L1Decay(data[i], decay);
+    });
   }
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "cortado/parallel.hpp"
 #include "cortado/solver.hpp"
 #include "update_rules.hpp"
 
@@ -56,7 +57,9 @@ class SgdSolver : public Solver {
     float* g = p->mutable_cpu_diff();
     float* a = h0->mutable_cpu_data();
     float* b = h1->mutable_cpu_data();
-    for (int64_t i = 0; i < n; ++i) rule(g[i], a[i], b[i]);
+    ParallelForElements(n, [=](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) rule(g[i], a[i], b[i]);
+    });
   }
   float local_rate(int param_id, float rate) const {
     return rate * net_->params_lr()[param_id];
