@@ -54,6 +54,7 @@ class Exporter {
     }
     const auto& layers = net_.layers();
     for (size_t i = 0; i < layers.size(); ++i) ExportLayer(static_cast<int>(i));
+    DropUnusedInputs();
     for (int id : net_.output_blob_indices()) {
       const std::string& name = net_.blob_names()[id];
       std::string value = Value(name);
@@ -68,6 +69,18 @@ class Exporter {
   }
 
  private:
+  // A net input that only gives a shape (Crop's reference) feeds no node;
+  // it is left out, as importers (OpenCV's) reject inputs nothing reads.
+  void DropUnusedInputs() {
+    std::set<std::string> read;
+    for (const auto& node : graph_->node()) read.insert(node.input().begin(), node.input().end());
+    for (int id : net_.output_blob_indices()) read.insert(net_.blob_names()[id]);
+    auto* inputs = graph_->mutable_input();
+    for (int k = inputs->size() - 1; k >= 0; --k) {
+      if (read.count(inputs->Get(k).name()) == 0) inputs->DeleteSubrange(k, 1);
+    }
+  }
+
   void CountWrites() {
     for (size_t i = 0; i < net_.top_ids().size(); ++i) {
       for (int id : net_.top_ids()[i]) ++writes_left_[net_.blob_names()[id]];
@@ -259,13 +272,26 @@ class Exporter {
       const Shape& ts = tshapes[0];
       std::string flat = Temp("flat");
       Attr(AddNode("Flatten", {x}, {flat}), "axis", static_cast<int64_t>(axis));
+      // Gemm with transB over an N x K weight, transposing Caffe's K x N form
+      // (transpose: true) here: OpenCV reads Gemm only in that form.
       const Blob& w = *layer_->blobs().at(0);
-      std::vector<std::string> in = {flat, ParamBlob(0, Dims(w.shape()))};
+      std::string weights;
+      if (ip.transpose()) {
+        const int k = w.shape(0), n = w.shape(1);
+        std::vector<float> wt(w.count());
+        for (int r = 0; r < k; ++r) {
+          for (int c = 0; c < n; ++c) wt[int64_t(c) * k + r] = w.cpu_data()[int64_t(r) * n + c];
+        }
+        weights = Floats("weights", wt, {n, k});
+      } else {
+        weights = ParamBlob(0, Dims(w.shape()));
+      }
+      std::vector<std::string> in = {flat, weights};
       if (ip.bias_term()) in.push_back(ParamBlob(1, {layer_->blobs().at(1)->count()}));
       bool two_d = ts.size() == 2;
       std::string gemm_out = two_d ? out() : Temp("gemm");
       cortado_onnx::NodeProto* n = AddNode("Gemm", in, {gemm_out});
-      Attr(n, "transB", static_cast<int64_t>(ip.transpose() ? 0 : 1));
+      Attr(n, "transB", int64_t{1});
       if (!two_d) ReshapeTo(gemm_out, ts, out());
     } else if (t == "Pooling") {
       ExportPooling(p.pooling_param(), x, xs, tshapes[0], out);
@@ -285,16 +311,30 @@ class Exporter {
     } else if (t == "ELU") {
       Attr(AddNode("Elu", {x}, {out()}), "alpha", p.elu_param().alpha());
     } else if (t == "Clip") {
-      AddNode("Clip", {x, Scalar("min", p.clip_param().min()), Scalar("max", p.clip_param().max())},
-              {out()});
+      // min + relu(x - min) - relu(x - max): OpenCV 4.6 reads Clip only in
+      // its opset-6 form (bounds as attributes), not opset 13's inputs.
+      const float lo = p.clip_param().min(), hi = p.clip_param().max();
+      std::string above_lo = Temp("above_min"), above_hi = Temp("above_max"), d = Temp("diff");
+      AddNode("Relu", {Affine(x, 1.f, -lo)}, {above_lo});
+      AddNode("Relu", {Affine(x, 1.f, -hi)}, {above_hi});
+      AddNode("Sub", {above_lo, above_hi}, {d});
+      AddNode("Add", {d, Scalar("min", lo)}, {out()});
     } else if (t == "Power") {
       const caffe::PowerParameter& pp = p.power_param();
       std::string v = Affine(x, pp.scale(), pp.shift());
-      if (pp.power() != 1.f) {
-        std::string o = out();
-        AddNode("Pow", {v, Scalar("power", pp.power())}, {o});
-      } else {
+      // Small integer powers and square roots are products and Sqrt: OpenCV
+      // 4.6 folds a Mul/Add that follows its Pow into the power's input (a
+      // wrong result), and these forms are exact anyway.
+      const float power = pp.power();
+      if (power == 1.f) {
         AddNode("Identity", {v}, {out()});
+      } else if (power == 0.5f) {
+        AddNode("Sqrt", {v}, {out()});
+      } else if (power == 2.f || power == 3.f || power == 4.f) {
+        std::vector<std::string> factors(static_cast<size_t>(power), v);
+        Chain("Mul", factors, out());
+      } else {
+        AddNode("Pow", {v, Scalar("power", power)}, {out()});
       }
     } else if (t == "Exp") {
       const caffe::ExpParameter& ep = p.exp_param();
@@ -491,25 +531,22 @@ class Exporter {
       ew = std::max(ew, 0);
     }
     std::string in = x;
-    int64_t count_include_pad = 0;
     std::vector<int64_t> pads = {ph, pw, eh, ew};
     if (!max && (ph > 0 || pw > 0)) {
       // Caffe's average divides by the window clipped to the input plus its
-      // pads, so begin/end pads count and ceil's extra end cells do not.
-      if (eh == ph && ew == pw) {
-        count_include_pad = 1;
-      } else {
-        // Pad explicitly with zeros (they count), then exclude the extra.
-        in = Temp("padded");
-        AddNode("Pad", {x, Ints("pads", {0, 0, ph, pw, 0, 0, ph, pw})}, {in});
-        pads = {0, 0, std::max(eh - ph, 0), std::max(ew - pw, 0)};
-      }
+      // pads: begin/end pads count, ceil's extra end cells do not. Explicit
+      // zero padding (which counts) and count_include_pad 0 for the rest say
+      // exactly that. (OpenCV 4.6 ignores count_include_pad 1, so the
+      // explicit form is used even where no extra end cells exist.)
+      in = Temp("padded");
+      AddNode("Pad", {x, Ints("pads", {0, 0, ph, pw, 0, 0, ph, pw})}, {in});
+      pads = {0, 0, std::max(eh - ph, 0), std::max(ew - pw, 0)};
     }
     cortado_onnx::NodeProto* n = AddNode(max ? "MaxPool" : "AveragePool", {in}, {out()});
     Attr(n, "kernel_shape", std::vector<int64_t>{kh, kw});
     Attr(n, "strides", std::vector<int64_t>{sh, sw});
     Attr(n, "pads", pads);
-    if (!max) Attr(n, "count_include_pad", count_include_pad);
+    if (!max) Attr(n, "count_include_pad", int64_t{0});
   }
 
   template <typename Out>
@@ -556,15 +593,17 @@ class Exporter {
       case caffe::ReductionParameter::MEAN: op = "ReduceMean"; break;
       default: Unsupported("unknown reduction operation");
     }
-    cortado_onnx::NodeProto* n;
-    if (op == "ReduceSum") {  // opset 13 takes its axes as an input
-      n = AddNode(op, {f, Ints("axes", {axis})}, {r});
-    } else {
-      n = AddNode(op, {f}, {r});
-      Attr(n, "axes", std::vector<int64_t>{axis});
+    // A sum is a mean times the count: opset 13's ReduceSum takes its axes
+    // as an input, a form OpenCV 4.6 does not read.
+    float coeff = rp.coeff();
+    if (op == "ReduceSum") {
+      op = "ReduceMean";
+      coeff *= static_cast<float>(flat.back());
     }
+    cortado_onnx::NodeProto* n = AddNode(op, {f}, {r});
+    Attr(n, "axes", std::vector<int64_t>{axis});
     Attr(n, "keepdims", int64_t{0});
-    std::string v = Affine(r, rp.coeff(), 0.f);
+    std::string v = Affine(r, coeff, 0.f);
     ReshapeTo(v, ts.empty() ? Shape{} : ts, out());
   }
 

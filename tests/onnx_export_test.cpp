@@ -16,6 +16,7 @@
 #include <opencv2/dnn.hpp>
 
 #include "caffe.pb.h"
+#include "cortado_onnx.pb.h"
 #include "cortado/common.hpp"
 #include "cortado/io.hpp"
 #include "cortado/net.hpp"
@@ -85,8 +86,13 @@ double ExpectOpenCvAgrees(Net* net, const std::string& what) {
   cv::dnn::Net reference = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
   reference.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   reference.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  cortado_onnx::ModelProto model;
+  EXPECT_TRUE(model.ParseFromString(bytes));
+  std::set<std::string> declared;
+  for (const auto& info : model.graph().input()) declared.insert(info.name());
   for (size_t k = 0; k < inputs.size(); ++k) {
     const Blob* in = net->input_blobs()[k];
+    if (declared.count(net->blob_names()[net->input_blob_indices()[k]]) == 0) continue;
     cv::Mat blob(static_cast<int>(in->shape().size()), in->shape().data(), CV_32F,
                  inputs[k].data());
     reference.setInput(blob, net->blob_names()[net->input_blob_indices()[k]]);
@@ -148,7 +154,8 @@ caffe::NetParameter AsDeploy(const caffe::NetParameter& train, const std::vector
       input->set_name("input");
       input->set_type("Input");
       input->add_top(layer.top(0));
-      for (int d : shape) input->mutable_input_param()->add_shape()->add_dim(d);
+      caffe::BlobShape* input_shape = input->mutable_input_param()->add_shape();
+      for (int d : shape) input_shape->add_dim(d);
     } else if (type != "Accuracy" && type != "SoftmaxWithLoss") {
       *deploy.add_layer() = layer;
     }
@@ -286,18 +293,45 @@ INSTANTIATE_TEST_SUITE_P(
                 pooling_param { pool: AVE global_pooling: true } }
                 layer { name: "m" type: "Pooling" bottom: "data" top: "m"
                 pooling_param { pool: MAX global_pooling: true } })"),
-        CASE("Activations", {2, 3, 4, 5},
-             R"(layer { name: "r" type: "ReLU" bottom: "data" top: "r" }
-                layer { name: "lr" type: "ReLU" bottom: "data" top: "lr" relu_param { negative_slope: 0.1 } }
-                layer { name: "pr" type: "PReLU" bottom: "data" top: "pr" }
-                layer { name: "prs" type: "PReLU" bottom: "data" top: "prs" prelu_param { channel_shared: true } }
-                layer { name: "s" type: "Sigmoid" bottom: "data" top: "s" }
-                layer { name: "t" type: "TanH" bottom: "data" top: "t" }
-                layer { name: "e" type: "ELU" bottom: "data" top: "e" elu_param { alpha: 0.7 } }
-                layer { name: "cl" type: "Clip" bottom: "data" top: "cl" clip_param { min: -0.3 max: 0.6 } }
-                layer { name: "ab" type: "AbsVal" bottom: "data" top: "ab" }
-                layer { name: "sw" type: "Swish" bottom: "data" top: "sw" swish_param { beta: 1.5 } })"),
-        CASE("PowerExpLog", {2, 3, 4, 5},
+        CASE("Relu", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "ReLU" bottom: "data" top: "a"  })"),
+        CASE("LeakyRelu", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "ReLU" bottom: "data" top: "a" relu_param { negative_slope: 0.1 } })"),
+        CASE("PRelu", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "PReLU" bottom: "data" top: "a"  })"),
+        CASE("PReluShared", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "PReLU" bottom: "data" top: "a" prelu_param { channel_shared: true } })"),
+        CASE("Sigmoid", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "Sigmoid" bottom: "data" top: "a"  })"),
+        CASE("TanH", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "TanH" bottom: "data" top: "a"  })"),
+        CASE("Elu", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "ELU" bottom: "data" top: "a" elu_param { alpha: 0.7 } })"),
+        CASE("Clip", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "Clip" bottom: "data" top: "a" clip_param { min: -0.3 max: 0.6 } })"),
+        CASE("AbsVal", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "AbsVal" bottom: "data" top: "a"  })"),
+        CASE("Swish", {2, 3, 4, 5},
+             R"(layer { name: "a" type: "Swish" bottom: "data" top: "a" swish_param { beta: 1.5 } })"),
+        CASE("Power", {2, 3, 4, 5},
+             R"(layer { name: "pw" type: "Power" bottom: "data" top: "pw"
+                power_param { power: 2 scale: 0.5 shift: 2 } })"),
+        CASE("PowerCubeSqrtGeneral", {2, 3, 4, 5},
+             R"(layer { name: "p3" type: "Power" bottom: "data" top: "p3" power_param { power: 3 } }
+                layer { name: "ps" type: "Power" bottom: "data" top: "ps" power_param { power: 0.5 } }
+                layer { name: "pg" type: "Power" bottom: "data" top: "pg" power_param { power: 1.7 scale: 3 } })",
+             0.1f, 2.f),
+        CASE("ExpBase2", {2, 3, 4, 5},
+             R"(layer { name: "ex" type: "Exp" bottom: "data" top: "ex"
+                exp_param { base: 2 scale: 0.5 shift: 0.1 } })"),
+        CASE("Exp", {2, 3, 4, 5},
+             R"(layer { name: "ex" type: "Exp" bottom: "data" top: "ex" })"),
+        CASE("LogBase10", {2, 3, 4, 5},
+             R"(layer { name: "lg" type: "Log" bottom: "data" top: "lg"
+                log_param { base: 10 scale: 2 shift: 3 } })"),
+        CASE("Log", {2, 3, 4, 5},
+             R"(layer { name: "lg" type: "Log" bottom: "data" top: "lg" })", 0.1f, 2.f),
+        CASE("PowerExpLogChain", {2, 3, 4, 5},
              R"(layer { name: "pw" type: "Power" bottom: "data" top: "pw"
                 power_param { power: 2 scale: 0.5 shift: 2 } }
                 layer { name: "ex" type: "Exp" bottom: "data" top: "ex" exp_param { base: 2 scale: 0.5 shift: 0.1 } }
@@ -315,7 +349,7 @@ INSTANTIATE_TEST_SUITE_P(
              R"(layer { name: "sc" type: "Scale" bottom: "data" top: "sc" scale_param { axis: 1 num_axes: 2 } }
                 layer { name: "b" type: "Bias" bottom: "data" top: "b" bias_param { axis: 2 num_axes: 1 } }
                 layer { name: "s2" type: "Scale" bottom: "data" bottom: "data2" top: "s2" })",
-             -1.f, 1.f, {2, 3}),
+             -1.f, 1.f, {3, 4}),
         CASE("Eltwise", {2, 3, 4, 5},
              R"(layer { name: "sum" type: "Eltwise" bottom: "data" bottom: "data2" top: "sum"
                 eltwise_param { operation: SUM coeff: 0.5 coeff: -2 } }

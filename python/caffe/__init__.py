@@ -8,7 +8,7 @@ from cortado import (Net, Layer, Blob, Error, TRAIN, TEST, get_solver, SGDSolver
                      set_mode_cpu, set_mode_gpu, set_device, set_random_seed, layer_type_list,
                      init_log, solver_count, solver_rank, set_solver_count, set_solver_rank,
                      set_multiprocess, NCCL, Classifier, Detector, io, layers,
-                     params, NetSpec, to_proto, __version__)
+                     params, NetSpec, to_proto, export_onnx, __version__)
 from cortado import classifier, detector, draw, net_spec, pycaffe  # noqa: F401
 
 # `import caffe.io` and friends must find the very same module objects.

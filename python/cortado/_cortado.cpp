@@ -19,6 +19,7 @@
 #include "cortado/layer_registry.hpp"
 #include "cortado/nccl.hpp"
 #include "cortado/net.hpp"
+#include "cortado/onnx_export.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
 
@@ -177,6 +178,10 @@ PYBIND11_MODULE(_cortado, m) {
   }, "gpu_id"_a);
   m.def("default_device", []() { return PythonDevice().ToString(); });
   m.def("layer_type_list", &LayerRegistry::Types);
+  m.def("export_onnx",
+        [](const Net& net, const std::string& path) { ExportOnnx(net, path); },
+        "net"_a, "path"_a,
+        "Writes the net (as built: a TEST net for deployment) as an ONNX model, opset 13.");
   m.def("database_size", [](const std::string& path, const std::string& backend) {
     caffe::DataParameter::DB db;
     if (!caffe::DataParameter::DB_Parse(backend, &db)) {
