@@ -230,7 +230,7 @@ class Exporter {
       tshapes.push_back(net_.blobs()[id]->shape());
     }
     const std::string& t = layer_type_;
-    if (t == "Input") return;  // graph inputs, declared already (their names are used_)
+    if (t == "Input" || t == "Silence") return;  // graph inputs, declared already (their names are used_)
     // Split and Dropout (at TEST) copy: their tops alias the bottom value.
     if (t == "Split" || t == "Dropout") {
       for (const std::string& top : top_blobs) {
@@ -464,6 +464,46 @@ class Exporter {
       ReshapeTo(f, tshapes[0], out());
     } else if (t == "Reduction") {
       ExportReduction(p.reduction_param(), x, xs, tshapes[0], out);
+    } else if (t == "BNLL") {
+      AddNode("Softplus", {x}, {out()});  // log(1 + exp(x))
+    } else if (t == "Upsample") {
+      if (bottoms.size() != 1) Unsupported("only nearest Upsample (one bottom, no mask) maps");
+      const caffe::UpsampleParameter& up = p.upsample_param();
+      const int sh = up.has_scale_h() ? up.scale_h() : up.scale();
+      const int sw = up.has_scale_w() ? up.scale_w() : up.scale();
+      const Shape& ts = tshapes[0];
+      if (rank != 4 || ts[2] > xs[2] * sh || ts[3] > xs[3] * sw) {
+        Unsupported("Upsample maps when its output is at most input x scale");
+      }
+      // Output row i reads input row floor(i / scale): Resize's asymmetric
+      // nearest-floor at the full scaled size, then the pad_out crop.
+      const bool crop = ts[2] != xs[2] * sh || ts[3] != xs[3] * sw;
+      std::string r = crop ? Temp("resized") : out();
+      cortado_onnx::NodeProto* n =
+          AddNode("Resize", {x, "", Floats("scales", {1.f, 1.f, float(sh), float(sw)}, {4})}, {r});
+      Attr(n, "mode", std::string("nearest"));
+      Attr(n, "coordinate_transformation_mode", std::string("asymmetric"));
+      Attr(n, "nearest_mode", std::string("floor"));
+      if (crop) {
+        AddNode("Slice", {r, Ints("starts", {0, 0}), Ints("ends", {ts[2], ts[3]}),
+                          Ints("axes", {2, 3})}, {out()});
+      }
+    } else if (t == "Interp") {
+      // Bilinear with aligned corners, after the crop that non-positive
+      // pad_beg/pad_end ask for.
+      const caffe::InterpParameter& ip = p.interp_param();
+      if (rank != 4) Unsupported("Interp maps for 4-D inputs only");
+      std::string in = x;
+      if (ip.pad_beg() != 0 || ip.pad_end() != 0) {
+        in = Temp("cropped");
+        AddNode("Slice", {x, Ints("starts", {-ip.pad_beg(), -ip.pad_beg()}),
+                          Ints("ends", {xs[2] + ip.pad_end(), xs[3] + ip.pad_end()}),
+                          Ints("axes", {2, 3})}, {in});
+      }
+      cortado_onnx::NodeProto* n =
+          AddNode("Resize", {in, "", "", Ints("sizes", Dims(tshapes[0]))}, {out()});
+      Attr(n, "mode", std::string("linear"));
+      Attr(n, "coordinate_transformation_mode", std::string("align_corners"));
     } else if (t == "Normalize") {
       ExportNormalize(p.norm_param(), x, xs, out);
     } else {

@@ -112,7 +112,7 @@ def test_shared_net_passes_checker(tmp_path, name, prototxt):
 def test_unmappable_layer_is_named(tmp_path):
     text = ('layer { name: "data" type: "Input" top: "data" '
             'input_param { shape { dim: 1 dim: 3 } } }\n'
-            'layer { name: "odd_one" type: "BNLL" bottom: "data" top: "b" }\n')
-    net = caffe.Net(write(tmp_path / 'bnll.prototxt', text), caffe.TEST)
-    with pytest.raises(caffe.Error, match="odd_one.*BNLL"):
-        caffe.export_onnx(net, str(tmp_path / 'bnll.onnx'))
+            'layer { name: "odd_one" type: "MVN" bottom: "data" top: "b" }\n')
+    net = caffe.Net(write(tmp_path / 'mvn.prototxt', text), caffe.TEST)
+    with pytest.raises(caffe.Error, match="odd_one.*MVN"):
+        caffe.export_onnx(net, str(tmp_path / 'mvn.onnx'))
