@@ -408,6 +408,8 @@ INSTANTIATE_TEST_SUITE_P(
                 shuffle_channel_param { group: 3 } })"),
         CASE("ArgMax", {2, 7, 3, 4},
              R"(layer { name: "am" type: "ArgMax" bottom: "data" top: "am" argmax_param { axis: 1 } })"),
+        CASE("ArgMaxFlat", {2, 7, 3, 4},
+             R"(layer { name: "am" type: "ArgMax" bottom: "data" top: "am" })"),
         CASE("Reduction", {2, 3, 4, 5},
              R"(layer { name: "sum" type: "Reduction" bottom: "data" top: "sum"
                 reduction_param { operation: SUM axis: 1 coeff: 0.5 } }

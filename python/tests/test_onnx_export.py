@@ -45,7 +45,9 @@ layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "sum"
         eltwise_param { operation: SUM coeff: 1 coeff: -1 } }
 layer { name: "norm" type: "Normalize" bottom: "sum" top: "norm" }
 layer { name: "perm" type: "Permute" bottom: "norm" top: "perm" permute_param { order: 0 order: 2 order: 3 order: 1 } }
-layer { name: "flat" type: "Flatten" bottom: "perm" top: "flat" }
+layer { name: "up" type: "Upsample" bottom: "perm" top: "up" upsample_param { scale: 2 } }
+layer { name: "interp" type: "Interp" bottom: "up" top: "interp" interp_param { height: 5 width: 3 } }
+layer { name: "flat" type: "Flatten" bottom: "interp" top: "flat" }
 layer { name: "ip" type: "InnerProduct" bottom: "flat" top: "ip"
         inner_product_param { num_output: 5 weight_filler { type: "xavier" } } }
 layer { name: "argmax" type: "ArgMax" bottom: "ip" top: "argmax" argmax_param { axis: 1 } }
@@ -93,7 +95,7 @@ def test_catalogue_net_passes_checker(tmp_path):
     assert sorted(o.name for o in model.graph.output) == ['argmax', 'prob', 'reduce']
     ops = {n.op_type for n in model.graph.node}
     for op in ('Conv', 'BatchNormalization', 'LeakyRelu', 'Pad', 'AveragePool', 'LRN',
-               'Transpose', 'Slice', 'Gemm', 'ArgMax', 'Softmax'):
+               'Transpose', 'Slice', 'Resize', 'Gemm', 'ArgMax', 'Softmax'):
         assert op in ops, op
 
 
