@@ -20,6 +20,9 @@ SHARED_NETS = [
     ('googlenet', 'conformance/bvlc/models/bvlc_googlenet/deploy.prototxt'),
     ('resnet50', 'conformance/bench/resnet50_deploy.prototxt'),
     ('mobilenet_v2', 'conformance/bench/mobilenet_v2_deploy.prototxt'),
+    ('alexnet', 'conformance/bvlc/models/bvlc_alexnet/deploy.prototxt'),
+    ('mtcnn_pnet', 'zoo/mtcnn/det1.prototxt'),
+    ('mtcnn_lnet', 'zoo/mtcnn/det4.prototxt'),
     ('ultraface_rfb320', 'zoo/ultraface/RFB-320.prototxt'),
     ('ultraface_slim320', 'zoo/ultraface/slim-320.prototxt'),
 ]
