@@ -230,7 +230,8 @@ class Exporter {
       tshapes.push_back(net_.blobs()[id]->shape());
     }
     const std::string& t = layer_type_;
-    if (t == "Input" || t == "Silence") return;  // graph inputs, declared already (their names are used_)
+    // Inputs are declared already; Silence only consumes.
+    if (t == "Input" || t == "Silence") return;
     // Split and Dropout (at TEST) copy: their tops alias the bottom value.
     if (t == "Split" || t == "Dropout") {
       for (const std::string& top : top_blobs) {
@@ -260,7 +261,8 @@ class Exporter {
       if (cp.bias_term()) in.push_back(ParamBlob(1, {layer_->blobs().at(1)->count()}));
       std::vector<int64_t> pads(g.pad.begin(), g.pad.end());
       pads.insert(pads.end(), g.pad.begin(), g.pad.end());
-      cortado_onnx::NodeProto* n = AddNode(t == "Convolution" ? "Conv" : "ConvTranspose", in, {out()});
+      cortado_onnx::NodeProto* n =
+          AddNode(t == "Convolution" ? "Conv" : "ConvTranspose", in, {out()});
       Attr(n, "kernel_shape", std::vector<int64_t>(g.kernel.begin(), g.kernel.end()));
       Attr(n, "strides", std::vector<int64_t>(g.stride.begin(), g.stride.end()));
       Attr(n, "dilations", std::vector<int64_t>(g.dilation.begin(), g.dilation.end()));
@@ -429,7 +431,9 @@ class Exporter {
       std::vector<int64_t> starts, ends, axes;
       for (int a = axis; a < rank; ++a) {
         int k = a - axis;
-        int64_t off = cp.offset_size() == 0 ? 0 : cp.offset_size() == 1 ? cp.offset(0) : cp.offset(k);
+        int64_t off = cp.offset_size() == 0   ? 0
+                      : cp.offset_size() == 1 ? cp.offset(0)
+                                              : cp.offset(k);
         starts.push_back(off);
         ends.push_back(off + tshapes[0][a]);
         axes.push_back(a);
@@ -460,7 +464,8 @@ class Exporter {
       cortado_onnx::NodeProto* n = AddNode("ArgMax", {in}, {idx});
       Attr(n, "axis", axis);
       Attr(n, "keepdims", int64_t{1});
-      Attr(AddNode("Cast", {idx}, {f}), "to", static_cast<int64_t>(cortado_onnx::TensorProto::FLOAT));
+      Attr(AddNode("Cast", {idx}, {f}), "to",
+           static_cast<int64_t>(cortado_onnx::TensorProto::FLOAT));
       ReshapeTo(f, tshapes[0], out());
     } else if (t == "Reduction") {
       ExportReduction(p.reduction_param(), x, xs, tshapes[0], out);
