@@ -34,6 +34,7 @@ packages=(
   libdnnl-dev
   libopenmpi-dev openmpi-bin
   pybind11-dev python3-dev python3-numpy python3-protobuf python3-pytest python3-pil python3-matplotlib python3-yaml graphviz
+  libonnx-dev python3-onnx
   clang libclang-rt-dev libomp-dev
   dataset-fashion-mnist
 )

@@ -32,6 +32,7 @@
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
 #include "cortado/stub_data.hpp"
+#include "export_command.hpp"
 #include "zoo_command.hpp"
 
 
@@ -490,6 +491,7 @@ const std::map<std::string, std::pair<int (*)(), const char*>>& Commands() {
       {"test", {Test, "score a model"}},
       {"time", {Time, "benchmark model execution time"}},
       {"device_query", {DeviceQuery, "show GPU diagnostic information"}},
+      {"export", {ExportCommand, "write a model's TEST net as ONNX (--onnx=out.onnx)"}},
       {"layers", {ListLayers, "list registered layer types and their devices"}},
   };
   return commands;

@@ -8,7 +8,7 @@ from cortado import (Net, Layer, Blob, Error, TRAIN, TEST, get_solver, SGDSolver
                      set_mode_cpu, set_mode_gpu, set_device, set_random_seed, layer_type_list,
                      init_log, solver_count, solver_rank, set_solver_count, set_solver_rank,
                      set_multiprocess, NCCL, Timer, log, has_nccl, Classifier, Detector, io, layers,
-                     params, NetSpec, to_proto, __version__, load_plugin)
+                     params, NetSpec, to_proto, export_onnx, __version__, load_plugin)
 from cortado import classifier, coord_map, detector, draw, net_spec, pycaffe  # noqa: F401
 
 # `import caffe.io` and friends must find the very same module objects.

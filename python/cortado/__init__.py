@@ -1,6 +1,6 @@
 """Cortado's Python API, call-compatible with pycaffe: `import cortado as caffe`."""
 from ._cortado import (Blob, Error, TRAIN, TEST, layer_type_list, set_random_seed, load_plugin,
-                       loaded_plugins, layer_origin)
+                       loaded_plugins, layer_origin, export_onnx)
 from ._cortado import load_plugins_from_environment as _load_plugins_from_environment
 from .pycaffe import (Net, Layer, get_solver, SGDSolver, NesterovSolver, AdaGradSolver,
                       RMSPropSolver, AdaDeltaSolver, AdamSolver, set_mode_cpu, set_mode_gpu,

@@ -24,6 +24,7 @@
 #include "cortado/memory_data_layer.hpp"
 #include "cortado/nccl.hpp"
 #include "cortado/net.hpp"
+#include "cortado/onnx_export.hpp"
 #include "cortado/plugin.hpp"
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
@@ -302,6 +303,10 @@ PYBIND11_MODULE(_cortado, m) {
   m.def("loaded_plugins", &LoadedPlugins);
   m.def("layer_origin", &LayerOrigin, py::arg("type"),
         "'built-in' or the path of the plugin that registered the type.");
+  m.def("export_onnx",
+        [](const Net& net, const std::string& path) { ExportOnnx(net, path); },
+        "net"_a, "path"_a,
+        "Writes the net (as built: a TEST net for deployment) as an ONNX model, opset 13.");
   m.def("database_size", [](const std::string& path, const std::string& backend) {
     caffe::DataParameter::DB db;
     if (!caffe::DataParameter::DB_Parse(backend, &db)) {
