@@ -22,6 +22,8 @@ SHARED_NETS = [
     ('mobilenet_v2', 'conformance/bench/mobilenet_v2_deploy.prototxt'),
     ('alexnet', 'conformance/bvlc/models/bvlc_alexnet/deploy.prototxt'),
     ('mtcnn_pnet', 'zoo/mtcnn/det1.prototxt'),
+    ('mtcnn_rnet', 'zoo/mtcnn/det2.prototxt'),
+    ('mtcnn_onet', 'zoo/mtcnn/det3.prototxt'),
     ('mtcnn_lnet', 'zoo/mtcnn/det4.prototxt'),
     ('ultraface_rfb320', 'zoo/ultraface/RFB-320.prototxt'),
     ('ultraface_slim320', 'zoo/ultraface/slim-320.prototxt'),
@@ -112,6 +114,33 @@ def test_shared_net_passes_checker(tmp_path, name, prototxt):
     caffe.export_onnx(net, out)
     model = check(out)
     assert [o.name for o in model.graph.output] == list(net.outputs)
+
+
+def test_cifar10_resnet20_with_trained_weights_passes_checker(tmp_path):
+    """The zoo's ResNet-20 ships as a train_test net: its data, loss and
+    accuracy layers give way to an Input, as a deploy net has."""
+    from google.protobuf import text_format
+    from caffe.proto import caffe_pb2
+    folder = os.path.join(SHARED, 'zoo', 'cifar10_resnet20')
+    train = caffe_pb2.NetParameter()
+    with open(os.path.join(folder, 'res20_cifar_train_test.prototxt')) as f:
+        text_format.Merge(f.read(), train)
+    deploy = caffe_pb2.NetParameter()
+    deploy.name = train.name
+    data = deploy.layer.add(name='Data1', type='Input', top=['Data1'])
+    data.input_param.shape.add(dim=[1, 3, 32, 32])
+    for layer in train.layer:
+        if layer.type not in ('Data', 'SoftmaxWithLoss', 'Accuracy'):
+            deploy.layer.add().CopyFrom(layer)
+    net = caffe.Net(write(tmp_path / 'res20_deploy.prototxt', text_format.MessageToString(deploy)),
+                    os.path.join(folder, 'cifar10_res20_iter_64000.caffemodel'), caffe.TEST)
+    out = str(tmp_path / 'resnet20.onnx')
+    caffe.export_onnx(net, out)
+    model = check(out)
+    assert [o.name for o in model.graph.output] == ['InnerProduct1']
+    # Every convolution travels, the two projection shortcuts included.
+    assert (sum(n.op_type == 'Conv' for n in model.graph.node) ==
+            sum(layer.type == 'Convolution' for layer in deploy.layer))
 
 
 def test_unmappable_layer_is_named(tmp_path):
