@@ -31,6 +31,7 @@
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
 #include "cortado/stub_data.hpp"
+#include "check_command.hpp"
 #include "zoo_command.hpp"
 
 
@@ -462,6 +463,7 @@ const std::map<std::string, std::pair<int (*)(), const char*>>& Commands() {
       {"time", {Time, "benchmark model execution time"}},
       {"device_query", {DeviceQuery, "show GPU diagnostic information"}},
       {"layers", {ListLayers, "list registered layer types and their devices"}},
+      {"check", {RunCheckCommand, "build a net without running it: shapes, MACs, memory"}},
   };
   return commands;
 }
