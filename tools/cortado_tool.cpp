@@ -32,6 +32,7 @@
 #include "cortado/solver.hpp"
 #include "cortado/stub_data.hpp"
 #include "check_command.hpp"
+#include "deploy_command.hpp"
 #include "zoo_command.hpp"
 
 
@@ -464,6 +465,7 @@ const std::map<std::string, std::pair<int (*)(), const char*>>& Commands() {
       {"device_query", {DeviceQuery, "show GPU diagnostic information"}},
       {"layers", {ListLayers, "list registered layer types and their devices"}},
       {"check", {RunCheckCommand, "build a net without running it: shapes, MACs, memory"}},
+      {"deploy", {RunDeployCommand, "write a lean inference net with folded weights"}},
   };
   return commands;
 }
