@@ -189,5 +189,22 @@ TEST(CheckCommandTest, WeightsThatDoNotFitAreListed) {
   EXPECT_EQ(JsonNumber(good.out, "matched"), 4);
 }
 
+TEST(CheckCommandTest, DeployWritesFilesThatCheckCleanly) {
+  testing::TempDir dir;
+  const std::string root = CORTADO_SOURCE_DIR;
+  const std::string out_model = dir.File("deploy.prototxt");
+  const std::string out_weights = dir.File("deploy.caffemodel");
+  const ToolRun run = RunTool({"deploy", "--model=" + root + "/models/lenet/train_val.prototxt",
+                               "--weights=" + root + "/models/lenet/lenet_fashion_mnist.caffemodel",
+                               "--stub_shape=data:1,28,28", "--batch=8",
+                               "--out_model=" + out_model, "--out_weights=" + out_weights});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("Saved"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("forward pass"), std::string::npos) << run.out;
+  const ToolRun check = RunTool({"check", "--model=" + out_model, "--weights=" + out_weights});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(check.out.find("skipped"), std::string::npos) << check.out;
+}
+
 }  // namespace
 }  // namespace cortado
