@@ -64,6 +64,66 @@ std::string ShortType(const std::string& type) {
 
 }  // namespace
 
+void FoldAffineLayers(const Layer& head, const std::vector<const Layer*>& affine,
+                      Blob* folded_weights, Blob* folded_bias) {
+  const Blob& weights = *head.blobs()[0];
+  const bool transposed = std::string(head.type()) == "InnerProduct" &&
+                          head.layer_param().inner_product_param().transpose();
+  const int channels = transposed ? weights.shape(1) : weights.shape(0);
+  // y' = scale * y + shift per channel, composed in double over the chain.
+  std::vector<double> scale(channels, 1.0), shift(channels, 0.0);
+  for (const Layer* layer : affine) {
+    const auto& blobs = layer->blobs();
+    if (std::string(layer->type()) == "BatchNorm") {
+      // As BatchNormLayer computes it: sums divided by the decay weight
+      // (0 weight: zero statistics), stddev = sqrt(variance + eps).
+      const float weight = blobs[2]->cpu_data()[0];
+      const float factor = weight == 0 ? 0.f : 1.f / weight;
+      const float eps = layer->layer_param().batch_norm_param().eps();
+      const float* mean_sum = blobs[0]->cpu_data();
+      const float* var_sum = blobs[1]->cpu_data();
+      for (int c = 0; c < channels; ++c) {
+        const float mean = factor * mean_sum[c];
+        const float stddev = std::sqrt(factor * var_sum[c] + eps);
+        scale[c] /= stddev;
+        shift[c] = (shift[c] - mean) / stddev;
+      }
+    } else {  // Scale
+      const float* gamma = blobs[0]->cpu_data();
+      const float* beta = blobs.size() > 1 ? blobs[1]->cpu_data() : nullptr;
+      for (int c = 0; c < channels; ++c) {
+        scale[c] *= gamma[c];
+        shift[c] = shift[c] * gamma[c] + (beta ? beta[c] : 0.f);
+      }
+    }
+  }
+  folded_weights->ReshapeLike(weights);
+  const float* w = weights.cpu_data();
+  float* folded = folded_weights->mutable_cpu_data();
+  if (transposed) {  // [inputs, outputs]: channel c is column c
+    const int64_t rows = weights.shape(0);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int c = 0; c < channels; ++c) {
+        folded[r * channels + c] = static_cast<float>(w[r * channels + c] * scale[c]);
+      }
+    }
+  } else {  // channel c is the c-th contiguous block
+    const int64_t per_channel = weights.count() / channels;
+    for (int c = 0; c < channels; ++c) {
+      for (int64_t i = 0; i < per_channel; ++i) {
+        const int64_t at = c * per_channel + i;
+        folded[at] = static_cast<float>(w[at] * scale[c]);
+      }
+    }
+  }
+  folded_bias->Reshape(std::vector<int>{channels});
+  const float* bias = head.blobs().size() > 1 ? head.blobs()[1]->cpu_data() : nullptr;
+  float* bias_out = folded_bias->mutable_cpu_data();
+  for (int c = 0; c < channels; ++c) {
+    bias_out[c] = static_cast<float>((bias ? bias[c] : 0.0) * scale[c] + shift[c]);
+  }
+}
+
 InferenceFusion::InferenceFusion(const Net& net, const std::set<std::string>& keep)
     : net_(net) {
   const int n = static_cast<int>(net.layers().size());
@@ -188,62 +248,7 @@ std::unique_ptr<InferenceFusion::Chain> InferenceFusion::BuildChain(
 
 void InferenceFusion::Refold(Chain* chain) const {
   const Layer& head = *net_.layers()[chain->head];
-  const Blob& weights = *head.blobs()[0];
-  const bool transposed = std::string(head.type()) == "InnerProduct" &&
-                          head.layer_param().inner_product_param().transpose();
-  const int channels = transposed ? weights.shape(1) : weights.shape(0);
-  // y' = scale * y + shift per channel, composed in double over the chain.
-  std::vector<double> scale(channels, 1.0), shift(channels, 0.0);
-  for (const Layer* layer : chain->affine) {
-    const auto& blobs = layer->blobs();
-    if (std::string(layer->type()) == "BatchNorm") {
-      // As BatchNormLayer computes it: sums divided by the decay weight
-      // (0 weight: zero statistics), stddev = sqrt(variance + eps).
-      const float weight = blobs[2]->cpu_data()[0];
-      const float factor = weight == 0 ? 0.f : 1.f / weight;
-      const float eps = layer->layer_param().batch_norm_param().eps();
-      const float* mean_sum = blobs[0]->cpu_data();
-      const float* var_sum = blobs[1]->cpu_data();
-      for (int c = 0; c < channels; ++c) {
-        const float mean = factor * mean_sum[c];
-        const float stddev = std::sqrt(factor * var_sum[c] + eps);
-        scale[c] /= stddev;
-        shift[c] = (shift[c] - mean) / stddev;
-      }
-    } else {  // Scale
-      const float* gamma = blobs[0]->cpu_data();
-      const float* beta = blobs.size() > 1 ? blobs[1]->cpu_data() : nullptr;
-      for (int c = 0; c < channels; ++c) {
-        scale[c] *= gamma[c];
-        shift[c] = shift[c] * gamma[c] + (beta ? beta[c] : 0.f);
-      }
-    }
-  }
-  chain->folded_weights.ReshapeLike(weights);
-  const float* w = weights.cpu_data();
-  float* folded = chain->folded_weights.mutable_cpu_data();
-  if (transposed) {  // [inputs, outputs]: channel c is column c
-    const int64_t rows = weights.shape(0);
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int c = 0; c < channels; ++c) {
-        folded[r * channels + c] = static_cast<float>(w[r * channels + c] * scale[c]);
-      }
-    }
-  } else {  // channel c is the c-th contiguous block
-    const int64_t per_channel = weights.count() / channels;
-    for (int c = 0; c < channels; ++c) {
-      for (int64_t i = 0; i < per_channel; ++i) {
-        const int64_t at = c * per_channel + i;
-        folded[at] = static_cast<float>(w[at] * scale[c]);
-      }
-    }
-  }
-  chain->folded_bias.Reshape(std::vector<int>{channels});
-  const float* bias = head.blobs().size() > 1 ? head.blobs()[1]->cpu_data() : nullptr;
-  float* folded_bias = chain->folded_bias.mutable_cpu_data();
-  for (int c = 0; c < channels; ++c) {
-    folded_bias[c] = static_cast<float>((bias ? bias[c] : 0.0) * scale[c] + shift[c]);
-  }
+  FoldAffineLayers(head, chain->affine, &chain->folded_weights, &chain->folded_bias);
   chain->sources.clear();
   for (const auto& blob : head.blobs()) chain->sources.push_back({blob.get(), 0});
   for (const Layer* layer : chain->affine) {

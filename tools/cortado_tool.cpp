@@ -32,6 +32,8 @@
 #include "cortado/rng.hpp"
 #include "cortado/solver.hpp"
 #include "cortado/stub_data.hpp"
+#include "check_command.hpp"
+#include "deploy_command.hpp"
 #include "export_command.hpp"
 #include "zoo_command.hpp"
 
@@ -493,6 +495,8 @@ const std::map<std::string, std::pair<int (*)(), const char*>>& Commands() {
       {"device_query", {DeviceQuery, "show GPU diagnostic information"}},
       {"export", {ExportCommand, "write a model's TEST net as ONNX (--onnx=out.onnx)"}},
       {"layers", {ListLayers, "list registered layer types and their devices"}},
+      {"check", {RunCheckCommand, "build a net without running it: shapes, MACs, memory"}},
+      {"deploy", {RunDeployCommand, "write a lean inference net with folded weights"}},
   };
   return commands;
 }

@@ -27,6 +27,16 @@ namespace cortado {
 
 class Net;
 
+// Folds per-channel affine layers (BatchNorm with its stored statistics,
+// Scale with or without bias), applied in order after `head` (a
+// Convolution, or an InnerProduct, transposed or not, whose output channel
+// axis is 1) into one set of weights and a bias: head's weights scaled per
+// output channel, and head's bias (0 if it has none) mapped through the
+// affine layers. Computed in double per channel. Shared by inference fusion
+// and `cortado deploy`, which writes the folded weights into a caffemodel.
+void FoldAffineLayers(const Layer& head, const std::vector<const Layer*>& affine,
+                      Blob* folded_weights, Blob* folded_bias);
+
 class InferenceFusion {
  public:
   // One producer and the layers folded into it.
