@@ -24,8 +24,8 @@ DECLARE_string(weights);
 DECLARE_int32(level);
 DECLARE_string(stage);
 DECLARE_string(stub_shape);
-DEFINE_int32(batch, 0, "'check' and 'deploy': batch size of the net's inputs (0: as the "
-                       "prototxt says)");
+DEFINE_int32(batch, 0, "'check', 'deploy' and 'export': batch size of the net's inputs "
+                        "(0: as the model has it)");
 DEFINE_bool(json, false, "'check': print one JSON object instead of the table");
 
 namespace cortado {

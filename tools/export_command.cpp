@@ -17,7 +17,7 @@ DECLARE_string(weights);
 DECLARE_int32(level);
 DECLARE_string(stage);
 DEFINE_string(onnx, "", "'export': the ONNX file to write");
-DEFINE_int32(batch, 0, "'export': the batch size of the exported net's inputs (0: the model's)");
+DECLARE_int32(batch);  // check_command.cpp
 
 namespace cortado {
 namespace {
