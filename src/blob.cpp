@@ -1,6 +1,7 @@
 // Blob shape bookkeeping, storage access and (de)serialisation.
 #include "cortado/blob.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -155,6 +156,20 @@ void Blob::ShareData(const Blob& other) {
 void Blob::ShareDiff(const Blob& other) {
   CHECK_EQ(count_, other.count());
   diff_ = other.diff_memory();
+}
+
+void Blob::SetStorage(std::shared_ptr<SyncedMemory> data, std::shared_ptr<SyncedMemory> diff) {
+  const size_t bytes = count_ * sizeof(float);
+  if (data) {
+    CHECK_GE(data->size(), bytes);
+    data_ = std::move(data);
+  }
+  if (diff) {
+    CHECK_GE(diff->size(), bytes);
+    diff_ = std::move(diff);
+  }
+  // Growing past what both sides hold must reallocate.
+  capacity_ = std::min<int64_t>(data_->size(), diff_->size()) / sizeof(float);
 }
 
 #ifdef CORTADO_WITH_CUDA

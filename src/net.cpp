@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <new>
 #include <set>
 
@@ -191,6 +193,8 @@ void Net::Init(const caffe::NetParameter& in_param) {
   phase_ = param.state().phase();
   debug_info_ = param.debug_info();
   fuse_inference_ = param.fuse_inference();
+  plan_memory_requested_ = param.plan_memory();
+  plan_memory_refused_ = param.has_plan_memory() && !param.plan_memory();
 
   std::map<std::string, int> blob_name_to_idx;
   std::map<std::string, int> available;  // produced, not yet consumed
@@ -315,6 +319,101 @@ void Net::Init(const caffe::NetParameter& in_param) {
   LOG(INFO) << "Network '" << name_ << "' (" << caffe::Phase_Name(phase_) << "): " << n
             << " layers, " << blobs_.size() << " blobs, " << learnable_params_.size()
             << " learnable parameter blobs";
+  if (plan_memory_requested_) set_plan_memory(true);
+}
+
+void Net::set_plan_memory(bool value) {
+  plan_memory_requested_ = value;
+  if (value && debug_info_) {
+    LOG(INFO) << "Network '" << name_ << "': memory planning is off while debug_info reads "
+                 "every blob";
+    ReleaseMemoryPlan();
+    return;
+  }
+  if (value) {
+    ApplyMemoryPlan();
+  } else {
+    ReleaseMemoryPlan();
+  }
+}
+
+void Net::ApplyMemoryPlan() {
+  std::set<int> keep;
+  for (const std::string& name : kept_blobs_) keep.insert(blob_names_index_.at(name));
+  auto plan = std::make_unique<BlobMemoryPlan>(PlanBlobMemory(*this, keep));
+  auto arena = std::make_shared<MemoryArena>(plan->placement.arena_bytes);
+  for (size_t i = 0; i < plan->storages.size(); ++i) {
+    const PlannedStorage& storage = plan->storages[i];
+    auto view = std::make_shared<SyncedMemory>(arena, plan->placement.offsets[i],
+                                               plan->buffers[i].bytes);
+    for (int id : storage.blobs) {
+      blobs_[id]->SetStorage(storage.diff ? nullptr : view, storage.diff ? view : nullptr);
+    }
+  }
+  MoveOutOfOldArena(*plan);
+  const bool first = memory_plan_ == nullptr;
+  memory_plan_ = std::move(plan);
+  planned_counts_.clear();
+  for (const auto& blob : blobs_) planned_counts_.push_back(blob->count());
+  if (first) {
+    LOG(INFO) << "Network '" << name_ << "': blob memory planned, "
+              << memory_plan_->planned_bytes() << " bytes instead of "
+              << memory_plan_->unplanned_bytes << (memory_plan_->training ? " (training)" : "");
+  }
+}
+
+void Net::MoveOutOfOldArena(const BlobMemoryPlan& plan) {
+  std::set<std::pair<int, bool>> placed;  // (blob id, diff)
+  for (const PlannedStorage& storage : plan.storages) {
+    for (int id : storage.blobs) placed.insert({id, storage.diff});
+  }
+  std::map<const SyncedMemory*, std::shared_ptr<SyncedMemory>> moved;
+  for (size_t id = 0; id < blobs_.size(); ++id) {
+    for (bool diff : {false, true}) {
+      const std::shared_ptr<SyncedMemory> memory =
+          diff ? blobs_[id]->diff_memory() : blobs_[id]->data_memory();
+      if (!memory || !memory->is_arena_view() || placed.count({static_cast<int>(id), diff})) {
+        continue;
+      }
+      std::shared_ptr<SyncedMemory>& own = moved[memory.get()];
+      if (!own) {
+        own = std::make_shared<SyncedMemory>(memory->size());
+        if (memory->head() != SyncedMemory::Head::kUninitialized) {
+          std::memcpy(own->mutable_cpu_data(), memory->cpu_data(), memory->size());
+        }
+      }
+      blobs_[id]->SetStorage(diff ? nullptr : own, diff ? own : nullptr);
+    }
+  }
+}
+
+void Net::set_debug_info(bool value) {
+  debug_info_ = value;
+  if (value) {
+    ReleaseMemoryPlan();
+  } else if (plan_memory_requested_ && !memory_plan_) {
+    ApplyMemoryPlan();
+  }
+}
+
+void Net::ReleaseMemoryPlan() {
+  if (!memory_plan_) return;
+  for (const PlannedStorage& storage : memory_plan_->storages) {
+    const Blob& root = *blobs_[storage.blobs[0]];
+    auto own = std::make_shared<SyncedMemory>(root.count() * sizeof(float));
+    for (int id : storage.blobs) {
+      blobs_[id]->SetStorage(storage.diff ? nullptr : own, storage.diff ? own : nullptr);
+    }
+  }
+  memory_plan_.reset();
+  planned_counts_.clear();
+}
+
+bool Net::PlannedShapesChanged() const {
+  for (size_t id = 0; id < blobs_.size(); ++id) {
+    if (blobs_[id]->count() != planned_counts_[id]) return true;
+  }
+  return false;
 }
 
 int Net::AppendBottom(const caffe::NetParameter& param, int layer_id, int bottom_id,
@@ -423,6 +522,9 @@ float Net::ForwardFromTo(int start, int end) {
   CHECK_LT(end, static_cast<int>(layers_.size()));
   ActivateDevice(device_);  // the caller's thread may not have made it current
   if (fusion_) fusion_->RefoldIfChanged();
+  // A pass that grew a blob gave it its own storage (Blob::SetStorage); plan
+  // again while no value but inputs and kept blobs matters.
+  if (memory_plan_ && start == 0 && PlannedShapesChanged()) ApplyMemoryPlan();
   float loss = 0;
   int i = start;
   try {
@@ -473,6 +575,11 @@ float Net::RunLayer(int i, int start, int end) {
 }
 
 void Net::PlanFusion() {
+  PlanFusionChains();
+  if (memory_plan_) ApplyMemoryPlan();  // a chain's head writes its final blob early
+}
+
+void Net::PlanFusionChains() {
   fusion_.reset();
   if (!fuse_inference_ || phase_ != caffe::TEST) return;
   // Fused layers compute no gradients and leave intermediates unwritten.
@@ -572,6 +679,7 @@ void Net::Reshape() {
   } catch (const std::bad_alloc&) {
     ThrowOutOfMemory(origin_, layer_names_[i], top_vecs_[i]);
   }
+  if (memory_plan_) ApplyMemoryPlan();
 }
 
 void Net::ClearParamDiffs() {

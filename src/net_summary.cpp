@@ -2,6 +2,8 @@
 // blob memory with and without lifetime planning, and weights that fit.
 #include "cortado/net_summary.hpp"
 
+#include "cortado/blob_memory_plan.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -97,6 +99,9 @@ std::string ShapeText(const std::vector<int>& shape) {
   return text;
 }
 
+// JSON null for a total that was not computed (-1).
+std::string OrNull(int64_t bytes) { return bytes < 0 ? "null" : std::to_string(bytes); }
+
 }  // namespace
 
 NetSummary SummarizeNet(const Net& net) {
@@ -174,6 +179,13 @@ NetSummary SummarizeNet(const Net& net) {
   summary.inference_live_peak_bytes = summary.inference_plan.live_peak_bytes;
   summary.training_unplanned_bytes += summary.inference_unplanned_bytes;  // the data
   return summary;
+}
+
+void AddTrainingPlan(const Net& training_net, NetSummary* summary) {
+  const BlobMemoryPlan plan = PlanBlobMemory(training_net, {});
+  if (!plan.training) ThrowError("net '", training_net.name(), "' runs no backward pass");
+  summary->training_touched_bytes = plan.unplanned_bytes;
+  summary->training_planned_bytes = plan.planned_bytes();
 }
 
 void SetBatchSize(int batch, caffe::NetParameter* param) {
@@ -278,7 +290,8 @@ std::string NetSummaryToJson(const NetSummary& s, const WeightsReport* weights) 
       << ",\"inference_planned_bytes\":" << s.inference_planned_bytes
       << ",\"inference_live_peak_bytes\":" << s.inference_live_peak_bytes
       << ",\"training_unplanned_bytes\":" << s.training_unplanned_bytes
-      << ",\"training_planned_bytes\":null";
+      << ",\"training_touched_bytes\":" << OrNull(s.training_touched_bytes)
+      << ",\"training_planned_bytes\":" << OrNull(s.training_planned_bytes);
   if (weights) {
     out << ",\"weights\":{\"matched\":" << weights->matched << ",\"errors\":";
     AppendJsonStrings(weights->errors, &out);

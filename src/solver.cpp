@@ -122,6 +122,11 @@ void Solver::InitTestNets() {
   }
 }
 
+void Solver::PlanMemory() {
+  net_->PlanMemoryUnlessRefused();
+  for (const auto& test_net : test_nets_) test_net->PlanMemoryUnlessRefused();
+}
+
 float Solver::GetLearningRate() const {
   const std::string& policy = param_.lr_policy();
   const double base = param_.base_lr();

@@ -1,4 +1,5 @@
-// Host/device buffer with lazy copies in whichever direction is asked for.
+// Host/device buffers with lazy copies in whichever direction is asked for,
+// and the planned arena their views carve up.
 #include "cortado/synced_memory.hpp"
 
 #include <atomic>
@@ -40,23 +41,69 @@ uint64_t SyncedMemory::NextVersion() {
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
+SyncedMemory::SyncedMemory(std::shared_ptr<MemoryArena> arena, size_t offset, size_t size)
+    : arena_(std::move(arena)), arena_offset_(offset), size_(size), version_(NextVersion()) {
+  CHECK(arena_);
+  CHECK_LE(offset + size, arena_->bytes());
+}
+
 SyncedMemory::~SyncedMemory() {
+  if (arena_) return;  // the arena owns the bytes
   std::free(cpu_ptr_);
 #ifdef CORTADO_WITH_CUDA
   if (gpu_ptr_) cudaFree(gpu_ptr_);
 #endif
 }
 
+void* SyncedMemory::AllocateCpu() {
+  return arena_ ? arena_->host() + arena_offset_ : AllocateHost(size_);
+}
+
+void* SyncedMemory::AllocateGpu() {
+  if (arena_) return arena_->device() + arena_offset_;
+  void* ptr = nullptr;
+#ifdef CORTADO_WITH_CUDA
+  CheckCuda(cudaMalloc(&ptr, size_), StrCat("cudaMalloc of ", size_, " bytes for a blob"));
+#endif
+  return ptr;
+}
+
+MemoryArena::~MemoryArena() {
+  std::free(host_);
+#ifdef CORTADO_WITH_CUDA
+  if (device_) cudaFree(device_);
+#endif
+}
+
+char* MemoryArena::host() {
+  if (!host_) host_ = static_cast<char*>(AllocateHost(bytes_));
+  return host_;
+}
+
+char* MemoryArena::device() {
+#ifdef CORTADO_WITH_CUDA
+  if (!device_) {
+    void* ptr = nullptr;
+    CheckCuda(cudaMalloc(&ptr, bytes_ == 0 ? 1 : bytes_),
+              StrCat("cudaMalloc of ", bytes_, " bytes for the planned blob arena"));
+    device_ = static_cast<char*>(ptr);
+  }
+  return device_;
+#else
+  ThrowError("this build of Cortado has no CUDA support");
+#endif
+}
+
 void SyncedMemory::ToCpu() {
   switch (head_) {
     case Head::kUninitialized:
-      cpu_ptr_ = AllocateHost(size_);
+      cpu_ptr_ = AllocateCpu();
       std::memset(cpu_ptr_, 0, size_);
       head_ = Head::kAtCpu;
       break;
     case Head::kAtGpu:
 #ifdef CORTADO_WITH_CUDA
-      if (!cpu_ptr_) cpu_ptr_ = AllocateHost(size_);
+      if (!cpu_ptr_) cpu_ptr_ = AllocateCpu();
       CheckCuda(cudaMemcpy(cpu_ptr_, gpu_ptr_, size_, cudaMemcpyDeviceToHost),
                 "device-to-host copy");
       head_ = Head::kSynced;
@@ -72,16 +119,12 @@ void SyncedMemory::ToGpu() {
 #ifdef CORTADO_WITH_CUDA
   switch (head_) {
     case Head::kUninitialized:
-      CheckCuda(cudaMalloc(&gpu_ptr_, size_),
-                StrCat("cudaMalloc of ", size_, " bytes for a blob"));
+      gpu_ptr_ = AllocateGpu();
       CheckCuda(cudaMemset(gpu_ptr_, 0, size_), "cudaMemset");
       head_ = Head::kAtGpu;
       break;
     case Head::kAtCpu:
-      if (!gpu_ptr_) {
-        CheckCuda(cudaMalloc(&gpu_ptr_, size_),
-                  StrCat("cudaMalloc of ", size_, " bytes for a blob"));
-      }
+      if (!gpu_ptr_) gpu_ptr_ = AllocateGpu();
       CheckCuda(cudaMemcpy(gpu_ptr_, cpu_ptr_, size_, cudaMemcpyHostToDevice),
                 "host-to-device copy");
       head_ = Head::kSynced;

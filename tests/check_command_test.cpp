@@ -105,6 +105,7 @@ TEST(CheckCommandTest, PrintsATableWithTotals) {
   EXPECT_NE(run.out.find("fc1000"), std::string::npos);
   EXPECT_NE(run.out.find("inference blobs, planned"), std::string::npos);
   EXPECT_NE(run.out.find("training blobs, unplanned"), std::string::npos);
+  EXPECT_NE(run.out.find("training blobs, planned"), std::string::npos) << run.out;
 }
 
 TEST(CheckCommandTest, TrainValNetsAreCheckedWithoutTheirData) {

@@ -79,6 +79,37 @@ TEST(LenetTrainingTest, ShortRunLearnsSnapshotsResumesAndTests) {
   EXPECT_GT(LastAccuracy(ReadFile(test_log), "\\] accuracy"), 0.70) << ReadFile(test_log);
 }
 
+// 200 iterations with blob memory planned (the tool's default) and not:
+// every weight of the final caffemodel is the same bit for bit.
+TEST(LenetTrainingTest, PlannedMemoryTrainsBitIdentically) {
+  ASSERT_TRUE(FileExists(kRoot + "/data/fashion_mnist/fashion_mnist_train_lmdb"))
+      << "Fashion-MNIST LMDBs missing: run ./scripts/setup.sh --no-train first";
+  testing::TempDir dir;
+  std::string models[2];
+  for (int planned = 0; planned < 2; ++planned) {
+    const std::string prefix = dir.File(planned ? "planned" : "plain");
+    std::string solver = ReadFile(kRoot + "/models/lenet/lenet_solver.prototxt");
+    solver = std::regex_replace(solver, std::regex("max_iter: \\d+"), "max_iter: 200");
+    solver = std::regex_replace(solver, std::regex("test_iter: \\d+"), "test_iter: 5");
+    solver = std::regex_replace(solver, std::regex("test_interval: \\d+"), "test_interval: 100");
+    solver = std::regex_replace(solver, std::regex("snapshot: \\d+"), "snapshot: 200");
+    solver = std::regex_replace(solver, std::regex("snapshot_prefix: .*"),
+                                "snapshot_prefix: \"" + prefix + "\"");
+    solver += "\nrandom_seed: 1701\n";
+    const std::string solver_path = prefix + "_solver.prototxt";
+    std::ofstream(solver_path) << solver;
+    const std::string log = prefix + ".log";
+    ASSERT_EQ(RunTool("train --solver=" + solver_path +
+                      (planned ? " --plan_memory=true" : " --plan_memory=false"), log), 0)
+        << ReadFile(log);
+    EXPECT_EQ(ReadFile(log).find("blob memory planned") != std::string::npos, planned == 1)
+        << ReadFile(log);
+    models[planned] = ReadFile(prefix + "_iter_200.caffemodel");
+    ASSERT_GT(models[planned].size(), 1000u);
+  }
+  EXPECT_TRUE(models[0] == models[1]) << "planned and unplanned runs trained different weights";
+}
+
 // Trains the same short run on the CPU and on GPU 0 (same seed and data
 // order) and expects the same accuracy, give or take what float rounding in
 // a different summation order makes of 400 iterations.

@@ -126,6 +126,20 @@ TEST(NetSummaryTest, JsonHasTheTotals) {
   EXPECT_NE(json.find("\"training_planned_bytes\":null"), std::string::npos);
 }
 
+TEST(NetSummaryTest, TrainingPlanComesFromANetThatRunsBackward) {
+  NetSummary s = SummarizeNet(Net(Parse(kSmallNet)));
+  caffe::NetParameter param = Parse(kSmallNet);
+  EXPECT_THROW(AddTrainingPlan(Net(param), &s), Error);  // nothing runs backward
+  param.set_force_backward(true);
+  AddTrainingPlan(Net(param), &s);
+  EXPECT_GT(s.training_touched_bytes, 0);
+  EXPECT_GT(s.training_planned_bytes, 0);
+  EXPECT_LE(s.training_touched_bytes, s.training_unplanned_bytes);
+  const std::string json = NetSummaryToJson(s, nullptr);
+  EXPECT_NE(json.find("\"training_planned_bytes\":" + std::to_string(s.training_planned_bytes)),
+            std::string::npos) << json;
+}
+
 // The generated ResNet (used at batch 256 by the check command's test) is
 // the same net as the conformance set's ResNet-50.
 TEST(NetSummaryTest, GeneratedResNet50MatchesTheBenchNet) {

@@ -2,6 +2,7 @@
 // and what it costs, without allocating its activations or running a layer.
 #include "check_command.hpp"
 
+#include <algorithm>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -85,16 +86,25 @@ void PrintTable(const NetSummary& s) {
               HumanBytes(s.inference_live_peak_bytes).c_str());
   std::printf("  training blobs, unplanned     %s (data and diff of every blob)\n",
               HumanBytes(s.training_unplanned_bytes).c_str());
-  std::printf("  training blobs, planned       n/a (the training planner is not built yet)\n");
+  if (s.training_planned_bytes >= 0) {
+    std::printf("  training blobs, touched       %s (the data and diffs a step uses, unplanned)\n",
+                HumanBytes(s.training_touched_bytes).c_str());
+    std::printf("  training blobs, planned       %s (%.2fx of touched, %.2fx of unplanned)\n",
+                HumanBytes(s.training_planned_bytes).c_str(),
+                static_cast<double>(s.training_planned_bytes) / s.training_touched_bytes,
+                static_cast<double>(s.training_planned_bytes) / s.training_unplanned_bytes);
+  }
   std::printf("  parameters are not included above; layers' private scratch is not either\n");
 }
 
 }  // namespace
 
-std::unique_ptr<Net> BuildNetForCheck(const std::string& model, caffe::Phase phase, int batch) {
+std::unique_ptr<Net> BuildNetForCheck(const std::string& model, caffe::Phase phase, int batch,
+                                      bool force_backward) {
   if (model.empty()) ThrowError("this command needs --model=<net.prototxt>");
   caffe::NetParameter param;
   ReadNetParamsFromTextFile(model, &param);
+  if (force_backward) param.set_force_backward(true);
   param.mutable_state()->set_phase(phase);
   param.mutable_state()->set_level(FLAGS_level);
   for (const std::string& stage : Split(FLAGS_stage, ',')) param.mutable_state()->add_stage(stage);
@@ -130,7 +140,20 @@ int RunCheckCommand() {
   }
   if (FLAGS_batch < 0) ThrowError("--batch=", FLAGS_batch, " must be positive (0: as written)");
   std::unique_ptr<Net> net = BuildNetForCheck(FLAGS_model, phase, FLAGS_batch);
-  const NetSummary summary = SummarizeNet(*net);
+  NetSummary summary = SummarizeNet(*net);
+  // Training memory: the TRAIN net, with backward forced when nothing in it
+  // has a loss (a deploy net). Built without allocating, like the first.
+  {
+    std::unique_ptr<Net> training = BuildNetForCheck(FLAGS_model, caffe::TRAIN, FLAGS_batch);
+    const auto& need = training->layer_need_backward();
+    if (std::find(need.begin(), need.end(), true) == need.end()) {
+      training = BuildNetForCheck(FLAGS_model, caffe::TRAIN, FLAGS_batch, true);
+    }
+    const auto& forced = training->layer_need_backward();
+    if (std::find(forced.begin(), forced.end(), true) != forced.end()) {
+      AddTrainingPlan(*training, &summary);
+    }
+  }
   WeightsReport weights;
   const bool have_weights = !FLAGS_weights.empty();
   if (have_weights) {

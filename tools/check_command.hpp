@@ -16,7 +16,9 @@ class Net;
 // --batch, replaces data layers with Input layers of their shape (a data
 // set is neither needed nor opened), and builds the net. Activations are not
 // allocated (blob storage is lazy); parameters are, and are filled.
-std::unique_ptr<Net> BuildNetForCheck(const std::string& model, caffe::Phase phase, int batch);
+// force_backward sets the net's force_backward (training memory of a deploy net).
+std::unique_ptr<Net> BuildNetForCheck(const std::string& model, caffe::Phase phase, int batch,
+                                      bool force_backward = false);
 
 // The command: returns the exit status (non-zero when the weights do not
 // fit); errors building the net are thrown as cortado::Error.

@@ -56,6 +56,8 @@ DEFINE_string(sigint_effect, "stop", "What SIGINT does: snapshot, stop or none")
 DEFINE_bool(fuse, true, "'test' and 'time' with a TEST net: fuse BatchNorm/Scale, ReLU, "
             "Eltwise SUM and Dropout into the Convolution/InnerProduct before them "
             "(see docs/performance.md); --fuse=false runs every layer on its own");
+DEFINE_bool(plan_memory, true, "'train', 'test' and 'time': plan blob storage from lifetimes so "
+            "blobs share one arena (docs/memory.md); a prototxt's plan_memory: false wins");
 DEFINE_bool(stub_data, false, "'time': replace data layers whose source is missing with Input "
                              "layers of the shape they declare");
 DEFINE_string(stub_shape, "", "With --stub_data: item shapes for tops whose layer declares none, "
@@ -171,6 +173,7 @@ std::function<Solver::Action()> SignalActions() {
 
 std::unique_ptr<Solver> BuildSolver(const caffe::SolverParameter& param) {
   std::unique_ptr<Solver> solver = CreateSolver(param);
+  if (FLAGS_plan_memory) solver->PlanMemory();
   // Fine-tuning keeps Caffe's contract: layers the weights lack (a renamed
   // classifier) start from their fillers, with a warning naming them. Weights
   // that match no layer at all are an error.
@@ -310,6 +313,7 @@ int Test() {
   const Device device = SelectDevice();
   std::unique_ptr<Net> net = LoadModel(caffe::TEST);
   if (!FLAGS_fuse) net->set_fuse_inference(false);
+  if (FLAGS_plan_memory) net->PlanMemoryUnlessRefused();
   net->SetDevice(device);
   // Testing a net some of whose layers kept random weights gives wrong
   // scores, so every layer with parameters must be in the weights.
@@ -365,6 +369,7 @@ int Time() {
   const Device device = SelectDevice();
   std::unique_ptr<Net> net = LoadModel(ParsePhase(FLAGS_phase, caffe::TRAIN), FLAGS_stub_data);
   if (!FLAGS_fuse) net->set_fuse_inference(false);
+  if (FLAGS_plan_memory) net->PlanMemoryUnlessRefused();
   net->SetDevice(device);
   using Clock = std::chrono::steady_clock;
   const auto& layers = net->layers();

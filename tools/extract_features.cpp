@@ -69,8 +69,10 @@ int Extract(int argc, char** argv) {
     dbs.push_back(OpenDatabase(backend, db_paths[i], Database::Mode::kNew));
     txns.push_back(dbs.back()->NewTransaction());
   }
-  // Fusion must not elide a blob we are about to read.
+  // Fusion must not elide, nor the planner recycle, a blob we are about to
+  // read; the rest share one arena.
   net.KeepBlobs(blob_names);
+  net.PlanMemoryUnlessRefused();
   LOG(INFO) << "Extracting features for " << batches << " batches";
   std::vector<int64_t> written(blob_names.size(), 0);
   for (int batch = 0; batch < batches; ++batch) {

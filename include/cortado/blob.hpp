@@ -55,6 +55,10 @@ class Blob {
   // Makes this blob view other's storage (parameter sharing, in-place).
   void ShareData(const Blob& other);
   void ShareDiff(const Blob& other);
+  // The memory planner's hand-over: the blob's data (or diff) now lives in
+  // `memory`, which must hold count() floats; null leaves that side alone.
+  // A later Reshape beyond count() gives the blob its own storage again.
+  void SetStorage(std::shared_ptr<SyncedMemory> data, std::shared_ptr<SyncedMemory> diff);
   const std::shared_ptr<SyncedMemory>& data_memory() const { return data_; }
   const std::shared_ptr<SyncedMemory>& diff_memory() const { return diff_; }
   // See SyncedMemory::version; 0 before the first Reshape to a non-empty shape.

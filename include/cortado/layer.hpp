@@ -88,6 +88,13 @@ class Layer {
   virtual bool AcceptsEpilogue() const { return false; }
   // Whether force_backward may request a gradient for this bottom (labels: no).
   virtual bool AllowForceBackward(int bottom_index) const { return true; }
+  // What Backward reads, for the memory planner in training: whether it
+  // reads the data of bottom[index] / top[index]. The default, true, is
+  // always safe; a layer that answers false lets the planner recycle that
+  // storage as soon as forward is done with it. (Every Backward may read its
+  // tops' diffs and its own private state.)
+  virtual bool BackwardReadsBottomData(int index) const { return true; }
+  virtual bool BackwardReadsTopData(int index) const { return true; }
 
   bool param_propagate_down(int param_id) const {
     return param_id < static_cast<int>(param_propagate_down_.size())

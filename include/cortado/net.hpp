@@ -12,6 +12,7 @@
 
 #include "caffe.pb.h"
 #include "cortado/blob.hpp"
+#include "cortado/blob_memory_plan.hpp"
 #include "cortado/layer.hpp"
 
 namespace cortado {
@@ -135,7 +136,7 @@ class Net {
   bool has_layer(const std::string& name) const;
   Layer* layer_by_name(const std::string& name) const;  // nullptr if absent
 
-  void set_debug_info(bool value) { debug_info_ = value; }
+  void set_debug_info(bool value);
 
   // Inference fusion (inference_fusion.hpp, docs/performance.md): a TEST net
   // none of whose layers needs backward folds BatchNorm/Scale, ReLU, Eltwise
@@ -155,6 +156,21 @@ class Net {
   std::vector<std::string> elided_blobs() const;
   // The current plan; null when nothing is fused.
   const InferenceFusion* fusion() const { return fusion_.get(); }
+  // Memory planning (blob_memory_plan.hpp, docs/memory.md): blobs other
+  // than inputs, outputs and kept ones (KeepBlobs) share one arena and hold
+  // values only during a pass; a ForwardFromTo that starts mid-net may read
+  // recycled storage. Off unless NetParameter.plan_memory or this turns it
+  // on; debug_info (which reads every blob) leaves it off. Turning it off
+  // gives each blob its own storage again (recycled values are lost).
+  void set_plan_memory(bool value);
+  // The tools' default (--plan_memory): plans unless the prototxt says
+  // plan_memory: false.
+  void PlanMemoryUnlessRefused() {
+    if (!plan_memory_refused_) set_plan_memory(true);
+  }
+  bool plan_memory() const { return memory_plan_ != nullptr; }
+  // The plan in force; null when planning is off.
+  const BlobMemoryPlan* memory_plan() const { return memory_plan_.get(); }
   // Keeps the layers whose include/exclude rules match param.state().
   static void FilterNet(const caffe::NetParameter& param,
                         caffe::NetParameter* filtered);
@@ -181,6 +197,15 @@ class Net {
                              MissingWeights missing) const;
   // (Re)builds fusion_ from the current settings.
   void PlanFusion();
+  void PlanFusionChains();
+  // (Re)plans blob storage when planning is on; called whenever shapes,
+  // fusion or the kept set change.
+  void ApplyMemoryPlan();
+  void ReleaseMemoryPlan();
+  // Blobs in the old arena that `plan` leaves out (now kept, say) get their
+  // own storage, with their values, so that the old arena can go.
+  void MoveOutOfOldArena(const BlobMemoryPlan& plan);
+  bool PlannedShapesChanged() const;
   void RunLayerHooks(LayerHook when, int layer_id);
   // Runs layer i within a ForwardFromTo(start, end).
   float RunLayer(int i, int start, int end);
@@ -226,6 +251,10 @@ class Net {
   bool fuse_inference_ = true;
   std::set<std::string> kept_blobs_;
   std::unique_ptr<InferenceFusion> fusion_;
+  bool plan_memory_requested_ = false;
+  bool plan_memory_refused_ = false;  // the prototxt says plan_memory: false
+  std::unique_ptr<BlobMemoryPlan> memory_plan_;
+  std::vector<int64_t> planned_counts_;  // each blob's count when planned
 };
 
 }  // namespace cortado

@@ -50,6 +50,11 @@ struct NetSummary {
   // share data, not diff). Planned training needs what each layer's backward
   // reads, which layers do not declare yet.
   int64_t training_unplanned_bytes = 0;
+  // From the training planner (blob_memory_plan.hpp) on a net that runs
+  // backward: the data and diff storages a step touches, unplanned and
+  // planned. -1 until AddTrainingPlan fills them.
+  int64_t training_touched_bytes = -1;
+  int64_t training_planned_bytes = -1;
   // The buffers given to PlanMemory (one per blob, in blob order) and its
   // answer, for tools that want the placement.
   std::vector<BufferUse> inference_buffers;
@@ -58,6 +63,10 @@ struct NetSummary {
 
 // Summarises `net` as built; reads shapes and parameter sizes only.
 NetSummary SummarizeNet(const Net& net);
+
+// Fills the training fields from `training_net`, the same model built to run
+// backward (a TRAIN net; check forces backward on a net without a loss).
+void AddTrainingPlan(const Net& training_net, NetSummary* summary);
 
 // Sets the batch (first) dimension of everything that feeds the net: Input
 // layers, net-level input shapes, and the batch_size of data layers.

@@ -38,6 +38,9 @@ class Solver {
 
   float GetLearningRate() const;
   const caffe::SolverParameter& param() const { return param_; }
+  // Plans blob memory in the train and test nets, except those whose
+  // prototxt says plan_memory: false (Net::PlanMemoryUnlessRefused).
+  void PlanMemory();
   Net* net() { return net_.get(); }
   const std::vector<std::unique_ptr<Net>>& test_nets() const { return test_nets_; }
   int iter() const { return iter_; }

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "cortado/common.hpp"
+#include "cortado/memory_arena.hpp"
 
 namespace cortado {
 
@@ -16,6 +18,11 @@ class SyncedMemory {
 
   SyncedMemory() : version_(NextVersion()) {}
   explicit SyncedMemory(size_t size) : size_(size), version_(NextVersion()) {}
+  // A view of `size` bytes at `offset` in a planned arena (see
+  // net_memory_planner.hpp): it owns no memory, and other views may use the
+  // same bytes at other times in a pass. Copies between host and device
+  // move only this view's bytes.
+  SyncedMemory(std::shared_ptr<MemoryArena> arena, size_t offset, size_t size);
   ~SyncedMemory();
   CORTADO_DISALLOW_COPY(SyncedMemory);
 
@@ -25,6 +32,7 @@ class SyncedMemory {
   void* mutable_gpu_data();
 
   size_t size() const { return size_; }
+  bool is_arena_view() const { return arena_ != nullptr; }
   Head head() const { return head_; }
   // Changes whenever the contents may have changed: each mutable_* call takes
   // a fresh value. Values come from one process-wide counter, so a buffer
@@ -40,6 +48,11 @@ class SyncedMemory {
   void ToGpu();
   static uint64_t NextVersion();
 
+  void* AllocateCpu();
+  void* AllocateGpu();
+
+  std::shared_ptr<MemoryArena> arena_;  // set for a view
+  size_t arena_offset_ = 0;
   void* cpu_ptr_ = nullptr;
   void* gpu_ptr_ = nullptr;
   size_t size_ = 0;

@@ -107,12 +107,16 @@ Device& PythonDevice() {
 // after forward), and may write a parameter through a NumPy view they took
 // before the last forward, which no data version can see. So a Net made here
 // does not fuse unless the script asks (fuse=True or net.fuse(True)); see
-// docs/performance.md, "Inference fusion".
+// docs/performance.md, "Inference fusion". For the same reason memory
+// planning, which recycles every blob but inputs, outputs and kept ones, is
+// off unless the script (plan_memory=True, net.plan_memory()) or the
+// prototxt (plan_memory: true) asks; docs/memory.md.
 std::unique_ptr<Net> MakeNet(const std::string& model, int phase, int level,
                              const std::vector<std::string>& stages, py::object weights,
-                             bool fuse = false) {
+                             bool fuse = false, bool plan_memory = false) {
   auto net = std::make_unique<Net>(model, ToPhase(phase), level, stages);
   net->set_fuse_inference(fuse);
+  if (plan_memory) net->set_plan_memory(true);
   // As in Caffe (net surgery loads a caffemodel into a changed net), layers
   // the weights lack keep their fillers with a warning; weights that match
   // no layer at all raise.
@@ -360,13 +364,20 @@ PYBIND11_MODULE(_cortado, m) {
   py::class_<Net>(m, "Net", py::dynamic_attr())
       .def(py::init(&MakeNet), "network_file"_a, "phase"_a, "level"_a = 0,
            "stages"_a = std::vector<std::string>{}, "weights"_a = py::none(),
-           "fuse"_a = false)
+           "fuse"_a = false, "plan_memory"_a = false)
       .def(py::init([](const std::string& model, const std::string& weights, int phase,
-                       bool fuse) {
-             return MakeNet(model, phase, 0, {}, py::str(weights), fuse);
+                       bool fuse, bool plan_memory) {
+             return MakeNet(model, phase, 0, {}, py::str(weights), fuse, plan_memory);
            }),
-           "network_file"_a, "weights"_a, "phase"_a, "fuse"_a = false)
+           "network_file"_a, "weights"_a, "phase"_a, "fuse"_a = false, "plan_memory"_a = false)
       .def("fuse", &Net::set_fuse_inference, "enabled"_a = true)
+      .def("plan_memory", &Net::set_plan_memory, "enabled"_a = true)
+      .def_property_readonly("memory_planned", &Net::plan_memory)
+      .def_property_readonly("memory_plan_bytes", [](const Net& n) {
+        const BlobMemoryPlan* plan = n.memory_plan();
+        return plan ? py::make_tuple(plan->planned_bytes(), plan->unplanned_bytes)
+                    : py::object(py::none());
+      })
       .def_property_readonly("fuse_inference", &Net::fuse_inference)
       .def("keep_blobs", &Net::KeepBlobs, "names"_a)
       .def_property_readonly("elided_blobs", &Net::elided_blobs)

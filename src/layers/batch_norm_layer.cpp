@@ -37,6 +37,9 @@ class BatchNormLayer : public Layer {
   explicit BatchNormLayer(const caffe::LayerParameter& param) : Layer(param) {}
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "BatchNorm"; }
+  // Backward reads its own copy of the normalised output (normalized_).
+  bool BackwardReadsBottomData(int) const override { return false; }
+  bool BackwardReadsTopData(int) const override { return false; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
 

@@ -13,6 +13,9 @@ class ConcatLayer : public Layer {
   explicit ConcatLayer(const caffe::LayerParameter& param) : Layer(param) {}
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "Concat"; }
+  // Backward moves diffs only.
+  bool BackwardReadsBottomData(int) const override { return false; }
+  bool BackwardReadsTopData(int) const override { return false; }
   int MinBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
 

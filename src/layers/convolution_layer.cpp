@@ -77,6 +77,8 @@ class ConvolutionLayer : public Layer {
   // CAFFE, which keeps the im2col + cuBLAS engine.
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda | kLayerCudnn;
   const char* type() const override { return "Convolution"; }
+  // Backward reads the input (weight gradient), never the output.
+  bool BackwardReadsTopData(int) const override { return false; }
   int MinBottomBlobs() const override { return 1; }
   int MinTopBlobs() const override { return 1; }
   bool EqualNumBottomTopBlobs() const override { return true; }

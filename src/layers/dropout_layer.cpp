@@ -21,6 +21,9 @@ class DropoutLayer : public Layer {
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Dropout"; }
+  // Backward reads the stored mask only.
+  bool BackwardReadsBottomData(int) const override { return false; }
+  bool BackwardReadsTopData(int) const override { return false; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
 

@@ -24,6 +24,11 @@ class EltwiseLayer : public Layer {
   const char* type() const override { return "Eltwise"; }
   int MinBottomBlobs() const override { return 2; }
   int ExactNumTopBlobs() const override { return 1; }
+  // A sum's backward scales diffs only; a product's reads every operand.
+  bool BackwardReadsBottomData(int) const override {
+    return op_ != caffe::EltwiseParameter::SUM;
+  }
+  bool BackwardReadsTopData(int) const override { return op_ != caffe::EltwiseParameter::SUM; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;

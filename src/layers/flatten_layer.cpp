@@ -15,6 +15,9 @@ class FlattenLayer : public Layer {
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Flatten"; }
+  // Backward moves diffs only.
+  bool BackwardReadsBottomData(int) const override { return false; }
+  bool BackwardReadsTopData(int) const override { return false; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
 

@@ -19,6 +19,8 @@ class InnerProductLayer : public Layer {
   explicit InnerProductLayer(const caffe::LayerParameter& param) : Layer(param) {}
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "InnerProduct"; }
+  // Backward reads the input (weight gradient), never the output.
+  bool BackwardReadsTopData(int) const override { return false; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
   bool AcceptsEpilogue() const override { return true; }

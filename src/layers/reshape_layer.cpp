@@ -16,6 +16,9 @@ class ReshapeLayer : public Layer {
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Reshape"; }
+  // Backward moves diffs only.
+  bool BackwardReadsBottomData(int) const override { return false; }
+  bool BackwardReadsTopData(int) const override { return false; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
 

@@ -17,6 +17,9 @@ class SliceLayer : public Layer {
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Slice"; }
+  // Backward moves diffs only.
+  bool BackwardReadsBottomData(int) const override { return false; }
+  bool BackwardReadsTopData(int) const override { return false; }
   int ExactNumBottomBlobs() const override { return 1; }
   int MinTopBlobs() const override { return 1; }
 

@@ -24,6 +24,8 @@ class SoftmaxLayer : public Layer {
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
 
   const char* type() const override { return "Softmax"; }
+  // Backward reads the output, not the input.
+  bool BackwardReadsBottomData(int) const override { return false; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
 

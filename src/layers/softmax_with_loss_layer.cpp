@@ -36,6 +36,9 @@ class SoftmaxWithLossLayer : public Layer {
   bool AutoTopBlobs() const override { return true; }
   // Labels are integers: there is no gradient to force into them.
   bool AllowForceBackward(int bottom_index) const override { return bottom_index != 1; }
+  // Backward reads its stored probabilities and the labels (bottom 1).
+  bool BackwardReadsBottomData(int index) const override { return index == 1; }
+  bool BackwardReadsTopData(int) const override { return false; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     // The softmax itself is the registered Softmax layer, run on prob_.

@@ -1,0 +1,49 @@
+// BlobMemoryPlan: where a built net's blob data and diffs live when storage
+// is planned from their lifetimes (docs/memory.md). Net applies it; `cortado
+// check` reports it without allocating anything.
+#ifndef CORTADO_BLOB_MEMORY_PLAN_HPP_
+#define CORTADO_BLOB_MEMORY_PLAN_HPP_
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "cortado/memory_plan.hpp"
+
+namespace cortado {
+
+class Net;
+
+// One storage the planner places: the data (or diff) shared by `blobs`
+// (a blob and the views of it that Split, Flatten, Reshape and Slice make).
+struct PlannedStorage {
+  std::vector<int> blobs;  // blob ids; the first is the one the others view
+  bool diff = false;
+};
+
+struct BlobMemoryPlan {
+  // Training (some layer needs backward): one timeline of 2L steps, layer i
+  // forward at step i and backward at step 2L-1-i, and diffs are planned
+  // too. Inference: L steps, data only.
+  bool training = false;
+  std::vector<PlannedStorage> storages;  // parallel to buffers
+  std::vector<BufferUse> buffers;
+  MemoryPlan placement;  // offsets within one arena of placement.arena_bytes
+  // Storages left to themselves: net inputs (written before Forward), net
+  // outputs and kept blobs (read after it), loss tops' diffs (their loss
+  // weight is set once), and views of parameters.
+  int64_t kept_bytes = 0;
+  // What the net would hold with no planning: data, and in training diffs,
+  // of every distinct storage. Planned holds the arena plus kept_bytes.
+  int64_t unplanned_bytes = 0;
+  int64_t planned_bytes() const { return placement.arena_bytes + kept_bytes; }
+};
+
+// Plans `net` as built (after set-up or Reshape). `keep` names blob ids
+// whose values the caller reads between passes. Each layer's answers to
+// BackwardReadsBottomData/TopData decide how long training keeps data.
+BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep);
+
+}  // namespace cortado
+
+#endif  // CORTADO_BLOB_MEMORY_PLAN_HPP_

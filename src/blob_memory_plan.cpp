@@ -1,0 +1,158 @@
+// Blob lifetimes of a built net, grouped by the storage they share, and
+// their placement in one arena.
+#include "cortado/blob_memory_plan.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <map>
+
+#include "cortado/inference_fusion.hpp"
+#include "cortado/net.hpp"
+
+namespace cortado {
+namespace {
+
+constexpr int64_t kFloatBytes = sizeof(float);
+
+// Blobs viewing one storage, and the steps between its first and last use.
+struct StorageGroup {
+  std::vector<int> blobs;
+  int64_t bytes = 0;
+  int first = INT_MAX;
+  int last = -1;
+  bool kept = false;
+  // For a diff: whether some backward writes it. One nobody writes (a Split
+  // top that feeds Accuracy) must read as zeros, as unplanned storage does.
+  bool written = false;
+
+  bool used() const { return last >= 0; }
+};
+
+// Groups blob ids by the SyncedMemory behind their data (or diff). Views
+// made by ShareData (Split, Flatten, Reshape, single-top Slice) share it.
+std::vector<StorageGroup> GroupByStorage(const Net& net, bool diff, std::vector<int>* group_of) {
+  std::map<const SyncedMemory*, int> index;
+  std::vector<StorageGroup> groups;
+  group_of->assign(net.blobs().size(), -1);
+  for (size_t id = 0; id < net.blobs().size(); ++id) {
+    const Blob& blob = *net.blobs()[id];
+    const SyncedMemory* memory = (diff ? blob.diff_memory() : blob.data_memory()).get();
+    if (!memory) continue;  // never shaped
+    auto [it, inserted] = index.emplace(memory, static_cast<int>(groups.size()));
+    if (inserted) groups.emplace_back();
+    StorageGroup& group = groups[it->second];
+    group.blobs.push_back(static_cast<int>(id));
+    group.bytes = std::max(group.bytes, blob.count() * kFloatBytes);
+    (*group_of)[id] = it->second;
+  }
+  return groups;
+}
+
+void Touch(StorageGroup* group, int step) {
+  group->first = std::min(group->first, step);
+  group->last = std::max(group->last, step);
+}
+
+}  // namespace
+
+BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep) {
+  BlobMemoryPlan plan;
+  const int num_layers = static_cast<int>(net.layers().size());
+  const auto& need_backward = net.layer_need_backward();
+  plan.training = std::find(need_backward.begin(), need_backward.end(), true) !=
+                  need_backward.end();
+  const auto backward_step = [&](int layer) { return 2 * num_layers - 1 - layer; };
+
+  std::vector<int> data_group_of, diff_group_of;
+  std::vector<StorageGroup> data = GroupByStorage(net, false, &data_group_of);
+  std::vector<StorageGroup> diff = GroupByStorage(net, true, &diff_group_of);
+
+  // Data: written and read in forward; in training also read by the
+  // backward of each layer that says it reads it.
+  for (int i = 0; i < num_layers; ++i) {
+    const Layer& layer = *net.layers()[i];
+    const bool backward = plan.training && need_backward[i];
+    const auto& bottoms = net.bottom_ids()[i];
+    for (size_t k = 0; k < bottoms.size(); ++k) {
+      StorageGroup* group = &data[data_group_of[bottoms[k]]];
+      Touch(group, i);
+      if (backward && layer.BackwardReadsBottomData(static_cast<int>(k))) {
+        Touch(group, backward_step(i));
+      }
+    }
+    const auto& tops = net.top_ids()[i];
+    for (size_t k = 0; k < tops.size(); ++k) {
+      StorageGroup* group = &data[data_group_of[tops[k]]];
+      Touch(group, i);
+      if (backward && layer.BackwardReadsTopData(static_cast<int>(k))) {
+        Touch(group, backward_step(i));
+      }
+    }
+    if (backward) {
+      for (size_t k = 0; k < bottoms.size(); ++k) {
+        StorageGroup* group = &diff[diff_group_of[bottoms[k]]];
+        Touch(group, backward_step(i));
+        if (net.bottom_need_backward()[i][k]) group->written = true;
+      }
+      for (int id : tops) Touch(&diff[diff_group_of[id]], backward_step(i));
+    }
+  }
+  // A fused chain's head writes the chain's final blob at its own step.
+  if (const InferenceFusion* fusion = net.fusion()) {
+    std::map<const Blob*, int> id_of;
+    for (size_t id = 0; id < net.blobs().size(); ++id) id_of[net.blobs()[id].get()] = id;
+    for (int i = 0; i < num_layers; ++i) {
+      const InferenceFusion::Chain* chain = fusion->chain_of(i);
+      if (!chain || chain->head != i) continue;
+      for (const Blob* blob : chain->top) Touch(&data[data_group_of[id_of.at(blob)]], i);
+    }
+  }
+
+  // What lives outside the arena.
+  std::set<const SyncedMemory*> parameter_storage;
+  for (const Blob* param : net.params()) {
+    parameter_storage.insert(param->data_memory().get());
+    parameter_storage.insert(param->diff_memory().get());
+  }
+  std::set<int> outside(keep.begin(), keep.end());
+  outside.insert(net.input_blob_indices().begin(), net.input_blob_indices().end());
+  outside.insert(net.output_blob_indices().begin(), net.output_blob_indices().end());
+  const auto mark_kept = [&](std::vector<StorageGroup>* groups, bool is_diff) {
+    for (StorageGroup& group : *groups) {
+      for (int id : group.blobs) {
+        const Blob& blob = *net.blobs()[id];
+        const SyncedMemory* memory = (is_diff ? blob.diff_memory() : blob.data_memory()).get();
+        if (outside.count(id) || parameter_storage.count(memory) ||
+            (is_diff && (net.blob_loss_weights()[id] != 0 || !group.written))) {
+          group.kept = true;
+        }
+      }
+    }
+  };
+  mark_kept(&data, false);
+  mark_kept(&diff, true);
+
+  const auto add = [&](const std::vector<StorageGroup>& groups, bool is_diff) {
+    for (const StorageGroup& group : groups) {
+      if (!group.used() && !group.kept) continue;  // never touched, never allocated
+      plan.unplanned_bytes += group.bytes;
+      if (group.kept || group.bytes == 0) {
+        plan.kept_bytes += group.bytes;
+        continue;
+      }
+      BufferUse use;
+      use.name = net.blob_names()[group.blobs[0]] + (is_diff ? " (diff)" : "");
+      use.bytes = group.bytes;
+      use.first_use = group.first;
+      use.last_use = group.last;
+      plan.buffers.push_back(use);
+      plan.storages.push_back(PlannedStorage{group.blobs, is_diff});
+    }
+  };
+  add(data, false);
+  if (plan.training) add(diff, true);
+  plan.placement = PlanMemory(plan.buffers);
+  return plan;
+}
+
+}  // namespace cortado

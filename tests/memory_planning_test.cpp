@@ -1,0 +1,307 @@
+// Memory planning changes where blobs live, never what they hold. Every
+// conformance net gives bit-identical outputs planned and unplanned, and,
+// with backward forced, bit-identical parameter and input gradients; again
+// after every planned byte was overwritten with NaN between passes, so a
+// layer that read a value left over from another blob would show.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cortado/blob_memory_plan.hpp"
+#include "cortado/io.hpp"
+#include "cortado/net.hpp"
+#include "cortado/net_summary.hpp"
+#include "cortado/rng.hpp"
+#include "conformance_dir.hpp"
+#include "conformance_nets.hpp"
+#include "layer_case.hpp"
+
+namespace cortado {
+namespace {
+
+using testing::ConformanceCaseName;
+using testing::NetFiles;
+using testing::PrepareNet;
+
+void FillInputs(Net* net, unsigned seed) {
+  for (size_t i = 0; i < net->input_blobs().size(); ++i) {
+    testing::FillGaussian(net->input_blobs()[i], 0, 1, seed + i);
+  }
+}
+
+// Overwrites every storage the plan placed, data and diff.
+void PoisonPlannedStorage(Net* net) {
+  ASSERT_NE(net->memory_plan(), nullptr);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const PlannedStorage& storage : net->memory_plan()->storages) {
+    Blob* blob = net->blobs()[storage.blobs[0]].get();
+    float* values = storage.diff ? blob->mutable_cpu_diff() : blob->mutable_cpu_data();
+    std::fill(values, values + blob->count(), nan);
+  }
+}
+
+::testing::AssertionResult BitIdentical(const Blob& expected, const Blob& actual, bool diff,
+                                        const std::string& what) {
+  if (expected.shape() != actual.shape()) {
+    return ::testing::AssertionFailure() << what << ": shapes differ";
+  }
+  const float* a = diff ? expected.cpu_diff() : expected.cpu_data();
+  const float* b = diff ? actual.cpu_diff() : actual.cpu_data();
+  for (int64_t i = 0; i < expected.count(); ++i) {
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
+      return ::testing::AssertionFailure()
+             << what << (diff ? " diff" : " data") << " element " << i << ": " << a[i]
+             << " unplanned, " << b[i] << " planned";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Planning never costs more than no planning, but for the 64-byte alignment
+// of each placed storage (tiny nets).
+int64_t PlannedCeiling(const BlobMemoryPlan& plan) {
+  return plan.unplanned_bytes + 64 * static_cast<int64_t>(plan.storages.size());
+}
+
+// Two copies of one net with the same weights, planned and not.
+struct NetPair {
+  std::unique_ptr<Net> plain;
+  std::unique_ptr<Net> planned;
+};
+
+NetPair MakePair(const std::string& relative, caffe::NetParameter param) {
+  NetPair pair;
+  param.set_plan_memory(false);
+  pair.plain = std::make_unique<Net>(param);
+  param.set_plan_memory(true);
+  pair.planned = std::make_unique<Net>(param);
+  testing::LoadWeightsOrRandomize(pair.plain.get(), relative, "memory-plan");
+  caffe::NetParameter values;
+  pair.plain->ToProto(&values);
+  pair.planned->CopyTrainedLayersFrom(values);
+  return pair;
+}
+
+class MemoryPlanConformanceTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MemoryPlanConformanceTest, ForwardIsBitIdentical) {
+  CORTADO_SKIP_WITHOUT_CONFORMANCE();
+  const std::string& relative = GetParam();
+  caffe::NetParameter param;
+  if (!PrepareNet(relative, &param)) GTEST_SKIP() << relative << ": needs a missing layer type";
+  SetRandomSeed(5);
+  NetPair nets = MakePair(relative, param);
+  const BlobMemoryPlan* plan = nets.planned->memory_plan();
+  ASSERT_NE(plan, nullptr);
+  ASSERT_EQ(nets.plain->memory_plan(), nullptr);
+  const auto& need = nets.planned->layer_need_backward();
+  EXPECT_EQ(plan->training, std::find(need.begin(), need.end(), true) != need.end());
+  EXPECT_LE(plan->planned_bytes(), PlannedCeiling(*plan));
+  std::printf("[memory-plan] %s: inference %lld of %lld bytes\n", relative.c_str(),
+              static_cast<long long>(plan->planned_bytes()),
+              static_cast<long long>(plan->unplanned_bytes));
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) PoisonPlannedStorage(nets.planned.get());
+    FillInputs(nets.plain.get(), 17 + pass);
+    FillInputs(nets.planned.get(), 17 + pass);
+    SetRandomSeed(9);
+    nets.plain->Forward();
+    SetRandomSeed(9);
+    nets.planned->Forward();
+    for (size_t o = 0; o < nets.plain->output_blobs().size(); ++o) {
+      EXPECT_TRUE(BitIdentical(*nets.plain->output_blobs()[o], *nets.planned->output_blobs()[o],
+                               false, relative + " pass " + std::to_string(pass) + " output " +
+                                          nets.plain->blob_names()[nets.plain->output_blob_indices()[o]]));
+    }
+  }
+}
+
+TEST_P(MemoryPlanConformanceTest, GradientsAreBitIdentical) {
+  CORTADO_SKIP_WITHOUT_CONFORMANCE();
+  const std::string& relative = GetParam();
+  caffe::NetParameter param;
+  if (!PrepareNet(relative, &param)) GTEST_SKIP() << relative << ": needs a missing layer type";
+  param.set_force_backward(true);
+  SetRandomSeed(5);
+  NetPair nets = MakePair(relative, param);
+  const BlobMemoryPlan* plan = nets.planned->memory_plan();
+  ASSERT_NE(plan, nullptr);
+  ASSERT_TRUE(plan->training);
+  EXPECT_LE(plan->planned_bytes(), PlannedCeiling(*plan));
+  std::printf("[memory-plan] %s: training %lld of %lld bytes\n", relative.c_str(),
+              static_cast<long long>(plan->planned_bytes()),
+              static_cast<long long>(plan->unplanned_bytes));
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) PoisonPlannedStorage(nets.planned.get());
+    for (Net* net : {nets.plain.get(), nets.planned.get()}) {
+      FillInputs(net, 23 + pass);
+      net->ClearParamDiffs();
+      SetRandomSeed(9);
+      net->Forward();
+      for (size_t o = 0; o < net->output_blobs().size(); ++o) {
+        Blob* out = net->output_blobs()[o];
+        float* diff = out->mutable_cpu_diff();
+        for (int64_t i = 0; i < out->count(); ++i) diff[i] = std::sin(0.37f * i + pass);
+      }
+      try {
+        net->Backward();
+      } catch (const Error& e) {
+        // A layer with no backward (ArgMax, Accuracy) in the forced path.
+        GTEST_SKIP() << relative << ": " << e.what();
+      }
+    }
+    const std::string tag = relative + " pass " + std::to_string(pass);
+    for (size_t p = 0; p < nets.plain->learnable_params().size(); ++p) {
+      ASSERT_TRUE(BitIdentical(*nets.plain->learnable_params()[p],
+                               *nets.planned->learnable_params()[p], true,
+                               tag + " parameter " + std::to_string(p)));
+    }
+    for (size_t i = 0; i < nets.plain->input_blobs().size(); ++i) {
+      EXPECT_TRUE(BitIdentical(*nets.plain->input_blobs()[i], *nets.planned->input_blobs()[i],
+                               true, tag + " input " + std::to_string(i)));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Nets, MemoryPlanConformanceTest, ::testing::ValuesIn(NetFiles()),
+                         ConformanceCaseName);
+
+constexpr char kChain[] = R"(
+name: "chain"
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "conv2" type: "Convolution" bottom: "pool1" top: "conv2"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "sig" type: "Sigmoid" bottom: "conv2" top: "sig" }
+layer { name: "conv3" type: "Convolution" bottom: "sig" top: "conv3"
+        convolution_param { num_output: 2 kernel_size: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+)";
+
+std::unique_ptr<Net> ChainNet(bool plan) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(kChain, "chain", &param);
+  param.mutable_state()->set_phase(caffe::TEST);
+  param.set_plan_memory(plan);
+  SetRandomSeed(3);
+  return std::make_unique<Net>(param);
+}
+
+TEST(MemoryPlanTest, StorageIsReusedAndGrowingInputsReplan) {
+  auto plain = ChainNet(false);
+  auto planned = ChainNet(true);
+  const BlobMemoryPlan* plan = planned->memory_plan();
+  ASSERT_NE(plan, nullptr);
+  // conv1 (also relu1's) and conv2 are both 2x4x8x8, dead by the time sig
+  // and conv3 run: the arena holds less than the blobs.
+  EXPECT_LT(plan->planned_bytes(), plan->unplanned_bytes);
+  EXPECT_TRUE(planned->blob_by_name("conv1")->data_memory()->is_arena_view());
+  EXPECT_FALSE(planned->blob_by_name("data")->data_memory()->is_arena_view());
+  EXPECT_FALSE(planned->blob_by_name("conv3")->data_memory()->is_arena_view());
+  for (int batch : {2, 5, 1}) {
+    for (Net* net : {plain.get(), planned.get()}) {
+      net->input_blobs()[0]->Reshape({batch, 3, 8, 8});
+      net->Reshape();
+      testing::FillGaussian(net->input_blobs()[0], 0, 1, batch);
+      net->Forward();
+    }
+    EXPECT_TRUE(BitIdentical(*plain->output_blobs()[0], *planned->output_blobs()[0], false,
+                             "batch " + std::to_string(batch)));
+    EXPECT_TRUE(planned->blob_by_name("conv1")->data_memory()->is_arena_view());
+  }
+  // A batch the input grew to without Net::Reshape: the pass gives grown
+  // blobs their own storage, and the next pass plans again.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (Net* net : {plain.get(), planned.get()}) {
+      net->input_blobs()[0]->Reshape({7, 3, 8, 8});
+      testing::FillGaussian(net->input_blobs()[0], 0, 1, 40 + pass);
+      net->Forward();
+    }
+    EXPECT_TRUE(BitIdentical(*plain->output_blobs()[0], *planned->output_blobs()[0], false,
+                             "grown, pass " + std::to_string(pass)));
+  }
+  EXPECT_TRUE(planned->blob_by_name("conv1")->data_memory()->is_arena_view());
+}
+
+TEST(MemoryPlanTest, KeptBlobsHoldTheirValuesAndPlanningCanBeTurnedOff) {
+  auto plain = ChainNet(false);
+  auto planned = ChainNet(true);
+  planned->KeepBlobs({"pool1"});
+  EXPECT_FALSE(planned->blob_by_name("pool1")->data_memory()->is_arena_view());
+  for (Net* net : {plain.get(), planned.get()}) {
+    testing::FillGaussian(net->input_blobs()[0], 0, 1, 8);
+    net->Forward();
+  }
+  EXPECT_TRUE(BitIdentical(*plain->blob_by_name("pool1"), *planned->blob_by_name("pool1"), false,
+                           "kept pool1"));
+  planned->set_plan_memory(false);
+  EXPECT_EQ(planned->memory_plan(), nullptr);
+  EXPECT_FALSE(planned->blob_by_name("conv2")->data_memory()->is_arena_view());
+  planned->Forward();
+  EXPECT_TRUE(BitIdentical(*plain->blob_by_name("conv2"), *planned->blob_by_name("conv2"), false,
+                           "conv2 after planning was turned off"));
+  // debug_info reads every blob: no plan while it is on.
+  planned->set_plan_memory(true);
+  ASSERT_NE(planned->memory_plan(), nullptr);
+  planned->set_debug_info(true);
+  EXPECT_EQ(planned->memory_plan(), nullptr);
+  planned->set_debug_info(false);
+  EXPECT_NE(planned->memory_plan(), nullptr);
+}
+
+TEST(MemoryPlanTest, PrototxtCanRefuseTheToolsDefault) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(kChain, "chain", &param);
+  param.set_plan_memory(false);
+  Net refused(param);
+  refused.PlanMemoryUnlessRefused();
+  EXPECT_EQ(refused.memory_plan(), nullptr);
+  param.clear_plan_memory();
+  Net silent(param);
+  EXPECT_EQ(silent.memory_plan(), nullptr);  // the API's default: off
+  silent.PlanMemoryUnlessRefused();
+  EXPECT_NE(silent.memory_plan(), nullptr);
+}
+
+// The issue's targets, as properties of the plan (bytes, not timings).
+TEST(MemoryPlanTest, ResNet50AndGoogLeNetMeetTheMemoryTargets) {
+  CORTADO_SKIP_WITHOUT_CONFORMANCE();
+  struct Case {
+    std::string path;
+    int batch;
+    double inference_ratio, training_ratio;
+  };
+  for (const Case& c : {Case{"bench/resnet50_deploy.prototxt", 1, 0.5, 0.6},
+                        Case{"bvlc/models/bvlc_googlenet/deploy.prototxt", 10, 0.5, 0.6}}) {
+    caffe::NetParameter param;
+    ReadNetParamsFromTextFile(testing::ConformancePath(c.path), &param);
+    param.mutable_state()->set_phase(caffe::TEST);
+    SetBatchSize(c.batch, &param);
+    Net inference(param);
+    const BlobMemoryPlan inference_plan = PlanBlobMemory(inference, {});
+    EXPECT_FALSE(inference_plan.training);
+    EXPECT_LE(inference_plan.planned_bytes(),
+              c.inference_ratio * inference_plan.unplanned_bytes) << c.path;
+    param.set_force_backward(true);
+    Net training(param);
+    const BlobMemoryPlan training_plan = PlanBlobMemory(training, {});
+    EXPECT_TRUE(training_plan.training);
+    EXPECT_LE(training_plan.planned_bytes(), c.training_ratio * training_plan.unplanned_bytes)
+        << c.path;
+    std::printf("[memory-plan] %s b%d: inference %.3f, training %.3f of unplanned\n",
+                c.path.c_str(), c.batch,
+                double(inference_plan.planned_bytes()) / inference_plan.unplanned_bytes,
+                double(training_plan.planned_bytes()) / training_plan.unplanned_bytes);
+  }
+}
+
+}  // namespace
+}  // namespace cortado
