@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "cortado/blob_memory_plan.hpp"
+#include "cortado/device.hpp"
 #include "cortado/io.hpp"
 #include "cortado/net.hpp"
 #include "cortado/net_summary.hpp"
@@ -269,6 +270,42 @@ TEST(MemoryPlanTest, PrototxtCanRefuseTheToolsDefault) {
   EXPECT_EQ(silent.memory_plan(), nullptr);  // the API's default: off
   silent.PlanMemoryUnlessRefused();
   EXPECT_NE(silent.memory_plan(), nullptr);
+}
+
+// The arena's device side: on a GPU, planned and unplanned forward and
+// backward agree bit for bit, also after the planned storage was poisoned.
+TEST(MemoryPlanTest, GpuPlannedMatchesGpuUnplanned) {
+  if (CudaDeviceCount() == 0) {
+    GTEST_SKIP() << "skipped: no GPU (" << CudaUnavailableReason() << ")";
+  }
+  std::unique_ptr<Net> nets[2];
+  for (int planned = 0; planned < 2; ++planned) {
+    caffe::NetParameter param;
+    ReadProtoFromTextString(kChain, "chain", &param);
+    param.set_force_backward(true);
+    param.set_plan_memory(planned == 1);
+    SetRandomSeed(3);
+    nets[planned] = std::make_unique<Net>(param);
+    nets[planned]->SetDevice(Device::Cuda(0));
+  }
+  ASSERT_TRUE(nets[1]->memory_plan()->training);
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) PoisonPlannedStorage(nets[1].get());
+    for (auto& net : nets) {
+      testing::FillGaussian(net->input_blobs()[0], 0, 1, 60 + pass);
+      net->ClearParamDiffs();
+      net->Forward();
+      Blob* out = net->output_blobs()[0];
+      for (int64_t i = 0; i < out->count(); ++i) out->mutable_cpu_diff()[i] = std::cos(0.1f * i);
+      net->Backward();
+    }
+    EXPECT_TRUE(BitIdentical(*nets[0]->output_blobs()[0], *nets[1]->output_blobs()[0], false,
+                             "GPU output"));
+    for (size_t p = 0; p < nets[0]->learnable_params().size(); ++p) {
+      EXPECT_TRUE(BitIdentical(*nets[0]->learnable_params()[p], *nets[1]->learnable_params()[p],
+                               true, "GPU parameter " + std::to_string(p)));
+    }
+  }
 }
 
 // The targets, as properties of the plan (bytes, not timings).
