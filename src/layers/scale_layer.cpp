@@ -26,6 +26,10 @@ class ScaleLayer : public Layer {
   int MinBottomBlobs() const override { return 1; }
   int MaxBottomBlobs() const override { return 2; }
   int ExactNumTopBlobs() const override { return 1; }
+  // Backward reads the input for the scale's gradient (its own copy when in
+  // place, as the top overwrote it) and a bottom scale for the input's.
+  bool BackwardReadsBottomData(int index) const override { return index == 1 || !in_place_; }
+  bool BackwardReadsTopData(int) const override { return false; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
@@ -48,6 +52,7 @@ class ScaleLayer : public Layer {
   int axis_ = 1;
   int64_t outer_ = 0, scale_dim_ = 0, inner_ = 0;
   int bias_index_ = -1;  // index of the bias in blobs_, -1 without one
+  bool in_place_ = false;
   // The input, kept when the layer runs in place (Backward needs it for the
   // scale gradient after the top overwrote it).
   std::vector<float> saved_input_;
@@ -108,6 +113,7 @@ void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   const caffe::ScaleParameter& p = layer_param_.scale_param();
   const Blob& in = *bottom[0];
   const Blob& scale = ScaleBlob(bottom);
+  in_place_ = bottom[0] == top[0];
   // A scalar factor (no axes) broadcasts over everything.
   axis_ = scale.num_axes() == 0 ? 0 : in.CanonicalAxisIndex(p.axis());
   bool fits = in.num_axes() >= axis_ + scale.num_axes();
