@@ -20,6 +20,12 @@ struct StorageGroup {
   int64_t bytes = 0;
   int first = INT_MAX;
   int last = -1;
+  // Data only: the same split into forward steps and backward reads, for
+  // recomputation, which keeps the two apart.
+  int forward_last = -1;
+  int backward_first = INT_MAX;
+  int backward_last = -1;
+  int recomputed_by = -1;  // the layer that computes it again in backward
   bool kept = false;
   // For a diff: whether some backward writes it. One nobody writes (a Split
   // top that feeds Accuracy) must read as zeros, as unplanned storage does.
@@ -53,9 +59,65 @@ void Touch(StorageGroup* group, int step) {
   group->last = std::max(group->last, step);
 }
 
+void TouchInForward(StorageGroup* group, int step) {
+  Touch(group, step);
+  group->forward_last = std::max(group->forward_last, step);
+}
+
+void TouchInBackward(StorageGroup* group, int step) {
+  Touch(group, step);
+  group->backward_first = std::min(group->backward_first, step);
+  group->backward_last = std::max(group->backward_last, step);
+}
+
+// Picks the cheap layers whose single output is better computed twice than
+// kept from forward to backward, and keeps their inputs alive until the
+// output is needed again. Layers are taken from the last to the first: a
+// recomputed layer's input may itself be recomputed, earlier in the same
+// backward step (recomputations run in layer order).
+void ChooseRecomputations(const Net& net, const std::vector<int>& group_of,
+                          std::vector<StorageGroup>* data) {
+  const int num_layers = static_cast<int>(net.layers().size());
+  // Groups something modifies in place: recomputing their producer would
+  // not give their final value, nor would a layer reading them recompute
+  // what it computed before the change.
+  std::vector<int> producers(data->size(), 0);
+  std::vector<int> last_in_place(data->size(), -1);  // the last layer that does
+  for (int i = 0; i < num_layers; ++i) {
+    const auto& bottoms = net.bottom_ids()[i];
+    for (int id : net.top_ids()[i]) {
+      const bool in_place = std::find(bottoms.begin(), bottoms.end(), id) != bottoms.end();
+      if (in_place) last_in_place[group_of[id]] = i;
+      const bool view = !in_place && std::any_of(bottoms.begin(), bottoms.end(), [&](int b) {
+        return group_of[b] == group_of[id];
+      });
+      if (!in_place && !view) ++producers[group_of[id]];
+    }
+  }
+  for (int i = num_layers - 1; i >= 0; --i) {
+    const Layer& layer = *net.layers()[i];
+    const auto& tops = net.top_ids()[i];
+    if (!layer.CheapToRecompute() || tops.size() != 1) continue;
+    const int g = group_of[tops[0]];
+    StorageGroup& group = (*data)[g];
+    if (group.kept || last_in_place[g] >= 0 || producers[g] != 1) continue;
+    // Its inputs must still hold what it read: nothing after it may modify
+    // them in place.
+    const auto& bottoms = net.bottom_ids()[i];
+    if (std::any_of(bottoms.begin(), bottoms.end(),
+                    [&](int id) { return last_in_place[group_of[id]] > i; })) {
+      continue;
+    }
+    // Worth it only when backward reads it after forward is done with it.
+    if (group.backward_last < 0 || group.backward_first <= group.forward_last) continue;
+    group.recomputed_by = i;
+    for (int id : bottoms) TouchInBackward(&(*data)[group_of[id]], group.backward_first);
+  }
+}
+
 }  // namespace
 
-BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep) {
+BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool recompute) {
   BlobMemoryPlan plan;
   const int num_layers = static_cast<int>(net.layers().size());
   const auto& need_backward = net.layer_need_backward();
@@ -75,17 +137,17 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep) {
     const auto& bottoms = net.bottom_ids()[i];
     for (size_t k = 0; k < bottoms.size(); ++k) {
       StorageGroup* group = &data[data_group_of[bottoms[k]]];
-      Touch(group, i);
+      TouchInForward(group, i);
       if (backward && layer.BackwardReadsBottomData(static_cast<int>(k))) {
-        Touch(group, backward_step(i));
+        TouchInBackward(group, backward_step(i));
       }
     }
     const auto& tops = net.top_ids()[i];
     for (size_t k = 0; k < tops.size(); ++k) {
       StorageGroup* group = &data[data_group_of[tops[k]]];
-      Touch(group, i);
+      TouchInForward(group, i);
       if (backward && layer.BackwardReadsTopData(static_cast<int>(k))) {
-        Touch(group, backward_step(i));
+        TouchInBackward(group, backward_step(i));
       }
     }
     if (backward) {
@@ -131,6 +193,7 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep) {
   };
   mark_kept(&data, false);
   mark_kept(&diff, true);
+  if (recompute && plan.training) ChooseRecomputations(net, data_group_of, &data);
 
   const auto add = [&](const std::vector<StorageGroup>& groups, bool is_diff) {
     for (const StorageGroup& group : groups) {
@@ -144,13 +207,27 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep) {
       use.name = net.blob_names()[group.blobs[0]] + (is_diff ? " (diff)" : "");
       use.bytes = group.bytes;
       use.first_use = group.first;
-      use.last_use = group.last;
+      use.last_use = group.recomputed_by >= 0 ? group.forward_last : group.last;
       plan.buffers.push_back(use);
-      plan.storages.push_back(PlannedStorage{group.blobs, is_diff});
+      plan.storages.push_back(PlannedStorage{group.blobs, is_diff, false});
+      if (group.recomputed_by < 0) continue;
+      Recomputation again;
+      again.layer = group.recomputed_by;
+      again.before_backward_of = 2 * num_layers - 1 - group.backward_first;
+      again.forward_storage = static_cast<int>(plan.storages.size()) - 1;
+      use.name += " (recomputed)";
+      use.first_use = group.backward_first;
+      use.last_use = group.backward_last;
+      plan.buffers.push_back(use);
+      plan.storages.push_back(PlannedStorage{group.blobs, is_diff, true});
+      again.backward_storage = static_cast<int>(plan.storages.size()) - 1;
+      plan.recomputations.push_back(again);
     }
   };
   add(data, false);
   if (plan.training) add(diff, true);
+  std::sort(plan.recomputations.begin(), plan.recomputations.end(),
+            [](const Recomputation& a, const Recomputation& b) { return a.layer < b.layer; });
   plan.placement = PlanMemory(plan.buffers);
   return plan;
 }

@@ -194,6 +194,7 @@ void Net::Init(const caffe::NetParameter& in_param) {
   debug_info_ = param.debug_info();
   fuse_inference_ = param.fuse_inference();
   plan_memory_requested_ = param.plan_memory();
+  recompute_cheap_layers_ = param.recompute_cheap_layers();
   plan_memory_refused_ = param.has_plan_memory() && !param.plan_memory();
 
   std::map<std::string, int> blob_name_to_idx;
@@ -340,15 +341,15 @@ void Net::set_plan_memory(bool value) {
 void Net::ApplyMemoryPlan() {
   std::set<int> keep;
   for (const std::string& name : kept_blobs_) keep.insert(blob_names_index_.at(name));
-  auto plan = std::make_unique<BlobMemoryPlan>(PlanBlobMemory(*this, keep));
+  auto plan = std::make_unique<BlobMemoryPlan>(
+      PlanBlobMemory(*this, keep, recompute_cheap_layers_));
   auto arena = std::make_shared<MemoryArena>(plan->placement.arena_bytes);
+  planned_views_.clear();
   for (size_t i = 0; i < plan->storages.size(); ++i) {
     const PlannedStorage& storage = plan->storages[i];
-    auto view = std::make_shared<SyncedMemory>(arena, plan->placement.offsets[i],
-                                               plan->buffers[i].bytes);
-    for (int id : storage.blobs) {
-      blobs_[id]->SetStorage(storage.diff ? nullptr : view, storage.diff ? view : nullptr);
-    }
+    planned_views_.push_back(std::make_shared<SyncedMemory>(arena, plan->placement.offsets[i],
+                                                            plan->buffers[i].bytes));
+    if (!storage.recomputed) UseStorage(storage, planned_views_.back());
   }
   MoveOutOfOldArena(*plan);
   const bool first = memory_plan_ == nullptr;
@@ -396,9 +397,30 @@ void Net::set_debug_info(bool value) {
   }
 }
 
+void Net::UseStorage(const PlannedStorage& storage, const std::shared_ptr<SyncedMemory>& memory) {
+  for (int id : storage.blobs) {
+    blobs_[id]->SetStorage(storage.diff ? nullptr : memory, storage.diff ? memory : nullptr);
+  }
+}
+
+void Net::RecomputeBeforeBackwardOf(int layer_id) {
+  for (const Recomputation& again : memory_plan_->recomputations) {
+    if (again.before_backward_of != layer_id) continue;
+    UseStorage(memory_plan_->storages[again.backward_storage],
+               planned_views_[again.backward_storage]);
+    layers_[again.layer]->Forward(bottom_vecs_[again.layer], top_vecs_[again.layer]);
+  }
+}
+
+void Net::set_recompute_cheap_layers(bool value) {
+  recompute_cheap_layers_ = value;
+  if (memory_plan_) ApplyMemoryPlan();
+}
+
 void Net::ReleaseMemoryPlan() {
   if (!memory_plan_) return;
   for (const PlannedStorage& storage : memory_plan_->storages) {
+    if (storage.recomputed) continue;  // the same blobs as its forward storage
     const Blob& root = *blobs_[storage.blobs[0]];
     auto own = std::make_shared<SyncedMemory>(root.count() * sizeof(float));
     for (int id : storage.blobs) {
@@ -406,6 +428,7 @@ void Net::ReleaseMemoryPlan() {
     }
   }
   memory_plan_.reset();
+  planned_views_.clear();
   planned_counts_.clear();
 }
 
@@ -524,7 +547,17 @@ float Net::ForwardFromTo(int start, int end) {
   if (fusion_) fusion_->RefoldIfChanged();
   // A pass that grew a blob gave it its own storage (Blob::SetStorage); plan
   // again while no value but inputs and kept blobs matters.
-  if (memory_plan_ && start == 0 && PlannedShapesChanged()) ApplyMemoryPlan();
+  if (memory_plan_ && start == 0) {
+    if (PlannedShapesChanged()) {
+      ApplyMemoryPlan();
+    } else {
+      // Recomputed outputs move back to their forward storage.
+      for (const Recomputation& again : memory_plan_->recomputations) {
+        UseStorage(memory_plan_->storages[again.forward_storage],
+                   planned_views_[again.forward_storage]);
+      }
+    }
+  }
   float loss = 0;
   int i = start;
   try {
@@ -626,6 +659,7 @@ void Net::BackwardFromTo(int start, int end) {
   ActivateDevice(device_);  // the caller's thread may not have made it current
   for (int i = start; i >= end; --i) {
     RunLayerHooks(LayerHook::kBeforeBackward, i);
+    if (memory_plan_ && !memory_plan_->recomputations.empty()) RecomputeBeforeBackwardOf(i);
     if (layer_need_backward_[i]) {
       layers_[i]->Backward(top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
       if (debug_info_) BackwardDebugInfo(i);

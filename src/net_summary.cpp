@@ -186,6 +186,9 @@ void AddTrainingPlan(const Net& training_net, NetSummary* summary) {
   if (!plan.training) ThrowError("net '", training_net.name(), "' runs no backward pass");
   summary->training_touched_bytes = plan.unplanned_bytes;
   summary->training_planned_bytes = plan.planned_bytes();
+  const BlobMemoryPlan again = PlanBlobMemory(training_net, {}, /*recompute=*/true);
+  summary->training_recompute_planned_bytes = again.planned_bytes();
+  summary->training_recomputed_layers = static_cast<int>(again.recomputations.size());
 }
 
 void SetBatchSize(int batch, caffe::NetParameter* param) {
@@ -291,7 +294,9 @@ std::string NetSummaryToJson(const NetSummary& s, const WeightsReport* weights) 
       << ",\"inference_live_peak_bytes\":" << s.inference_live_peak_bytes
       << ",\"training_unplanned_bytes\":" << s.training_unplanned_bytes
       << ",\"training_touched_bytes\":" << OrNull(s.training_touched_bytes)
-      << ",\"training_planned_bytes\":" << OrNull(s.training_planned_bytes);
+      << ",\"training_planned_bytes\":" << OrNull(s.training_planned_bytes)
+      << ",\"training_recompute_planned_bytes\":" << OrNull(s.training_recompute_planned_bytes)
+      << ",\"training_recomputed_layers\":" << s.training_recomputed_layers;
   if (weights) {
     out << ",\"weights\":{\"matched\":" << weights->matched << ",\"errors\":";
     AppendJsonStrings(weights->errors, &out);

@@ -76,11 +76,12 @@ struct NetPair {
   std::unique_ptr<Net> planned;
 };
 
-NetPair MakePair(const std::string& relative, caffe::NetParameter param) {
+NetPair MakePair(const std::string& relative, caffe::NetParameter param, bool recompute = false) {
   NetPair pair;
   param.set_plan_memory(false);
   pair.plain = std::make_unique<Net>(param);
   param.set_plan_memory(true);
+  param.set_recompute_cheap_layers(recompute);
   pair.planned = std::make_unique<Net>(param);
   testing::LoadWeightsOrRandomize(pair.plain.get(), relative, "memory-plan");
   caffe::NetParameter values;
@@ -123,20 +124,19 @@ TEST_P(MemoryPlanConformanceTest, ForwardIsBitIdentical) {
   }
 }
 
-TEST_P(MemoryPlanConformanceTest, GradientsAreBitIdentical) {
-  CORTADO_SKIP_WITHOUT_CONFORMANCE();
-  const std::string& relative = GetParam();
+// Planned with recomputation or without.
+void ExpectSameGradients(const std::string& relative, bool recompute) {
   caffe::NetParameter param;
   if (!PrepareNet(relative, &param)) GTEST_SKIP() << relative << ": needs a missing layer type";
   param.set_force_backward(true);
   SetRandomSeed(5);
-  NetPair nets = MakePair(relative, param);
+  NetPair nets = MakePair(relative, param, recompute);
   const BlobMemoryPlan* plan = nets.planned->memory_plan();
   ASSERT_NE(plan, nullptr);
   ASSERT_TRUE(plan->training);
   EXPECT_LE(plan->planned_bytes(), PlannedCeiling(*plan));
-  std::printf("[memory-plan] %s: training %lld of %lld bytes\n", relative.c_str(),
-              static_cast<long long>(plan->planned_bytes()),
+  std::printf("[memory-plan] %s: training%s %lld of %lld bytes\n", relative.c_str(),
+              recompute ? " (recomputing)" : "", static_cast<long long>(plan->planned_bytes()),
               static_cast<long long>(plan->unplanned_bytes));
   for (int pass = 0; pass < 2; ++pass) {
     if (pass == 1) PoisonPlannedStorage(nets.planned.get());
@@ -157,7 +157,8 @@ TEST_P(MemoryPlanConformanceTest, GradientsAreBitIdentical) {
         GTEST_SKIP() << relative << ": " << e.what();
       }
     }
-    const std::string tag = relative + " pass " + std::to_string(pass);
+    const std::string tag = relative + (recompute ? " recomputing" : "") + " pass " +
+                            std::to_string(pass);
     for (size_t p = 0; p < nets.plain->learnable_params().size(); ++p) {
       ASSERT_TRUE(BitIdentical(*nets.plain->learnable_params()[p],
                                *nets.planned->learnable_params()[p], true,
@@ -168,6 +169,16 @@ TEST_P(MemoryPlanConformanceTest, GradientsAreBitIdentical) {
                                true, tag + " input " + std::to_string(i)));
     }
   }
+}
+
+TEST_P(MemoryPlanConformanceTest, GradientsAreBitIdentical) {
+  CORTADO_SKIP_WITHOUT_CONFORMANCE();
+  ExpectSameGradients(GetParam(), false);
+}
+
+TEST_P(MemoryPlanConformanceTest, GradientsAreBitIdenticalWithRecomputation) {
+  CORTADO_SKIP_WITHOUT_CONFORMANCE();
+  ExpectSameGradients(GetParam(), true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Nets, MemoryPlanConformanceTest, ::testing::ValuesIn(NetFiles()),
@@ -270,6 +281,33 @@ TEST(MemoryPlanTest, PrototxtCanRefuseTheToolsDefault) {
   EXPECT_EQ(silent.memory_plan(), nullptr);  // the API's default: off
   silent.PlanMemoryUnlessRefused();
   EXPECT_NE(silent.memory_plan(), nullptr);
+}
+
+TEST(MemoryPlanTest, RecomputationRunsCheapLayersAgainInBackward) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(kChain, "chain", &param);
+  param.set_force_backward(true);
+  param.set_plan_memory(true);
+  param.set_recompute_cheap_layers(true);
+  SetRandomSeed(3);
+  Net net(param);
+  const BlobMemoryPlan* plan = net.memory_plan();
+  ASSERT_NE(plan, nullptr);
+  // pool1's output is read again only by conv2's backward.
+  ASSERT_EQ(plan->recomputations.size(), 1u);
+  EXPECT_EQ(net.layer_names()[plan->recomputations[0].layer], "pool1");
+  EXPECT_EQ(net.layer_names()[plan->recomputations[0].before_backward_of], "conv2");
+  int forward_runs = 0;
+  const int pool = plan->recomputations[0].layer;
+  net.add_layer_hook(Net::LayerHook::kBeforeForward, [&](int id) { forward_runs += id == pool; });
+  net.set_recompute_cheap_layers(false);
+  EXPECT_TRUE(net.memory_plan()->recomputations.empty());
+  net.set_recompute_cheap_layers(true);
+  EXPECT_EQ(net.memory_plan()->recomputations.size(), 1u);
+  testing::FillGaussian(net.input_blobs()[0], 0, 1, 4);
+  net.Forward();
+  net.Backward();
+  EXPECT_EQ(forward_runs, 1);  // hooks see passes, not the recomputation
 }
 
 // The arena's device side: on a GPU, planned and unplanned forward and

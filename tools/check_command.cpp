@@ -93,6 +93,12 @@ void PrintTable(const NetSummary& s) {
                 HumanBytes(s.training_planned_bytes).c_str(),
                 static_cast<double>(s.training_planned_bytes) / s.training_touched_bytes,
                 static_cast<double>(s.training_planned_bytes) / s.training_unplanned_bytes);
+    std::printf("  training, recomputing         %s (%.2fx of touched; %d cheap layers run "
+                "again in backward)\n",
+                HumanBytes(s.training_recompute_planned_bytes).c_str(),
+                static_cast<double>(s.training_recompute_planned_bytes) /
+                    s.training_touched_bytes,
+                s.training_recomputed_layers);
   }
   std::printf("  parameters are not included above; layers' private scratch is not either\n");
 }

@@ -19,6 +19,19 @@ class Net;
 struct PlannedStorage {
   std::vector<int> blobs;  // blob ids; the first is the one the others view
   bool diff = false;
+  // The second life of a recomputed output: the storage its blobs move to
+  // when the producer runs again in backward (see Recomputation).
+  bool recomputed = false;
+};
+
+// A cheap layer run again in backward: before the backward of layer
+// `before_backward_of`, its top's blobs move from storage `forward_storage`
+// to `backward_storage` and Forward runs once more.
+struct Recomputation {
+  int layer = -1;
+  int before_backward_of = -1;
+  int forward_storage = -1;
+  int backward_storage = -1;
 };
 
 struct BlobMemoryPlan {
@@ -27,6 +40,7 @@ struct BlobMemoryPlan {
   // too. Inference: L steps, data only.
   bool training = false;
   std::vector<PlannedStorage> storages;  // parallel to buffers
+  std::vector<Recomputation> recomputations;  // in layer order
   std::vector<BufferUse> buffers;
   MemoryPlan placement;  // offsets within one arena of placement.arena_bytes
   // Storages left to themselves: net inputs (written before Forward), net
@@ -41,8 +55,10 @@ struct BlobMemoryPlan {
 
 // Plans `net` as built (after set-up or Reshape). `keep` names blob ids
 // whose values the caller reads between passes. Each layer's answers to
-// BackwardReadsBottomData/TopData decide how long training keeps data.
-BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep);
+// BackwardReadsBottomData/TopData decide how long training keeps data; with
+// `recompute`, a training plan drops the outputs of layers that are
+// CheapToRecompute between forward and backward.
+BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool recompute = false);
 
 }  // namespace cortado
 

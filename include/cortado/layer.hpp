@@ -95,6 +95,11 @@ class Layer {
   // tops' diffs and its own private state.)
   virtual bool BackwardReadsBottomData(int index) const { return true; }
   virtual bool BackwardReadsTopData(int index) const { return true; }
+  // Whether Forward is cheap next to a convolution, deterministic and free
+  // of side effects (no random draw, no running statistics), so that with
+  // recomputation on the planner may drop the outputs after forward and run
+  // Forward again during backward (Chen et al. 2016).
+  virtual bool CheapToRecompute() const { return false; }
 
   bool param_propagate_down(int param_id) const {
     return param_id < static_cast<int>(param_propagate_down_.size())

@@ -169,6 +169,11 @@ class Net {
     if (!plan_memory_refused_) set_plan_memory(true);
   }
   bool plan_memory() const { return memory_plan_ != nullptr; }
+  // With planning in training, run cheap layers (Pooling, LRN, Concat) again
+  // in backward instead of keeping their outputs (NetParameter
+  // .recompute_cheap_layers; off by default).
+  void set_recompute_cheap_layers(bool value);
+  bool recompute_cheap_layers() const { return recompute_cheap_layers_; }
   // The plan in force; null when planning is off.
   const BlobMemoryPlan* memory_plan() const { return memory_plan_.get(); }
   // Keeps the layers whose include/exclude rules match param.state().
@@ -205,6 +210,8 @@ class Net {
   // Blobs in the old arena that `plan` leaves out (now kept, say) get their
   // own storage, with their values, so that the old arena can go.
   void MoveOutOfOldArena(const BlobMemoryPlan& plan);
+  void UseStorage(const PlannedStorage& storage, const std::shared_ptr<SyncedMemory>& memory);
+  void RecomputeBeforeBackwardOf(int layer_id);
   bool PlannedShapesChanged() const;
   void RunLayerHooks(LayerHook when, int layer_id);
   // Runs layer i within a ForwardFromTo(start, end).
@@ -255,6 +262,8 @@ class Net {
   bool plan_memory_refused_ = false;  // the prototxt says plan_memory: false
   std::unique_ptr<BlobMemoryPlan> memory_plan_;
   std::vector<int64_t> planned_counts_;  // each blob's count when planned
+  bool recompute_cheap_layers_ = false;
+  std::vector<std::shared_ptr<SyncedMemory>> planned_views_;  // per planned storage
 };
 
 }  // namespace cortado

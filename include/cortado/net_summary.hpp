@@ -55,6 +55,9 @@ struct NetSummary {
   // planned. -1 until AddTrainingPlan fills them.
   int64_t training_touched_bytes = -1;
   int64_t training_planned_bytes = -1;
+  // The same with recompute_cheap_layers, and the layers it runs twice.
+  int64_t training_recompute_planned_bytes = -1;
+  int training_recomputed_layers = 0;
   // The buffers given to PlanMemory (one per blob, in blob order) and its
   // answer, for tools that want the placement.
   std::vector<BufferUse> inference_buffers;

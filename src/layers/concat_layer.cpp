@@ -13,6 +13,7 @@ class ConcatLayer : public Layer {
   explicit ConcatLayer(const caffe::LayerParameter& param) : Layer(param) {}
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "Concat"; }
+  bool CheapToRecompute() const override { return true; }  // a copy
   // Backward moves diffs only.
   bool BackwardReadsBottomData(int) const override { return false; }
   bool BackwardReadsTopData(int) const override { return false; }

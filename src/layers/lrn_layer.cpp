@@ -30,6 +30,7 @@ class LrnLayer : public Layer {
   explicit LrnLayer(const caffe::LayerParameter& param) : Layer(param) {}
   static constexpr unsigned kDevices = kLayerCpu | kLayerCuda;
   const char* type() const override { return "LRN"; }
+  bool CheapToRecompute() const override { return true; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
 

@@ -84,6 +84,10 @@ class PoolingLayer : public Layer {
   int MaxTopBlobs() const override {
     return layer_param_.pooling_param().pool() == caffe::PoolingParameter::MAX ? 2 : 1;
   }
+  // Stochastic pooling draws random numbers in training.
+  bool CheapToRecompute() const override {
+    return layer_param_.pooling_param().pool() != caffe::PoolingParameter::STOCHASTIC;
+  }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
