@@ -26,7 +26,7 @@ NETS = [
 ]
 
 
-def with_batch(text, batch, force_backward):
+def with_batch(text, batch, force_backward, recompute=False):
     """The prototxt with its batch set (Input shapes and input_dim) and, for
     training, force_backward (deploy nets have no loss)."""
     text = re.sub(r'(input_param\s*\{\s*shape\s*\{\s*dim:\s*)\d+', r'\g<1>%d' % batch, text)
@@ -34,6 +34,8 @@ def with_batch(text, batch, force_backward):
     text = re.sub(r'(input_shape\s*\{\s*dim:\s*)\d+', r'\g<1>%d' % batch, text, count=1)
     if force_backward:
         text = 'force_backward: true\n' + text
+    if recompute:
+        text = 'recompute_cheap_layers: true\n' + text
     return text
 
 
@@ -99,15 +101,24 @@ def main():
                 model = os.path.join(tmp, 'net.prototxt')
                 with open(model, 'w') as f:
                     f.write(with_batch(text, batch, mode == 'training'))
+                recomputing = os.path.join(tmp, 'recompute.prototxt')
+                with open(recomputing, 'w') as f:
+                    f.write(with_batch(text, batch, True, True))
+                variants = [(False, model), (True, model)]
+                if mode == 'training':
+                    variants.append(('recompute', recomputing))
                 results = {}
-                for plan in (False, True):
+                for plan, path_ in variants:
                     results[plan] = peak_rss_of(
-                        lambda plan=plan: run(args.tool, model, phase, plan, args.iterations,
-                                              args.threads))
+                        lambda plan=plan, path_=path_: run(args.tool, path_, phase, bool(plan),
+                                                           args.iterations, args.threads))
                 key = 'forward' if mode == 'inference' else 'forward+backward'
                 (t0, _, _), rss0 = results[False]
-                (t1, planned, unplanned), rss1 = results[True]
-                rows.append((name, batch, mode, unplanned, planned, rss0, rss1, t0[key], t1[key]))
+                for plan, _ in variants[1:]:
+                    (t1, planned, unplanned), rss1 = results[plan]
+                    label = mode + (', recomputing' if plan == 'recompute' else '')
+                    rows.append((name, batch, label, unplanned, planned, rss0, rss1, t0[key],
+                                 t1[key]))
                 print('%s b%d %s done' % (name, batch, mode), file=sys.stderr)
     header = ('net', 'batch', 'pass', 'blobs unplanned MiB', 'planned MiB', 'ratio',
               'peak RSS unplanned MiB', 'planned MiB', 'ratio', 'ms unplanned', 'ms planned',
