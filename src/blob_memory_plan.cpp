@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <string>
 
 #include "cortado/inference_fusion.hpp"
 #include "cortado/net.hpp"
@@ -52,6 +53,14 @@ std::vector<StorageGroup> GroupByStorage(const Net& net, bool diff, std::vector<
     (*group_of)[id] = it->second;
   }
   return groups;
+}
+
+PlannedStorage MakeStorage(const std::vector<int>& blobs, bool diff, bool recomputed) {
+  PlannedStorage storage;
+  storage.blobs = blobs;
+  storage.diff = diff;
+  storage.recomputed = recomputed;
+  return storage;
 }
 
 void Touch(StorageGroup* group, int step) {
@@ -209,7 +218,7 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
       use.first_use = group.first;
       use.last_use = group.recomputed_by >= 0 ? group.forward_last : group.last;
       plan.buffers.push_back(use);
-      plan.storages.push_back(PlannedStorage{group.blobs, is_diff, false});
+      plan.storages.push_back(MakeStorage(group.blobs, is_diff, false));
       if (group.recomputed_by < 0) continue;
       Recomputation again;
       again.layer = group.recomputed_by;
@@ -219,13 +228,32 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
       use.first_use = group.backward_first;
       use.last_use = group.backward_last;
       plan.buffers.push_back(use);
-      plan.storages.push_back(PlannedStorage{group.blobs, is_diff, true});
+      plan.storages.push_back(MakeStorage(group.blobs, is_diff, true));
       again.backward_storage = static_cast<int>(plan.storages.size()) - 1;
       plan.recomputations.push_back(again);
     }
   };
   add(data, false);
   if (plan.training) add(diff, true);
+  // Layers' internal blobs live from the layer's forward to its backward.
+  for (int i = 0; i < num_layers; ++i) {
+    const auto& internals = net.layers()[i]->internal_blobs();
+    for (size_t k = 0; k < internals.size(); ++k) {
+      const int64_t bytes = internals[k]->count() * kFloatBytes;
+      if (bytes == 0) continue;
+      plan.unplanned_bytes += bytes;
+      BufferUse use;
+      use.name = net.layer_names()[i] + " (internal " + std::to_string(k) + ")";
+      use.bytes = bytes;
+      use.first_use = i;
+      use.last_use = plan.training && need_backward[i] ? backward_step(i) : i;
+      plan.buffers.push_back(use);
+      PlannedStorage storage;
+      storage.layer = i;
+      storage.internal = static_cast<int>(k);
+      plan.storages.push_back(storage);
+    }
+  }
   std::sort(plan.recomputations.begin(), plan.recomputations.end(),
             [](const Recomputation& a, const Recomputation& b) { return a.layer < b.layer; });
   plan.placement = PlanMemory(plan.buffers);

@@ -364,18 +364,23 @@ void Net::ApplyMemoryPlan() {
 }
 
 void Net::MoveOutOfOldArena(const BlobMemoryPlan& plan) {
-  std::set<std::pair<int, bool>> placed;  // (blob id, diff)
+  std::set<std::pair<const Blob*, bool>> placed;  // (blob, diff)
   for (const PlannedStorage& storage : plan.storages) {
-    for (int id : storage.blobs) placed.insert({id, storage.diff});
+    if (storage.layer >= 0) {
+      placed.insert({layers_[storage.layer]->internal_blobs()[storage.internal], false});
+    }
+    for (int id : storage.blobs) placed.insert({blobs_[id].get(), storage.diff});
+  }
+  std::vector<Blob*> all;
+  for (const auto& blob : blobs_) all.push_back(blob.get());
+  for (const auto& layer : layers_) {
+    all.insert(all.end(), layer->internal_blobs().begin(), layer->internal_blobs().end());
   }
   std::map<const SyncedMemory*, std::shared_ptr<SyncedMemory>> moved;
-  for (size_t id = 0; id < blobs_.size(); ++id) {
+  for (Blob* blob : all) {
     for (bool diff : {false, true}) {
-      const std::shared_ptr<SyncedMemory> memory =
-          diff ? blobs_[id]->diff_memory() : blobs_[id]->data_memory();
-      if (!memory || !memory->is_arena_view() || placed.count({static_cast<int>(id), diff})) {
-        continue;
-      }
+      const std::shared_ptr<SyncedMemory> memory = diff ? blob->diff_memory() : blob->data_memory();
+      if (!memory || !memory->is_arena_view() || placed.count({blob, diff})) continue;
       std::shared_ptr<SyncedMemory>& own = moved[memory.get()];
       if (!own) {
         own = std::make_shared<SyncedMemory>(memory->size());
@@ -383,7 +388,7 @@ void Net::MoveOutOfOldArena(const BlobMemoryPlan& plan) {
           std::memcpy(own->mutable_cpu_data(), memory->cpu_data(), memory->size());
         }
       }
-      blobs_[id]->SetStorage(diff ? nullptr : own, diff ? own : nullptr);
+      blob->SetStorage(diff ? nullptr : own, diff ? own : nullptr);
     }
   }
 }
@@ -398,6 +403,10 @@ void Net::set_debug_info(bool value) {
 }
 
 void Net::UseStorage(const PlannedStorage& storage, const std::shared_ptr<SyncedMemory>& memory) {
+  if (storage.layer >= 0) {
+    layers_[storage.layer]->internal_blobs()[storage.internal]->SetStorage(memory, nullptr);
+    return;
+  }
   for (int id : storage.blobs) {
     blobs_[id]->SetStorage(storage.diff ? nullptr : memory, storage.diff ? memory : nullptr);
   }
@@ -421,11 +430,10 @@ void Net::ReleaseMemoryPlan() {
   if (!memory_plan_) return;
   for (const PlannedStorage& storage : memory_plan_->storages) {
     if (storage.recomputed) continue;  // the same blobs as its forward storage
-    const Blob& root = *blobs_[storage.blobs[0]];
-    auto own = std::make_shared<SyncedMemory>(root.count() * sizeof(float));
-    for (int id : storage.blobs) {
-      blobs_[id]->SetStorage(storage.diff ? nullptr : own, storage.diff ? own : nullptr);
-    }
+    const Blob& root = storage.layer >= 0
+                           ? *layers_[storage.layer]->internal_blobs()[storage.internal]
+                           : *blobs_[storage.blobs[0]];
+    UseStorage(storage, std::make_shared<SyncedMemory>(root.count() * sizeof(float)));
   }
   memory_plan_.reset();
   planned_views_.clear();

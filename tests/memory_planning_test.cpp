@@ -41,7 +41,8 @@ void PoisonPlannedStorage(Net* net) {
   ASSERT_NE(net->memory_plan(), nullptr);
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (const PlannedStorage& storage : net->memory_plan()->storages) {
-    Blob* blob = net->blobs()[storage.blobs[0]].get();
+    Blob* blob = storage.layer >= 0 ? net->layers()[storage.layer]->internal_blobs()[storage.internal]
+                                    : net->blobs()[storage.blobs[0]].get();
     float* values = storage.diff ? blob->mutable_cpu_diff() : blob->mutable_cpu_data();
     std::fill(values, values + blob->count(), nan);
   }
@@ -281,6 +282,60 @@ TEST(MemoryPlanTest, PrototxtCanRefuseTheToolsDefault) {
   EXPECT_EQ(silent.memory_plan(), nullptr);  // the API's default: off
   silent.PlanMemoryUnlessRefused();
   EXPECT_NE(silent.memory_plan(), nullptr);
+}
+
+// Layers' own buffers (BatchNorm's normalised output with batch statistics,
+// an in-place Scale's input, LRN's denominators) live in the arena too.
+TEST(MemoryPlanTest, InternalBuffersArePlannedAndGradientsMatch) {
+  constexpr char kNet[] = R"(
+name: "internal"
+force_backward: true
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 4 dim: 3 dim: 6 dim: 6 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+        convolution_param { num_output: 5 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" }
+layer { name: "scale" type: "Scale" bottom: "conv" top: "conv" scale_param { bias_term: true } }
+layer { name: "lrn" type: "LRN" bottom: "conv" top: "lrn" lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 } }
+layer { name: "ip" type: "InnerProduct" bottom: "lrn" top: "ip"
+        inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.2 } } }
+)";
+  std::unique_ptr<Net> nets[2];
+  for (int planned = 0; planned < 2; ++planned) {
+    caffe::NetParameter param;
+    ReadProtoFromTextString(kNet, "internal", &param);
+    param.mutable_state()->set_phase(caffe::TRAIN);
+    param.set_plan_memory(planned == 1);
+    SetRandomSeed(3);
+    nets[planned] = std::make_unique<Net>(param);
+  }
+  const BlobMemoryPlan* plan = nets[1]->memory_plan();
+  ASSERT_TRUE(plan->training);
+  int internals = 0;
+  for (const PlannedStorage& storage : plan->storages) internals += storage.layer >= 0;
+  EXPECT_EQ(internals, 3);  // bn, scale and lrn
+  for (const auto& layer : nets[1]->layers()) {
+    for (const Blob* blob : layer->internal_blobs()) {
+      if (blob->count() > 0) EXPECT_TRUE(blob->data_memory()->is_arena_view()) << layer->name();
+    }
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) PoisonPlannedStorage(nets[1].get());
+    for (auto& net : nets) {
+      testing::FillGaussian(net->input_blobs()[0], 0, 1, 70 + pass);
+      net->ClearParamDiffs();
+      net->Forward();
+      Blob* out = net->output_blobs()[0];
+      for (int64_t i = 0; i < out->count(); ++i) out->mutable_cpu_diff()[i] = std::sin(0.3f * i);
+      net->Backward();
+    }
+    EXPECT_TRUE(BitIdentical(*nets[0]->output_blobs()[0], *nets[1]->output_blobs()[0], false,
+                             "output pass " + std::to_string(pass)));
+    for (size_t p = 0; p < nets[0]->learnable_params().size(); ++p) {
+      EXPECT_TRUE(BitIdentical(*nets[0]->learnable_params()[p], *nets[1]->learnable_params()[p],
+                               true, "parameter " + std::to_string(p) + " pass " +
+                                         std::to_string(pass)));
+    }
+  }
 }
 
 TEST(MemoryPlanTest, RecomputationRunsCheapLayersAgainInBackward) {

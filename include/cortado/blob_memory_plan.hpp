@@ -15,10 +15,14 @@ namespace cortado {
 class Net;
 
 // One storage the planner places: the data (or diff) shared by `blobs`
-// (a blob and the views of it that Split, Flatten, Reshape and Slice make).
+// (a blob and the views of it that Split, Flatten, Reshape and Slice make),
+// or a layer's internal blob (Layer::internal_blobs()).
 struct PlannedStorage {
   std::vector<int> blobs;  // blob ids; the first is the one the others view
   bool diff = false;
+  // For an internal blob: layers()[layer]->internal_blobs()[internal].
+  int layer = -1;
+  int internal = -1;
   // The second life of a recomputed output: the storage its blobs move to
   // when the producer runs again in backward (see Recomputation).
   bool recomputed = false;

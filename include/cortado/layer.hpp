@@ -100,6 +100,13 @@ class Layer {
   // recomputation on the planner may drop the outputs after forward and run
   // Forward again during backward (Chen et al. 2016).
   virtual bool CheapToRecompute() const { return false; }
+  // The layer's own buffers that the memory planner places like blobs
+  // (Reshape shapes them, as it shapes tops): state a layer writes in
+  // Forward and reads in Backward (BatchNorm's normalised output, an
+  // in-place Scale's input, LRN's denominators). They live from the layer's
+  // forward to its backward; with no backward they are scratch, free once
+  // the forward is done.
+  const std::vector<Blob*>& internal_blobs() const { return internal_blobs_; }
 
   bool param_propagate_down(int param_id) const {
     return param_id < static_cast<int>(param_propagate_down_.size())
@@ -138,6 +145,9 @@ class Layer {
   // (SoftmaxWithLoss, SPP, LSTM, RNN) move them to device() here.
   virtual void OnDeviceSet() {}
 
+  // Registers a member Blob as an internal buffer (see internal_blobs()).
+  void DeclareInternalBlob(Blob* blob) { internal_blobs_.push_back(blob); }
+
   // "Layer 'conv1' (Convolution): " — the prefix of every error it raises.
   std::string ErrorPrefix() const;
 
@@ -161,6 +171,7 @@ class Layer {
   bool runs_on_cuda_ = false;
 
  private:
+  std::vector<Blob*> internal_blobs_;
   void CheckBlobCounts(const BlobVec& bottom, const BlobVec& top) const;
   void SetLossWeights(const BlobVec& top);
 };

@@ -64,15 +64,18 @@ class BatchNormLayer : public Layer {
   int num_ = 0;
   int64_t spatial_ = 0;
   std::vector<float> mean_, stddev_;  // per channel, from the last Forward
-  std::vector<float> normalized_;     // the output, kept for Backward (in-place safe)
-  // CUDA path: rows mean, stddev and two per-channel sums; the output copy.
-  Blob stats_gpu_, normalized_gpu_;
+  // With batch statistics, the output, kept for Backward (in-place safe);
+  // an internal blob, placed by the net's memory planner.
+  Blob normalized_;
+  // CUDA path: rows mean, stddev and two per-channel sums.
+  Blob stats_gpu_;
 };
 
 void BatchNormLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const caffe::BatchNormParameter& p = layer_param_.batch_norm_param();
   use_global_stats_ = p.has_use_global_stats() ? p.use_global_stats()
                                                : phase_ == caffe::TEST;
+  DeclareInternalBlob(&normalized_);
   moving_average_fraction_ = p.moving_average_fraction();
   eps_ = p.eps();
   channels_ = bottom[0]->num_axes() == 1 ? 1 : bottom[0]->shape(1);
@@ -120,6 +123,8 @@ void BatchNormLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   // A product, not count / (num * channels): a batch of 0 is a valid shape.
   spatial_ = in.num_axes() > 2 ? in.count(2) : 1;
   top[0]->ReshapeLike(in);
+  // Fixed statistics make backward affine: nothing to keep.
+  normalized_.Reshape(use_global_stats_ ? std::vector<int>{0} : in.shape());
 }
 
 void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
@@ -189,8 +194,8 @@ void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
       }
     });
   }
-  normalized_.resize(count);
-  Copy(count, y, normalized_.data());
+  // Backward reads it only with batch statistics (fixed ones are affine).
+  if (!use_global_stats_) Copy(count, y, normalized_.mutable_cpu_data());
 }
 
 void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
@@ -215,7 +220,7 @@ void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& p
   }
   // With batch statistics, y = (x - mean) / stddev and
   // dx = (dy - mean(dy) - mean(dy * y) * y) / stddev, means per channel.
-  const float* y = normalized_.data();
+  const float* y = normalized_.cpu_data();
   const double m = double(num_) * spatial_;
   std::vector<float> mean_dy(channels_), mean_dy_y(channels_);
   const int num = num_, channels = channels_;
@@ -278,8 +283,7 @@ void BatchNormLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
                            blobs_[1]->mutable_gpu_data(), blobs_[2]->mutable_gpu_data());
     BatchNormMapGpu(count, channels_, spatial_, y, nullptr, stddev, y);
   }
-  normalized_gpu_.ReshapeLike(*top[0]);
-  gpu::Copy(count, y, normalized_gpu_.mutable_gpu_data());
+  if (!use_global_stats_) gpu::Copy(count, y, normalized_.mutable_gpu_data());
 }
 
 void BatchNormLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagate_down,
@@ -297,7 +301,7 @@ void BatchNormLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& pr
   }
   float* dy_sum = stats + 2 * channels_;
   float* dyy_sum = stats + 3 * channels_;
-  const float* y = normalized_gpu_.gpu_data();
+  const float* y = normalized_.gpu_data();
   ChannelSumGpu(num_, channels_, spatial_, dy, nullptr, 0.f, dy_sum);
   ChannelSumGpu(num_, channels_, spatial_, dy, y, 0.f, dyy_sum);
   BatchNormBackwardGpu(count, channels_, spatial_, static_cast<float>(double(num_) * spatial_),

@@ -64,14 +64,16 @@ class LrnLayer : public Layer {
   int pre_pad_ = 2;
   float alpha_ = 1, beta_ = 0.75f, k_ = 1;
   int num_ = 0, channels_ = 0, height_ = 0, width_ = 0;
-  // The denominator base (before ^-beta) per element, kept for Backward.
-  std::vector<float> scale_;
-  // CUDA path: scale_ and the backward ratio on the device.
-  Blob scale_gpu_, ratio_gpu_;
+  // The denominator base (before ^-beta) per element, kept for Backward;
+  // an internal blob, placed by the net's memory planner.
+  Blob scale_;
+  // CUDA path: the backward ratio.
+  Blob ratio_gpu_;
 };
 
 void LrnLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const caffe::LRNParameter& p = layer_param_.lrn_param();
+  DeclareInternalBlob(&scale_);
   size_ = static_cast<int>(p.local_size());
   if (size_ <= 0 || size_ % 2 == 0) {
     ThrowError(ErrorPrefix(), "local_size must be a positive odd number, got ", size_);
@@ -94,6 +96,7 @@ void LrnLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   height_ = in.height();
   width_ = in.width();
   top[0]->ReshapeLike(in);
+  scale_.ReshapeLike(in);
 }
 
 int LrnLayer::SpatialWindow(int p, int size, int* lo, int* hi) const {
@@ -178,8 +181,7 @@ void LrnLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   float* y = top[0]->mutable_cpu_data();
   const int64_t count = bottom[0]->count();
   const int64_t plane = int64_t(height_) * width_;
-  scale_.resize(count);
-  float* scale = scale_.data();
+  float* scale = scale_.mutable_cpu_data();
   if (across_) {
     const float k = k_, alpha_over_size = alpha_ / size_;
     SlideChannelWindows(x, /*squared=*/true,
@@ -217,7 +219,7 @@ void LrnLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propaga
   float* dx = bottom[0]->mutable_cpu_diff();
   const int64_t count = bottom[0]->count();
   const int64_t plane = int64_t(height_) * width_;
-  const float* scale = scale_.data();
+  const float* scale = scale_.cpu_data();
   // With r = dy * y / scale, dx = dy * scale^-beta - 2 * alpha * beta / n * x *
   // (sum of r over every window containing x). Windows are symmetric (odd n),
   // so that sum is the same window sum taken around x.
@@ -257,9 +259,8 @@ void LrnLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propaga
 
 #ifdef CORTADO_WITH_CUDA
 void LrnLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
-  scale_gpu_.ReshapeLike(*bottom[0]);
   LrnForwardGpu(bottom[0]->count(), channels_, height_, width_, size_, across_, alpha_, beta_,
-                k_, bottom[0]->gpu_data(), scale_gpu_.mutable_gpu_data(),
+                k_, bottom[0]->gpu_data(), scale_.mutable_gpu_data(),
                 top[0]->mutable_gpu_data());
 }
 
@@ -269,7 +270,7 @@ void LrnLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propagat
   ratio_gpu_.ReshapeLike(*bottom[0]);
   LrnBackwardGpu(bottom[0]->count(), channels_, height_, width_, size_, across_, alpha_, beta_,
                  bottom[0]->gpu_data(), top[0]->gpu_data(), top[0]->gpu_diff(),
-                 scale_gpu_.gpu_data(), ratio_gpu_.mutable_gpu_data(),
+                 scale_.gpu_data(), ratio_gpu_.mutable_gpu_data(),
                  bottom[0]->mutable_gpu_diff());
 }
 #endif

@@ -54,13 +54,14 @@ class ScaleLayer : public Layer {
   int bias_index_ = -1;  // index of the bias in blobs_, -1 without one
   bool in_place_ = false;
   // The input, kept when the layer runs in place (Backward needs it for the
-  // scale gradient after the top overwrote it).
-  std::vector<float> saved_input_;
-  Blob saved_input_gpu_;  // the same on the device
+  // scale gradient after the top overwrote it); an internal blob, placed by
+  // the net's memory planner.
+  Blob saved_input_;
 };
 
 void ScaleLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const caffe::ScaleParameter& p = layer_param_.scale_param();
+  DeclareInternalBlob(&saved_input_);
   const size_t expected = (bottom.size() == 1 ? 1 : 0) + (p.bias_term() ? 1 : 0);
   std::vector<int> param_shape;
   if (bottom.size() == 1) {
@@ -114,6 +115,7 @@ void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   const Blob& in = *bottom[0];
   const Blob& scale = ScaleBlob(bottom);
   in_place_ = bottom[0] == top[0];
+  saved_input_.Reshape(in_place_ ? in.shape() : std::vector<int>{0});
   // A scalar factor (no axes) broadcasts over everything.
   axis_ = scale.num_axes() == 0 ? 0 : in.CanonicalAxisIndex(p.axis());
   bool fits = in.num_axes() >= axis_ + scale.num_axes();
@@ -132,10 +134,7 @@ void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 
 void ScaleLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const float* x = bottom[0]->cpu_data();
-  if (bottom[0] == top[0]) {
-    saved_input_.resize(bottom[0]->count());
-    Copy(bottom[0]->count(), x, saved_input_.data());
-  }
+  if (bottom[0] == top[0]) Copy(bottom[0]->count(), x, saved_input_.mutable_cpu_data());
   const float* scale = ScaleBlob(bottom).cpu_data();
   const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->cpu_data() : nullptr;
   float* y = top[0]->mutable_cpu_data();
@@ -172,7 +171,7 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
   }
   const bool scale_grad = scale_is_param ? param_propagate_down(0) : propagate_down[1];
   if (scale_grad) {
-    const float* x = bottom[0] == top[0] ? saved_input_.data() : bottom[0]->cpu_data();
+    const float* x = bottom[0] == top[0] ? saved_input_.cpu_data() : bottom[0]->cpu_data();
     float* scale_diff =
         scale_is_param ? blobs_[0]->mutable_cpu_diff() : bottom[1]->mutable_cpu_diff();
     // A parameter's gradient accumulates; a bottom's is overwritten.
@@ -203,10 +202,7 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
 void ScaleLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
   const int64_t n = bottom[0]->count();
   const float* x = bottom[0]->gpu_data();
-  if (bottom[0] == top[0]) {
-    saved_input_gpu_.ReshapeLike(*bottom[0]);
-    gpu::Copy(n, x, saved_input_gpu_.mutable_gpu_data());
-  }
+  if (bottom[0] == top[0]) gpu::Copy(n, x, saved_input_.mutable_gpu_data());
   const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->gpu_data() : nullptr;
   ScaleForwardGpu(n, x, ScaleBlob(bottom).gpu_data(), bias, scale_dim_, inner_,
                   top[0]->mutable_gpu_data());
@@ -222,7 +218,7 @@ void ScaleLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propag
   }
   const bool scale_grad = scale_is_param ? param_propagate_down(0) : propagate_down[1];
   if (scale_grad) {
-    const float* x = bottom[0] == top[0] ? saved_input_gpu_.gpu_data() : bottom[0]->gpu_data();
+    const float* x = bottom[0] == top[0] ? saved_input_.gpu_data() : bottom[0]->gpu_data();
     // A parameter's gradient accumulates; a bottom's is overwritten.
     float* scale_diff =
         scale_is_param ? blobs_[0]->mutable_gpu_diff() : bottom[1]->mutable_gpu_diff();
