@@ -87,7 +87,7 @@ void PrintTable(const NetSummary& s) {
   std::printf("  training blobs, unplanned     %s (data and diff of every blob)\n",
               HumanBytes(s.training_unplanned_bytes).c_str());
   if (s.training_planned_bytes >= 0) {
-    std::printf("  training blobs, touched       %s (the data and diffs a step uses, unplanned)\n",
+    std::printf("  training blobs, touched       %s (data, diffs and layers' internal buffers a step uses)\n",
                 HumanBytes(s.training_touched_bytes).c_str());
     std::printf("  training blobs, planned       %s (%.2fx of touched, %.2fx of unplanned)\n",
                 HumanBytes(s.training_planned_bytes).c_str(),
@@ -100,7 +100,7 @@ void PrintTable(const NetSummary& s) {
                     s.training_touched_bytes,
                 s.training_recomputed_layers);
   }
-  std::printf("  parameters are not included above; layers' private scratch is not either\n");
+  std::printf("  parameters are not included above, nor are layers' other private buffers\n");
 }
 
 }  // namespace
