@@ -24,6 +24,22 @@ std::string ReadFile(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+// The Caffe LeNet recipe, shortened: max_iter, test_iter, test_interval and
+// snapshot set, snapshots written under `prefix`.
+std::string LenetSolver(int max_iter, int test_iter, int test_interval, int snapshot,
+                        const std::string& prefix) {
+  std::string solver = ReadFile(kRoot + "/models/lenet/lenet_solver.prototxt");
+  const auto set = [&](const std::string& field, const std::string& value) {
+    solver = std::regex_replace(solver, std::regex(field + ": .*"), field + ": " + value);
+  };
+  set("max_iter", std::to_string(max_iter));
+  set("test_iter", std::to_string(test_iter));
+  set("test_interval", std::to_string(test_interval));
+  set("snapshot", std::to_string(snapshot));
+  set("snapshot_prefix", "\"" + prefix + "\"");
+  return solver;
+}
+
 int RunTool(const std::string& args, const std::string& log) {
   const std::string command =
       "cd " + kRoot + " && " + CORTADO_TOOL_PATH + " " + args + " > " + log + " 2>&1";
@@ -45,13 +61,7 @@ TEST(LenetTrainingTest, ShortRunLearnsSnapshotsResumesAndTests) {
       << "Fashion-MNIST LMDBs missing: run ./scripts/setup.sh --no-train "
          "(or data/get_fashion_mnist.sh) first";
   testing::TempDir dir;
-  std::string solver = ReadFile(kRoot + "/models/lenet/lenet_solver.prototxt");
-  solver = std::regex_replace(solver, std::regex("max_iter: \\d+"), "max_iter: 400");
-  solver = std::regex_replace(solver, std::regex("test_iter: \\d+"), "test_iter: 20");
-  solver = std::regex_replace(solver, std::regex("test_interval: \\d+"), "test_interval: 200");
-  solver = std::regex_replace(solver, std::regex("snapshot: \\d+"), "snapshot: 200");
-  solver = std::regex_replace(solver, std::regex("snapshot_prefix: .*"),
-                              "snapshot_prefix: \"" + dir.File("lenet") + "\"");
+  std::string solver = LenetSolver(400, 20, 200, 200, dir.File("lenet"));
   const std::string solver_path = dir.File("solver.prototxt");
   std::ofstream(solver_path) << solver;
 
@@ -88,13 +98,7 @@ TEST(LenetTrainingTest, PlannedMemoryTrainsBitIdentically) {
   std::string models[2];
   for (int planned = 0; planned < 2; ++planned) {
     const std::string prefix = dir.File(planned ? "planned" : "plain");
-    std::string solver = ReadFile(kRoot + "/models/lenet/lenet_solver.prototxt");
-    solver = std::regex_replace(solver, std::regex("max_iter: \\d+"), "max_iter: 200");
-    solver = std::regex_replace(solver, std::regex("test_iter: \\d+"), "test_iter: 5");
-    solver = std::regex_replace(solver, std::regex("test_interval: \\d+"), "test_interval: 100");
-    solver = std::regex_replace(solver, std::regex("snapshot: \\d+"), "snapshot: 200");
-    solver = std::regex_replace(solver, std::regex("snapshot_prefix: .*"),
-                                "snapshot_prefix: \"" + prefix + "\"");
+    std::string solver = LenetSolver(200, 5, 100, 200, prefix);
     solver += "\nrandom_seed: 1701\n";
     const std::string solver_path = prefix + "_solver.prototxt";
     std::ofstream(solver_path) << solver;
@@ -119,13 +123,7 @@ TEST(LenetTrainingTest, GpuRunReachesCpuAccuracy) {
   }
   ASSERT_TRUE(FileExists(kRoot + "/data/fashion_mnist/fashion_mnist_train_lmdb"));
   testing::TempDir dir;
-  std::string solver = ReadFile(kRoot + "/models/lenet/lenet_solver.prototxt");
-  solver = std::regex_replace(solver, std::regex("max_iter: \\d+"), "max_iter: 400");
-  solver = std::regex_replace(solver, std::regex("test_iter: \\d+"), "test_iter: 50");
-  solver = std::regex_replace(solver, std::regex("test_interval: \\d+"), "test_interval: 400");
-  solver = std::regex_replace(solver, std::regex("snapshot: \\d+"), "snapshot: 0");
-  solver = std::regex_replace(solver, std::regex("snapshot_prefix: .*"),
-                              "snapshot_prefix: \"" + dir.File("lenet") + "\"");
+  std::string solver = LenetSolver(400, 50, 400, 0, dir.File("lenet"));
   solver += "\nrandom_seed: 1701\n";
   const std::string solver_path = dir.File("solver.prototxt");
   std::ofstream(solver_path) << solver;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -284,6 +285,33 @@ TEST(MemoryPlanTest, PrototxtCanRefuseTheToolsDefault) {
   EXPECT_NE(silent.memory_plan(), nullptr);
 }
 
+// Two forward-backward steps of an unplanned (nets[0]) and a planned
+// (nets[1]) net, the second after the planned storage was poisoned: the
+// output and every parameter gradient agree bit for bit. `output_diff` gives
+// the output's gradient by element index.
+void ExpectTwoStepsMatch(std::unique_ptr<Net> (&nets)[2], unsigned seed,
+                         const std::function<float(int64_t)>& output_diff,
+                         const std::string& tag) {
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) PoisonPlannedStorage(nets[1].get());
+    for (auto& net : nets) {
+      testing::FillGaussian(net->input_blobs()[0], 0, 1, seed + pass);
+      net->ClearParamDiffs();
+      net->Forward();
+      Blob* out = net->output_blobs()[0];
+      for (int64_t i = 0; i < out->count(); ++i) out->mutable_cpu_diff()[i] = output_diff(i);
+      net->Backward();
+    }
+    const std::string step = " pass " + std::to_string(pass);
+    EXPECT_TRUE(BitIdentical(*nets[0]->output_blobs()[0], *nets[1]->output_blobs()[0], false,
+                             tag + "output" + step));
+    for (size_t p = 0; p < nets[0]->learnable_params().size(); ++p) {
+      EXPECT_TRUE(BitIdentical(*nets[0]->learnable_params()[p], *nets[1]->learnable_params()[p],
+                               true, tag + "parameter " + std::to_string(p) + step));
+    }
+  }
+}
+
 // Layers' own buffers (BatchNorm's normalised output with batch statistics,
 // an in-place Scale's input, LRN's denominators) live in the arena too.
 TEST(MemoryPlanTest, InternalBuffersArePlannedAndGradientsMatch) {
@@ -318,24 +346,7 @@ layer { name: "ip" type: "InnerProduct" bottom: "lrn" top: "ip"
       if (blob->count() > 0) EXPECT_TRUE(blob->data_memory()->is_arena_view()) << layer->name();
     }
   }
-  for (int pass = 0; pass < 2; ++pass) {
-    if (pass == 1) PoisonPlannedStorage(nets[1].get());
-    for (auto& net : nets) {
-      testing::FillGaussian(net->input_blobs()[0], 0, 1, 70 + pass);
-      net->ClearParamDiffs();
-      net->Forward();
-      Blob* out = net->output_blobs()[0];
-      for (int64_t i = 0; i < out->count(); ++i) out->mutable_cpu_diff()[i] = std::sin(0.3f * i);
-      net->Backward();
-    }
-    EXPECT_TRUE(BitIdentical(*nets[0]->output_blobs()[0], *nets[1]->output_blobs()[0], false,
-                             "output pass " + std::to_string(pass)));
-    for (size_t p = 0; p < nets[0]->learnable_params().size(); ++p) {
-      EXPECT_TRUE(BitIdentical(*nets[0]->learnable_params()[p], *nets[1]->learnable_params()[p],
-                               true, "parameter " + std::to_string(p) + " pass " +
-                                         std::to_string(pass)));
-    }
-  }
+  ExpectTwoStepsMatch(nets, 70, [](int64_t i) { return std::sin(0.3f * i); }, "");
 }
 
 TEST(MemoryPlanTest, RecomputationRunsCheapLayersAgainInBackward) {
@@ -382,23 +393,7 @@ TEST(MemoryPlanTest, GpuPlannedMatchesGpuUnplanned) {
     nets[planned]->SetDevice(Device::Cuda(0));
   }
   ASSERT_TRUE(nets[1]->memory_plan()->training);
-  for (int pass = 0; pass < 2; ++pass) {
-    if (pass == 1) PoisonPlannedStorage(nets[1].get());
-    for (auto& net : nets) {
-      testing::FillGaussian(net->input_blobs()[0], 0, 1, 60 + pass);
-      net->ClearParamDiffs();
-      net->Forward();
-      Blob* out = net->output_blobs()[0];
-      for (int64_t i = 0; i < out->count(); ++i) out->mutable_cpu_diff()[i] = std::cos(0.1f * i);
-      net->Backward();
-    }
-    EXPECT_TRUE(BitIdentical(*nets[0]->output_blobs()[0], *nets[1]->output_blobs()[0], false,
-                             "GPU output"));
-    for (size_t p = 0; p < nets[0]->learnable_params().size(); ++p) {
-      EXPECT_TRUE(BitIdentical(*nets[0]->learnable_params()[p], *nets[1]->learnable_params()[p],
-                               true, "GPU parameter " + std::to_string(p)));
-    }
-  }
+  ExpectTwoStepsMatch(nets, 60, [](int64_t i) { return std::cos(0.1f * i); }, "GPU ");
 }
 
 // The targets, as properties of the plan (bytes, not timings).
