@@ -235,7 +235,11 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
   };
   add(data, false);
   if (plan.training) add(diff, true);
-  // Layers' internal blobs live from the layer's forward to its backward.
+  // Layers' internal blobs live from the layer's forward to its backward,
+  // and to the backward of any layer that borrows it as a snapshot.
+  const auto last_reader = [&](int layer) {
+    return plan.training && need_backward[layer] ? backward_step(layer) : layer;
+  };
   for (int i = 0; i < num_layers; ++i) {
     const auto& internals = net.layers()[i]->internal_blobs();
     for (size_t k = 0; k < internals.size(); ++k) {
@@ -246,7 +250,12 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
       use.name = net.layer_names()[i] + " (internal " + std::to_string(k) + ")";
       use.bytes = bytes;
       use.first_use = i;
-      use.last_use = plan.training && need_backward[i] ? backward_step(i) : i;
+      use.last_use = last_reader(i);
+      for (const Net::BorrowedSnapshot& borrowed : net.borrowed_snapshots()) {
+        if (borrowed.blob == internals[k]) {
+          use.last_use = std::max(use.last_use, last_reader(borrowed.borrower));
+        }
+      }
       plan.buffers.push_back(use);
       PlannedStorage storage;
       storage.layer = i;

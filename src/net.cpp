@@ -238,6 +238,7 @@ void Net::Init(const caffe::NetParameter& in_param) {
         top_id_vecs_[layer_id].push_back(static_cast<int>(blobs_.size()) - 1);
       }
     }
+    OfferSnapshots(layer_id);
     try {
       layer->SetUp(bottom_vecs_[layer_id], top_vecs_[layer_id]);
     } catch (const Error& e) {
@@ -321,6 +322,32 @@ void Net::Init(const caffe::NetParameter& in_param) {
             << " layers, " << blobs_.size() << " blobs, " << learnable_params_.size()
             << " learnable parameter blobs";
   if (plan_memory_requested_) set_plan_memory(true);
+}
+
+void Net::OfferSnapshots(int layer_id) {
+  const BlobVec& bottoms = bottom_vecs_[layer_id];
+  const BlobVec& tops = top_vecs_[layer_id];
+  for (size_t k = 0; k < bottoms.size() && k < tops.size(); ++k) {
+    Blob* blob = bottoms[k];
+    if (tops[k] != blob || !blob->data_memory()) continue;  // in place only
+    // The last earlier layer that wrote this storage, through any view: a
+    // view's writer (an in-place layer on a Flatten's top) changed the
+    // values after the snapshot was taken, so only the blob's own writer
+    // counts.
+    for (int i = layer_id - 1; i >= 0; --i) {
+      const BlobVec& written = top_vecs_[i];
+      const auto it = std::find_if(written.begin(), written.end(), [&](const Blob* top) {
+        return top->data_memory() == blob->data_memory();
+      });
+      if (it == written.end()) continue;
+      const Blob* snapshot =
+          *it == blob ? layers_[i]->TopSnapshot(static_cast<int>(it - written.begin())) : nullptr;
+      if (snapshot && layers_[layer_id]->UseBottomSnapshot(static_cast<int>(k), snapshot)) {
+        borrowed_snapshots_.push_back({i, layer_id, snapshot});
+      }
+      break;
+    }
+  }
 }
 
 void Net::set_plan_memory(bool value) {

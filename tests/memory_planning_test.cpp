@@ -340,13 +340,71 @@ layer { name: "ip" type: "InnerProduct" bottom: "lrn" top: "ip"
   ASSERT_TRUE(plan->training);
   int internals = 0;
   for (const PlannedStorage& storage : plan->storages) internals += storage.layer >= 0;
-  EXPECT_EQ(internals, 3);  // bn, scale and lrn
+  EXPECT_EQ(internals, 2);  // bn and lrn; scale reads bn's copy
+  ASSERT_EQ(nets[1]->borrowed_snapshots().size(), 1u);
   for (const auto& layer : nets[1]->layers()) {
     for (const Blob* blob : layer->internal_blobs()) {
       if (blob->count() > 0) EXPECT_TRUE(blob->data_memory()->is_arena_view()) << layer->name();
     }
   }
   ExpectTwoStepsMatch(nets, 70, [](int64_t i) { return std::sin(0.3f * i); }, "");
+}
+
+// BatchNorm keeps its output for backward, and an in-place Scale after it
+// would keep the same values again: the Scale reads BatchNorm's copy, and
+// its gradients are those of a Scale that reads its own (un-overwritten)
+// input. A layer in between that changes the values stops the sharing.
+TEST(MemoryPlanTest, InPlaceScaleReadsBatchNormsCopyOfItsInput) {
+  const auto net_text = [](const std::string& scale_top, bool relu_between) {
+    return std::string(R"(
+name: "snapshot"
+force_backward: true
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 3 dim: 4 dim: 5 dim: 5 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+        convolution_param { num_output: 6 kernel_size: 3 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "bn" type: "BatchNorm" bottom: "conv" top: "conv" }
+)") + (relu_between ? R"(layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }
+)" : "") + R"(layer { name: "scale" type: "Scale" bottom: "conv" top: ")" + scale_top + R"("
+        scale_param { bias_term: true filler { type: "gaussian" std: 1 } } }
+layer { name: "ip" type: "InnerProduct" bottom: ")" + scale_top + R"(" top: "ip"
+        inner_product_param { num_output: 2 weight_filler { type: "gaussian" std: 0.2 } } }
+)";
+  };
+  const auto build = [](const std::string& text) {
+    caffe::NetParameter param;
+    ReadProtoFromTextString(text, "snapshot", &param);
+    param.mutable_state()->set_phase(caffe::TRAIN);
+    SetRandomSeed(5);
+    return std::make_unique<Net>(param);
+  };
+  std::unique_ptr<Net> nets[2] = {build(net_text("scaled", false)), build(net_text("conv", false))};
+  EXPECT_TRUE(nets[0]->borrowed_snapshots().empty());  // not in place: reads its bottom
+  ASSERT_EQ(nets[1]->borrowed_snapshots().size(), 1u);
+  const Net::BorrowedSnapshot& borrowed = nets[1]->borrowed_snapshots()[0];
+  EXPECT_EQ(nets[1]->layer_names()[borrowed.owner], "bn");
+  EXPECT_EQ(nets[1]->layer_names()[borrowed.borrower], "scale");
+  const Layer& scale = *nets[1]->layer_by_name("scale");
+  for (const Blob* blob : scale.internal_blobs()) EXPECT_EQ(blob->count(), 0);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& net : nets) {
+      testing::FillGaussian(net->input_blobs()[0], 0, 1, 80 + pass);
+      net->ClearParamDiffs();
+      net->Forward();
+      Blob* out = net->output_blobs()[0];
+      for (int64_t i = 0; i < out->count(); ++i) out->mutable_cpu_diff()[i] = std::cos(0.7f * i);
+      net->Backward();
+    }
+    for (size_t p = 0; p < nets[0]->learnable_params().size(); ++p) {
+      EXPECT_TRUE(BitIdentical(*nets[0]->learnable_params()[p], *nets[1]->learnable_params()[p],
+                               true, "parameter " + std::to_string(p)));
+    }
+    EXPECT_TRUE(BitIdentical(*nets[0]->input_blobs()[0], *nets[1]->input_blobs()[0], true,
+                             "input gradient"));
+  }
+  // ReLU rewrites the values between the two: the Scale keeps its own copy.
+  std::unique_ptr<Net> with_relu = build(net_text("conv", true));
+  EXPECT_TRUE(with_relu->borrowed_snapshots().empty());
+  EXPECT_GT(with_relu->layer_by_name("scale")->internal_blobs()[0]->count(), 0);
 }
 
 TEST(MemoryPlanTest, RecomputationRunsCheapLayersAgainInBackward) {

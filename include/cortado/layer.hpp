@@ -107,6 +107,17 @@ class Layer {
   // forward to its backward; with no backward they are scratch, free once
   // the forward is done.
   const std::vector<Blob*>& internal_blobs() const { return internal_blobs_; }
+  // Snapshots, so that two layers never keep two copies of one value for
+  // backward. TopSnapshot: an internal blob holding top[index]'s value as
+  // this layer's forward left it (BatchNorm's normalised output), or null.
+  // UseBottomSnapshot: the net offers a layer that runs in place on
+  // bottom[index] such a snapshot of that bottom's value as its forward
+  // finds it; a layer that would otherwise copy the bottom for its backward
+  // (an in-place Scale) takes it, reads it in backward, keeps no copy of its
+  // own, and returns true. The snapshot's owner keeps it shaped and written;
+  // the planner keeps it alive until the borrower's backward too.
+  virtual const Blob* TopSnapshot(int index) const { return nullptr; }
+  virtual bool UseBottomSnapshot(int index, const Blob* snapshot) { return false; }
 
   bool param_propagate_down(int param_id) const {
     return param_id < static_cast<int>(param_propagate_down_.size())

@@ -176,6 +176,14 @@ class Net {
   bool recompute_cheap_layers() const { return recompute_cheap_layers_; }
   // The plan in force; null when planning is off.
   const BlobMemoryPlan* memory_plan() const { return memory_plan_.get(); }
+  // A layer whose backward reads another layer's snapshot instead of its
+  // own copy (Layer::UseBottomSnapshot): an in-place Scale after BatchNorm.
+  struct BorrowedSnapshot {
+    int owner;     // the layer whose internal blob it is
+    int borrower;  // the layer that reads it in backward
+    const Blob* blob;
+  };
+  const std::vector<BorrowedSnapshot>& borrowed_snapshots() const { return borrowed_snapshots_; }
   // Keeps the layers whose include/exclude rules match param.state().
   static void FilterNet(const caffe::NetParameter& param,
                         caffe::NetParameter* filtered);
@@ -195,6 +203,9 @@ class Net {
                    std::map<std::string, int>* blob_name_to_idx);
   void AppendParam(const caffe::NetParameter& param, int layer_id,
                    int param_id);
+  // Before set-up: offers the layer, where it runs in place, the snapshot
+  // its bottom's last writer keeps (see Layer::UseBottomSnapshot).
+  void OfferSnapshots(int layer_id);
   // Copies what matches; returns the names of the layers it filled.
   std::set<std::string> CopyLayerWeights(const caffe::NetParameter& param);
   std::vector<std::string> LayersWithoutWeights(const std::set<std::string>& copied) const;
@@ -264,6 +275,7 @@ class Net {
   std::vector<int64_t> planned_counts_;  // each blob's count when planned
   bool recompute_cheap_layers_ = false;
   std::vector<std::shared_ptr<SyncedMemory>> planned_views_;  // per planned storage
+  std::vector<BorrowedSnapshot> borrowed_snapshots_;
 };
 
 }  // namespace cortado

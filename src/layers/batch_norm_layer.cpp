@@ -40,6 +40,9 @@ class BatchNormLayer : public Layer {
   // Backward reads its own copy of the normalised output (normalized_).
   bool BackwardReadsBottomData(int) const override { return false; }
   bool BackwardReadsTopData(int) const override { return false; }
+  const Blob* TopSnapshot(int) const override {
+    return use_global_stats_ ? nullptr : &normalized_;
+  }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
 

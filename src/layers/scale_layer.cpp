@@ -30,6 +30,11 @@ class ScaleLayer : public Layer {
   // place, as the top overwrote it) and a bottom scale for the input's.
   bool BackwardReadsBottomData(int index) const override { return index == 1 || !in_place_; }
   bool BackwardReadsTopData(int) const override { return false; }
+  bool UseBottomSnapshot(int index, const Blob* snapshot) override {
+    if (index != 0) return false;
+    borrowed_input_ = snapshot;
+    return true;
+  }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
@@ -55,8 +60,17 @@ class ScaleLayer : public Layer {
   bool in_place_ = false;
   // The input, kept when the layer runs in place (Backward needs it for the
   // scale gradient after the top overwrote it); an internal blob, placed by
-  // the net's memory planner.
+  // the net's memory planner. Unused when the layer that wrote the input
+  // keeps the same values (BatchNorm's normalised output): backward reads
+  // that snapshot instead.
   Blob saved_input_;
+  const Blob* borrowed_input_ = nullptr;
+
+  // The in-place input as forward found it.
+  const Blob& SavedInput() const { return borrowed_input_ ? *borrowed_input_ : saved_input_; }
+  bool CopiesInput(const BlobVec& bottom, const BlobVec& top) const {
+    return bottom[0] == top[0] && !borrowed_input_;
+  }
 };
 
 void ScaleLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
@@ -115,7 +129,7 @@ void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   const Blob& in = *bottom[0];
   const Blob& scale = ScaleBlob(bottom);
   in_place_ = bottom[0] == top[0];
-  saved_input_.Reshape(in_place_ ? in.shape() : std::vector<int>{0});
+  saved_input_.Reshape(in_place_ && !borrowed_input_ ? in.shape() : std::vector<int>{0});
   // A scalar factor (no axes) broadcasts over everything.
   axis_ = scale.num_axes() == 0 ? 0 : in.CanonicalAxisIndex(p.axis());
   bool fits = in.num_axes() >= axis_ + scale.num_axes();
@@ -134,7 +148,7 @@ void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 
 void ScaleLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const float* x = bottom[0]->cpu_data();
-  if (bottom[0] == top[0]) Copy(bottom[0]->count(), x, saved_input_.mutable_cpu_data());
+  if (CopiesInput(bottom, top)) Copy(bottom[0]->count(), x, saved_input_.mutable_cpu_data());
   const float* scale = ScaleBlob(bottom).cpu_data();
   const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->cpu_data() : nullptr;
   float* y = top[0]->mutable_cpu_data();
@@ -171,7 +185,7 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
   }
   const bool scale_grad = scale_is_param ? param_propagate_down(0) : propagate_down[1];
   if (scale_grad) {
-    const float* x = bottom[0] == top[0] ? saved_input_.cpu_data() : bottom[0]->cpu_data();
+    const float* x = bottom[0] == top[0] ? SavedInput().cpu_data() : bottom[0]->cpu_data();
     float* scale_diff =
         scale_is_param ? blobs_[0]->mutable_cpu_diff() : bottom[1]->mutable_cpu_diff();
     // A parameter's gradient accumulates; a bottom's is overwritten.
@@ -202,7 +216,7 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
 void ScaleLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
   const int64_t n = bottom[0]->count();
   const float* x = bottom[0]->gpu_data();
-  if (bottom[0] == top[0]) gpu::Copy(n, x, saved_input_.mutable_gpu_data());
+  if (CopiesInput(bottom, top)) gpu::Copy(n, x, saved_input_.mutable_gpu_data());
   const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->gpu_data() : nullptr;
   ScaleForwardGpu(n, x, ScaleBlob(bottom).gpu_data(), bias, scale_dim_, inner_,
                   top[0]->mutable_gpu_data());
@@ -218,7 +232,7 @@ void ScaleLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& propag
   }
   const bool scale_grad = scale_is_param ? param_propagate_down(0) : propagate_down[1];
   if (scale_grad) {
-    const float* x = bottom[0] == top[0] ? saved_input_.gpu_data() : bottom[0]->gpu_data();
+    const float* x = bottom[0] == top[0] ? SavedInput().gpu_data() : bottom[0]->gpu_data();
     // A parameter's gradient accumulates; a bottom's is overwritten.
     float* scale_diff =
         scale_is_param ? blobs_[0]->mutable_gpu_diff() : bottom[1]->mutable_gpu_diff();
