@@ -223,22 +223,34 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
       Recomputation again;
       again.layer = group.recomputed_by;
       again.before_backward_of = 2 * num_layers - 1 - group.backward_first;
-      again.forward_storage = static_cast<int>(plan.storages.size()) - 1;
+      again.forward_storages.push_back(static_cast<int>(plan.storages.size()) - 1);
       use.name += " (recomputed)";
       use.first_use = group.backward_first;
       use.last_use = group.backward_last;
       plan.buffers.push_back(use);
       plan.storages.push_back(MakeStorage(group.blobs, is_diff, true));
-      again.backward_storage = static_cast<int>(plan.storages.size()) - 1;
+      again.backward_storages.push_back(static_cast<int>(plan.storages.size()) - 1);
       plan.recomputations.push_back(again);
     }
   };
   add(data, false);
   if (plan.training) add(diff, true);
   // Layers' internal blobs live from the layer's forward to its backward,
-  // and to the backward of any layer that borrows it as a snapshot.
+  // and to the backward of any layer that borrows it as a snapshot. A
+  // recomputed layer's live twice, as its output does: in its forward, and
+  // from its second forward to its backward.
   const auto last_reader = [&](int layer) {
     return plan.training && need_backward[layer] ? backward_step(layer) : layer;
+  };
+  std::map<int, Recomputation*> recomputation_of;
+  for (Recomputation& again : plan.recomputations) recomputation_of[again.layer] = &again;
+  const auto add_internal = [&](int layer, int k, const BufferUse& use, bool recomputed) {
+    plan.buffers.push_back(use);
+    PlannedStorage storage;
+    storage.layer = layer;
+    storage.internal = k;
+    storage.recomputed = recomputed;
+    plan.storages.push_back(storage);
   };
   for (int i = 0; i < num_layers; ++i) {
     const auto& internals = net.layers()[i]->internal_blobs();
@@ -256,11 +268,20 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
           use.last_use = std::max(use.last_use, last_reader(borrowed.borrower));
         }
       }
-      plan.buffers.push_back(use);
-      PlannedStorage storage;
-      storage.layer = i;
-      storage.internal = static_cast<int>(k);
-      plan.storages.push_back(storage);
+      const auto again = recomputation_of.find(i);
+      if (again == recomputation_of.end()) {
+        add_internal(i, static_cast<int>(k), use, false);
+        continue;
+      }
+      const int backward_last = use.last_use;
+      use.last_use = i;
+      add_internal(i, static_cast<int>(k), use, false);
+      again->second->forward_storages.push_back(static_cast<int>(plan.storages.size()) - 1);
+      use.name += " (recomputed)";
+      use.first_use = 2 * num_layers - 1 - again->second->before_backward_of;
+      use.last_use = std::max(backward_last, use.first_use);
+      add_internal(i, static_cast<int>(k), use, true);
+      again->second->backward_storages.push_back(static_cast<int>(plan.storages.size()) - 1);
     }
   }
   std::sort(plan.recomputations.begin(), plan.recomputations.end(),

@@ -442,8 +442,9 @@ void Net::UseStorage(const PlannedStorage& storage, const std::shared_ptr<Synced
 void Net::RecomputeBeforeBackwardOf(int layer_id) {
   for (const Recomputation& again : memory_plan_->recomputations) {
     if (again.before_backward_of != layer_id) continue;
-    UseStorage(memory_plan_->storages[again.backward_storage],
-               planned_views_[again.backward_storage]);
+    for (int storage : again.backward_storages) {
+      UseStorage(memory_plan_->storages[storage], planned_views_[storage]);
+    }
     layers_[again.layer]->Forward(bottom_vecs_[again.layer], top_vecs_[again.layer]);
   }
 }
@@ -588,8 +589,9 @@ float Net::ForwardFromTo(int start, int end) {
     } else {
       // Recomputed outputs move back to their forward storage.
       for (const Recomputation& again : memory_plan_->recomputations) {
-        UseStorage(memory_plan_->storages[again.forward_storage],
-                   planned_views_[again.forward_storage]);
+        for (int storage : again.forward_storages) {
+          UseStorage(memory_plan_->storages[storage], planned_views_[storage]);
+        }
       }
     }
   }

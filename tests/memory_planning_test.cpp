@@ -434,6 +434,46 @@ TEST(MemoryPlanTest, RecomputationRunsCheapLayersAgainInBackward) {
   EXPECT_EQ(forward_runs, 1);  // hooks see passes, not the recomputation
 }
 
+// A recomputed MAX pooling's argmax (an internal blob) is not kept from
+// forward to backward either: it is written again with the output.
+TEST(MemoryPlanTest, RecomputedLayersInternalBlobsLiveTwice) {
+  constexpr char kNet[] = R"(
+name: "picks"
+force_backward: true
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 9 dim: 9 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
+layer { name: "conv2" type: "Convolution" bottom: "pool1" top: "conv2"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "conv2" top: "ip"
+        inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.2 } } }
+)";
+  std::unique_ptr<Net> nets[2];
+  for (int planned = 0; planned < 2; ++planned) {
+    caffe::NetParameter param;
+    ReadProtoFromTextString(kNet, "picks", &param);
+    param.set_plan_memory(planned == 1);
+    param.set_recompute_cheap_layers(planned == 1);
+    SetRandomSeed(9);
+    nets[planned] = std::make_unique<Net>(param);
+  }
+  const BlobMemoryPlan* plan = nets[1]->memory_plan();
+  ASSERT_EQ(plan->recomputations.size(), 1u);
+  const Recomputation& again = plan->recomputations[0];
+  EXPECT_EQ(nets[1]->layer_names()[again.layer], "pool1");
+  // The output and the argmax, each with a forward and a backward life.
+  ASSERT_EQ(again.forward_storages.size(), 2u);
+  ASSERT_EQ(again.backward_storages.size(), 2u);
+  const int picks_forward = again.forward_storages[1], picks_backward = again.backward_storages[1];
+  EXPECT_EQ(plan->storages[picks_forward].layer, again.layer);
+  EXPECT_TRUE(plan->storages[picks_backward].recomputed);
+  EXPECT_EQ(plan->buffers[picks_forward].last_use, again.layer);
+  EXPECT_GT(plan->buffers[picks_backward].first_use,
+            static_cast<int>(nets[1]->layers().size()));  // in backward
+  ExpectTwoStepsMatch(nets, 90, [](int64_t i) { return std::sin(1.3f * i); }, "");
+}
+
 // The arena's device side: on a GPU, planned and unplanned forward and
 // backward agree bit for bit, also after the planned storage was poisoned.
 TEST(MemoryPlanTest, GpuPlannedMatchesGpuUnplanned) {

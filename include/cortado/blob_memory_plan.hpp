@@ -23,19 +23,21 @@ struct PlannedStorage {
   // For an internal blob: layers()[layer]->internal_blobs()[internal].
   int layer = -1;
   int internal = -1;
-  // The second life of a recomputed output: the storage its blobs move to
-  // when the producer runs again in backward (see Recomputation).
+  // The second life of a recomputed output (or of its layer's internal
+  // blob): the storage it moves to when the producer runs again in backward
+  // (see Recomputation).
   bool recomputed = false;
 };
 
 // A cheap layer run again in backward: before the backward of layer
-// `before_backward_of`, its top's blobs move from storage `forward_storage`
-// to `backward_storage` and Forward runs once more.
+// `before_backward_of`, its top's blobs and its internal blobs move from
+// storages `forward_storages` to the parallel `backward_storages` and
+// Forward runs once more. Neither lives in between.
 struct Recomputation {
   int layer = -1;
   int before_backward_of = -1;
-  int forward_storage = -1;
-  int backward_storage = -1;
+  std::vector<int> forward_storages;
+  std::vector<int> backward_storages;
 };
 
 struct BlobMemoryPlan {

@@ -1,6 +1,5 @@
 // Dropout: in training, zeroes each value with probability dropout_ratio
 // and scales the kept ones by 1 / (1 - ratio); in testing, passes through.
-#include <memory>
 #include <vector>
 
 #include "cortado/layer.hpp"
@@ -8,7 +7,6 @@
 #include "cortado/math.hpp"
 #include "cortado/math_gpu.hpp"
 #include "cortado/rng.hpp"
-#include "cortado/synced_memory.hpp"
 #include "dropout_math.hpp"
 #include "../util/elementwise_map.hpp"
 
@@ -29,6 +27,7 @@ class DropoutLayer : public Layer {
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     const caffe::DropoutParameter& param = layer_param_.dropout_param();
+    DeclareInternalBlob(&mask_);
     ratio_ = param.dropout_ratio();
     if (!(ratio_ >= 0.f && ratio_ < 1.f)) {
       ThrowError(ErrorPrefix(), "dropout_param.dropout_ratio must be in [0, 1), got ",
@@ -46,10 +45,9 @@ class DropoutLayer : public Layer {
 
   void Reshape(const BlobVec& bottom, const BlobVec& top) override {
     top[0]->ReshapeLike(*bottom[0]);
-    const size_t bytes = static_cast<size_t>(bottom[0]->count());
-    if (phase_ == caffe::TRAIN && (!mask_ || mask_->size() != bytes)) {
-      mask_ = std::make_unique<SyncedMemory>(bytes);
-    }
+    // One byte per element, in as many floats as hold them.
+    const int64_t floats = (bottom[0]->count() + 3) / 4;
+    mask_.Reshape(std::vector<int>{phase_ == caffe::TRAIN ? static_cast<int>(floats) : 0});
   }
 
  protected:
@@ -68,8 +66,8 @@ class DropoutLayer : public Layer {
     }
     RandomEngine& rng = GlobalRng();
     const uint64_t key = (static_cast<uint64_t>(rng()) << 32) | rng();
-    uint8_t* mask = static_cast<uint8_t*>(gpu ? mask_->mutable_gpu_data()
-                                              : mask_->mutable_cpu_data());
+    uint8_t* mask = reinterpret_cast<uint8_t*>(gpu ? mask_.mutable_gpu_data()
+                                                   : mask_.mutable_cpu_data());
     ElementwiseMap(gpu, n,
                    DropoutForwardOp{x, y, mask, key, CounterRandomThreshold(1.f - ratio_),
                                     train_scale_});
@@ -88,7 +86,7 @@ class DropoutLayer : public Layer {
       return;
     }
     const uint8_t* mask =
-        static_cast<const uint8_t*>(gpu ? mask_->gpu_data() : mask_->cpu_data());
+        reinterpret_cast<const uint8_t*>(gpu ? mask_.gpu_data() : mask_.cpu_data());
     ElementwiseMap(gpu, n, DropoutBackwardOp{dy, dx, mask, train_scale_});
   }
 
@@ -111,7 +109,9 @@ class DropoutLayer : public Layer {
   float ratio_ = 0.5f;
   float train_scale_ = 2.f;
   float test_scale_ = 1.f;
-  std::unique_ptr<SyncedMemory> mask_;  // one keep byte per element, TRAIN only
+  // One keep byte per element, TRAIN only, stored in a float blob's bytes:
+  // an internal blob, placed by the net's memory planner.
+  Blob mask_;
 };
 
 }  // namespace

@@ -153,18 +153,33 @@ class PoolingLayer : public Layer {
   int num_ = 0, channels_ = 0;
   std::vector<Span> rows_, cols_;
   // Argmax (or stochastic pick) per output element (index within its input
-  // plane), kept when the mask is not requested as a top.
-  std::vector<int> max_index_;
+  // plane), kept for backward when the mask is not requested as a top and
+  // neither the 2x2 path nor cuDNN (which read the data instead) runs. An
+  // internal blob, placed by the net's memory planner. The CPU stores ints
+  // in its bytes (exact for any plane size); the CUDA kernels store floats,
+  // as they do into a mask top. Forward and backward of one pass run on one
+  // device, so each reads what it wrote.
+  Blob picked_;
+  int* mutable_cpu_picked() { return reinterpret_cast<int*>(picked_.mutable_cpu_data()); }
+  const int* cpu_picked() const { return reinterpret_cast<const int*>(picked_.cpu_data()); }
+  bool KeepsPicks(const BlobVec& top) const {
+    if (!Picks() || top.size() > 1) return false;
+#ifdef CORTADO_WITH_CUDA
+    if (runs_on_cuda_) return !UsesCudnn(top);
+#endif
+    return !UsesMaxPool2x2(top);
+  }
   // STOCHASTIC training: one uniform draw in [0, 1) per output element.
   std::vector<float> uniform_;
 #ifdef CORTADO_WITH_CUDA
-  Blob index_gpu_, uniform_gpu_;  // the same two on the device
+  Blob uniform_gpu_;  // the same on the device
   std::unique_ptr<CudnnPooling> cudnn_;
 #endif
 };
 
 void PoolingLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const caffe::PoolingParameter& p = layer_param_.pooling_param();
+  DeclareInternalBlob(&picked_);
   method_ = p.pool();
   global_ = p.global_pooling();
   const bool has_kernel = p.has_kernel_size() || p.has_kernel_h() || p.has_kernel_w();
@@ -273,6 +288,7 @@ void PoolingLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   cols_ = Spans(pooled_w_, width_, kernel_w_, stride_w_, pad_w_);
   const std::vector<int> shape{in.num(), in.channels(), pooled_h_, pooled_w_};
   for (Blob* t : top) t->Reshape(shape);
+  picked_.Reshape(KeepsPicks(top) ? shape : std::vector<int>{0});
 }
 
 std::vector<PoolingLayer::Span> PoolingLayer::Spans(int pooled, int size, int kernel,
@@ -290,10 +306,7 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const bool picks = Picks();
   const bool mask_top = top.size() > 1;
   float* mask_out = mask_top ? top[1]->mutable_cpu_data() : nullptr;
-  if (picks && !mask_top && !UsesMaxPool2x2(top)) {
-    max_index_.resize(size_t(planes_) * out_plane);
-  }
-  int* index_out = max_index_.data();
+  int* index_out = KeepsPicks(top) ? mutable_cpu_picked() : nullptr;
   const float* uniform = nullptr;
   if (method_ == caffe::PoolingParameter::STOCHASTIC && phase_ == caffe::TRAIN) {
     uniform_.resize(size_t(planes_) * out_plane);
@@ -354,7 +367,7 @@ void PoolingLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& pro
   const int out_plane = pooled_h_ * pooled_w_;
   const bool picks = Picks();
   const float* mask = top.size() > 1 ? top[1]->cpu_data() : nullptr;
-  const int* index = max_index_.data();
+  const int* index = KeepsPicks(top) ? cpu_picked() : nullptr;
   if (UsesMaxPool2x2(top)) {
     const float* in = bottom[0]->cpu_data();
     const float* out = top[0]->cpu_data();
@@ -408,12 +421,7 @@ void PoolingLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
   }
   float* index = nullptr;
   if (Picks()) {
-    if (top.size() > 1) {
-      index = top[1]->mutable_gpu_data();
-    } else {
-      index_gpu_.ReshapeLike(*top[0]);
-      index = index_gpu_.mutable_gpu_data();
-    }
+    index = top.size() > 1 ? top[1]->mutable_gpu_data() : picked_.mutable_gpu_data();
   }
   // The draws come from the host RNG, as many and in the order the CPU
   // path takes them, so both devices pick the same elements.
@@ -436,7 +444,7 @@ void PoolingLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& prop
     return;
   }
   const float* index = nullptr;
-  if (Picks()) index = top.size() > 1 ? top[1]->gpu_data() : index_gpu_.gpu_data();
+  if (Picks()) index = top.size() > 1 ? top[1]->gpu_data() : picked_.gpu_data();
   PoolingBackwardGpu(Shape(), top[0]->gpu_diff(), index, dx);
 }
 #endif

@@ -48,6 +48,9 @@ class SoftmaxWithLossLayer : public Layer {
     softmax_ = LayerRegistry::Create(softmax_param);
     softmax_->SetUp({bottom[0]}, {&prob_});
     if (device_.is_cuda()) softmax_->SetDevice(device_);
+    // The probabilities live from forward to backward, placed by the net's
+    // planner, unless a second top exposes them (that top views prob_).
+    if (top.size() == 1) DeclareInternalBlob(&prob_);
 
     const caffe::LossParameter& loss = layer_param_.loss_param();
     has_ignore_label_ = loss.has_ignore_label();
