@@ -27,6 +27,8 @@ struct StorageGroup {
   int backward_first = INT_MAX;
   int backward_last = -1;
   int recomputed_by = -1;  // the layer that computes it again in backward
+  bool from_snapshot = false;       // ... from its snapshot (see RecomputeChain)
+  std::vector<int> then_in_place;   // and the layers that then run in place
   bool kept = false;
   // For a diff: whether some backward writes it. One nobody writes (a Split
   // top that feeds Accuracy) must read as zeros, as unplanned storage does.
@@ -79,48 +81,109 @@ void TouchInBackward(StorageGroup* group, int step) {
   group->backward_last = std::max(group->backward_last, step);
 }
 
-// Picks the cheap layers whose single output is better computed twice than
-// kept from forward to backward, and keeps their inputs alive until the
-// output is needed again. Layers are taken from the last to the first: a
-// recomputed layer's input may itself be recomputed, earlier in the same
-// backward step (recomputations run in layer order).
+// The layers that can compute a group's final value again in backward: a
+// head, then the cheap layers that run in place on it after the head. The
+// head is either the group's producer, cheap to run again from its inputs
+// (Pooling, LRN, Concat), or an in-place layer that keeps a snapshot of its
+// input (Scale, after a convolution and BatchNorm wrote the blob). No head:
+// -1.
+struct RecomputeChain {
+  int head = -1;
+  bool from_snapshot = false;
+  std::vector<int> then_in_place;
+};
+
+// Picks the groups whose final value is better computed twice than kept
+// from forward to backward, and keeps the producers' inputs alive until the
+// value is needed again. Heads are taken from the last to the first: a
+// recomputed head's input may itself be recomputed, earlier in the same
+// backward step (recomputations run in head order).
 void ChooseRecomputations(const Net& net, const std::vector<int>& group_of,
                           std::vector<StorageGroup>* data) {
   const int num_layers = static_cast<int>(net.layers().size());
-  // Groups something modifies in place: recomputing their producer would
-  // not give their final value, nor would a layer reading them recompute
-  // what it computed before the change.
-  std::vector<int> producers(data->size(), 0);
-  std::vector<int> last_in_place(data->size(), -1);  // the last layer that does
+  const auto& need_backward = net.layer_need_backward();
+  // Per group: its producers (not counting views), and the layers that
+  // modify it in place, in order.
+  std::vector<int> producers(data->size(), 0), producer_of(data->size(), -1);
+  std::vector<std::vector<int>> in_place(data->size());
   for (int i = 0; i < num_layers; ++i) {
     const auto& bottoms = net.bottom_ids()[i];
     for (int id : net.top_ids()[i]) {
-      const bool in_place = std::find(bottoms.begin(), bottoms.end(), id) != bottoms.end();
-      if (in_place) last_in_place[group_of[id]] = i;
-      const bool view = !in_place && std::any_of(bottoms.begin(), bottoms.end(), [&](int b) {
-        return group_of[b] == group_of[id];
-      });
-      if (!in_place && !view) ++producers[group_of[id]];
+      const int g = group_of[id];
+      if (std::find(bottoms.begin(), bottoms.end(), id) != bottoms.end()) {
+        if (in_place[g].empty() || in_place[g].back() != i) in_place[g].push_back(i);
+        continue;
+      }
+      const bool view = std::any_of(bottoms.begin(), bottoms.end(),
+                                    [&](int b) { return group_of[b] == g; });
+      if (!view) {
+        ++producers[g];
+        producer_of[g] = i;
+      }
     }
   }
-  for (int i = num_layers - 1; i >= 0; --i) {
-    const Layer& layer = *net.layers()[i];
-    const auto& tops = net.top_ids()[i];
-    if (!layer.CheapToRecompute() || tops.size() != 1) continue;
-    const int g = group_of[tops[0]];
-    StorageGroup& group = (*data)[g];
-    if (group.kept || last_in_place[g] >= 0 || producers[g] != 1) continue;
-    // Its inputs must still hold what it read: nothing after it may modify
-    // them in place.
-    const auto& bottoms = net.bottom_ids()[i];
-    if (std::any_of(bottoms.begin(), bottoms.end(),
-                    [&](int id) { return last_in_place[group_of[id]] > i; })) {
-      continue;
+  const auto last_in_place = [&](int g) { return in_place[g].empty() ? -1 : in_place[g].back(); };
+  const auto chain_of = [&](int g) {
+    RecomputeChain chain;
+    const std::vector<int>& writers = in_place[g];
+    size_t t = writers.size();
+    while (t > 0 && net.layers()[writers[t - 1]]->CheapToRecompute() &&
+           net.top_ids()[writers[t - 1]].size() == 1) {
+      --t;
     }
-    // Worth it only when backward reads it after forward is done with it.
-    if (group.backward_last < 0 || group.backward_first <= group.forward_last) continue;
-    group.recomputed_by = i;
-    for (int id : bottoms) TouchInBackward(&(*data)[group_of[id]], group.backward_first);
+    chain.then_in_place.assign(writers.begin() + t, writers.end());
+    if (t > 0) {
+      chain.head = writers[t - 1];
+      chain.from_snapshot = true;
+      if (!net.layers()[chain.head]->CanRecomputeFromSnapshot()) chain.head = -1;
+      return chain;
+    }
+    const int producer = producer_of[g];
+    if (producers[g] == 1 && net.layers()[producer]->CheapToRecompute() &&
+        net.top_ids()[producer].size() == 1) {
+      chain.head = producer;
+    }
+    return chain;
+  };
+  std::vector<RecomputeChain> chains(data->size());
+  std::vector<std::vector<int>> heads(num_layers);
+  for (size_t g = 0; g < data->size(); ++g) {
+    chains[g] = chain_of(static_cast<int>(g));
+    if (chains[g].head >= 0) heads[chains[g].head].push_back(static_cast<int>(g));
+  }
+  for (int i = num_layers - 1; i >= 0; --i) {
+    for (int g : heads[i]) {
+      StorageGroup& group = (*data)[g];
+      const RecomputeChain& chain = chains[g];
+      if (group.kept) continue;
+      // Worth it only when backward reads it after forward is done with it.
+      if (group.backward_last < 0 || group.backward_first <= group.forward_last) continue;
+      const auto& bottoms = net.bottom_ids()[i];
+      if (chain.from_snapshot) {
+        // The snapshot lives until the head's backward: it must come later.
+        if (!need_backward[i] || group.backward_first > 2 * num_layers - 1 - i) continue;
+      } else if (std::any_of(bottoms.begin(), bottoms.end(),
+                             [&](int id) { return last_in_place(group_of[id]) > i; })) {
+        // The inputs must still hold what the head read: nothing after it
+        // may modify them in place.
+        continue;
+      } else {
+        // Keeping the inputs longer must cost less than the value saves (a
+        // Sigmoid's input kept instead of its output saves nothing).
+        int64_t extended = 0;
+        for (int id : bottoms) {
+          const StorageGroup& input = (*data)[group_of[id]];
+          if (!input.kept && input.last < group.backward_first) extended += input.bytes;
+        }
+        if (extended >= group.bytes) continue;
+      }
+      group.recomputed_by = i;
+      group.from_snapshot = chain.from_snapshot;
+      group.then_in_place = chain.then_in_place;
+      if (!chain.from_snapshot) {
+        for (int id : bottoms) TouchInBackward(&(*data)[group_of[id]], group.backward_first);
+      }
+    }
   }
 }
 
@@ -222,6 +285,8 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
       if (group.recomputed_by < 0) continue;
       Recomputation again;
       again.layer = group.recomputed_by;
+      again.from_snapshot = group.from_snapshot;
+      again.then_in_place = group.then_in_place;
       again.before_backward_of = 2 * num_layers - 1 - group.backward_first;
       again.forward_storages.push_back(static_cast<int>(plan.storages.size()) - 1);
       use.name += " (recomputed)";
@@ -243,7 +308,10 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
     return plan.training && need_backward[layer] ? backward_step(layer) : layer;
   };
   std::map<int, Recomputation*> recomputation_of;
-  for (Recomputation& again : plan.recomputations) recomputation_of[again.layer] = &again;
+  for (Recomputation& again : plan.recomputations) {
+    // From a snapshot, the head's internal blob is that snapshot: kept.
+    if (!again.from_snapshot) recomputation_of[again.layer] = &again;
+  }
   const auto add_internal = [&](int layer, int k, const BufferUse& use, bool recomputed) {
     plan.buffers.push_back(use);
     PlannedStorage storage;

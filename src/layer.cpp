@@ -152,4 +152,8 @@ void Layer::ToProto(caffe::LayerParameter* param, bool write_diff) const {
   for (const auto& blob : blobs_) blob->ToProto(param->add_blobs(), write_diff);
 }
 
+void Layer::RecomputeFromSnapshot(const BlobVec& bottom, const BlobVec& top) {
+  ThrowError(ErrorPrefix(), "keeps no snapshot of its input to recompute its output from");
+}
+
 }  // namespace cortado

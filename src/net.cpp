@@ -445,7 +445,13 @@ void Net::RecomputeBeforeBackwardOf(int layer_id) {
     for (int storage : again.backward_storages) {
       UseStorage(memory_plan_->storages[storage], planned_views_[storage]);
     }
-    layers_[again.layer]->Forward(bottom_vecs_[again.layer], top_vecs_[again.layer]);
+    Layer& head = *layers_[again.layer];
+    if (again.from_snapshot) {
+      head.RecomputeFromSnapshot(bottom_vecs_[again.layer], top_vecs_[again.layer]);
+    } else {
+      head.Forward(bottom_vecs_[again.layer], top_vecs_[again.layer]);
+    }
+    for (int m : again.then_in_place) layers_[m]->Forward(bottom_vecs_[m], top_vecs_[m]);
   }
 }
 

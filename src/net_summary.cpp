@@ -188,7 +188,10 @@ void AddTrainingPlan(const Net& training_net, NetSummary* summary) {
   summary->training_planned_bytes = plan.planned_bytes();
   const BlobMemoryPlan again = PlanBlobMemory(training_net, {}, /*recompute=*/true);
   summary->training_recompute_planned_bytes = again.planned_bytes();
-  summary->training_recomputed_layers = static_cast<int>(again.recomputations.size());
+  summary->training_recomputed_layers = 0;
+  for (const Recomputation& recomputation : again.recomputations) {
+    summary->training_recomputed_layers += 1 + static_cast<int>(recomputation.then_in_place.size());
+  }
 }
 
 void SetBatchSize(int batch, caffe::NetParameter* param) {

@@ -417,21 +417,83 @@ TEST(MemoryPlanTest, RecomputationRunsCheapLayersAgainInBackward) {
   Net net(param);
   const BlobMemoryPlan* plan = net.memory_plan();
   ASSERT_NE(plan, nullptr);
-  // pool1's output is read again only by conv2's backward.
-  ASSERT_EQ(plan->recomputations.size(), 1u);
+  // pool1's output is read again only by conv2's backward; sig's only by
+  // conv3's and its own, and its input is kept for its backward anyway.
+  ASSERT_EQ(plan->recomputations.size(), 2u);
   EXPECT_EQ(net.layer_names()[plan->recomputations[0].layer], "pool1");
   EXPECT_EQ(net.layer_names()[plan->recomputations[0].before_backward_of], "conv2");
+  EXPECT_EQ(net.layer_names()[plan->recomputations[1].layer], "sig");
+  EXPECT_EQ(net.layer_names()[plan->recomputations[1].before_backward_of], "conv3");
+  for (const Recomputation& again : plan->recomputations) {
+    EXPECT_FALSE(again.from_snapshot);
+    EXPECT_TRUE(again.then_in_place.empty());
+  }
   int forward_runs = 0;
   const int pool = plan->recomputations[0].layer;
   net.add_layer_hook(Net::LayerHook::kBeforeForward, [&](int id) { forward_runs += id == pool; });
   net.set_recompute_cheap_layers(false);
   EXPECT_TRUE(net.memory_plan()->recomputations.empty());
   net.set_recompute_cheap_layers(true);
-  EXPECT_EQ(net.memory_plan()->recomputations.size(), 1u);
+  EXPECT_EQ(net.memory_plan()->recomputations.size(), 2u);
   testing::FillGaussian(net.input_blobs()[0], 0, 1, 4);
   net.Forward();
   net.Backward();
   EXPECT_EQ(forward_runs, 1);  // hooks see passes, not the recomputation
+}
+
+// A convolution's output after an in-place BatchNorm, Scale and ReLU is
+// not kept for the next convolution's backward: the Scale computes it again
+// from the copy of its input it keeps (its own with frozen statistics,
+// BatchNorm's with batch statistics), and the ReLU runs again in place.
+TEST(MemoryPlanTest, InPlaceChainIsRecomputedFromTheScalesSnapshot) {
+  for (const bool frozen : {false, true}) {
+    const std::string text = std::string(R"(
+name: "snapshot_chain"
+force_backward: true
+layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 7 dim: 7 } } }
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "bn1" type: "BatchNorm" bottom: "conv1" top: "conv1"
+        batch_norm_param { use_global_stats: )") + (frozen ? "true" : "false") + R"( } }
+layer { name: "scale1" type: "Scale" bottom: "conv1" top: "conv1"
+        scale_param { bias_term: true filler { type: "gaussian" std: 1 } bias_filler { type: "gaussian" std: 1 } } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "conv2" type: "Convolution" bottom: "conv1" top: "conv2"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "conv2" top: "ip"
+        inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.2 } } }
+)";
+    std::unique_ptr<Net> nets[2];
+    for (int planned = 0; planned < 2; ++planned) {
+      caffe::NetParameter param;
+      ReadProtoFromTextString(text, "snapshot_chain", &param);
+      param.mutable_state()->set_phase(caffe::TRAIN);
+      param.set_plan_memory(planned == 1);
+      param.set_recompute_cheap_layers(planned == 1);
+      SetRandomSeed(11);
+      nets[planned] = std::make_unique<Net>(param);
+    }
+    if (frozen) {
+      // Statistics as a trained net has them (the sums, and their weight).
+      for (auto& net : nets) {
+        Layer& bn = *net->layer_by_name("bn1");
+        testing::FillGaussian(bn.blobs()[0].get(), 0, 1, 12);
+        testing::FillUniform(bn.blobs()[1].get(), 0.5f, 2.f, 13);
+        bn.blobs()[2]->mutable_cpu_data()[0] = 1.f;
+      }
+    }
+    const std::string tag = frozen ? "frozen statistics: " : "batch statistics: ";
+    const BlobMemoryPlan* plan = nets[1]->memory_plan();
+    ASSERT_EQ(plan->recomputations.size(), 1u) << tag;
+    const Recomputation& again = plan->recomputations[0];
+    EXPECT_TRUE(again.from_snapshot) << tag;
+    EXPECT_EQ(nets[1]->layer_names()[again.layer], "scale1") << tag;
+    ASSERT_EQ(again.then_in_place.size(), 1u) << tag;
+    EXPECT_EQ(nets[1]->layer_names()[again.then_in_place[0]], "relu1") << tag;
+    EXPECT_EQ(nets[1]->layer_names()[again.before_backward_of], "conv2") << tag;
+    EXPECT_EQ(again.forward_storages.size(), 1u) << tag;  // the snapshot stays put
+    ExpectTwoStepsMatch(nets, 100, [](int64_t i) { return std::cos(0.9f * i); }, tag);
+  }
 }
 
 // A recomputed MAX pooling's argmax (an internal blob) is not kept from

@@ -32,9 +32,15 @@ struct PlannedStorage {
 // A cheap layer run again in backward: before the backward of layer
 // `before_backward_of`, its top's blobs and its internal blobs move from
 // storages `forward_storages` to the parallel `backward_storages` and
-// Forward runs once more. Neither lives in between.
+// Forward runs once more. Neither lives in between. With `from_snapshot`,
+// `layer` runs in place and recomputes its output from the copy of its
+// input it keeps for backward (Layer::RecomputeFromSnapshot), which stays
+// where it is. Then the cheap layers `then_in_place` that ran in place on
+// that output run again, in order.
 struct Recomputation {
   int layer = -1;
+  bool from_snapshot = false;
+  std::vector<int> then_in_place;
   int before_backward_of = -1;
   std::vector<int> forward_storages;
   std::vector<int> backward_storages;

@@ -100,6 +100,13 @@ class Layer {
   // recomputation on the planner may drop the outputs after forward and run
   // Forward again during backward (Chen et al. 2016).
   virtual bool CheapToRecompute() const { return false; }
+  // Recomputation from a snapshot: a layer that runs in place and keeps (or
+  // borrows, see UseBottomSnapshot) a copy of its input for backward (an
+  // in-place Scale) can compute its output again from that copy after the
+  // blob was recycled; RecomputeFromSnapshot writes top[0] as Forward did,
+  // on the layer's device.
+  virtual bool CanRecomputeFromSnapshot() const { return false; }
+  virtual void RecomputeFromSnapshot(const BlobVec& bottom, const BlobVec& top);
   // The layer's own buffers that the memory planner places like blobs
   // (Reshape shapes them, as it shapes tops): state a layer writes in
   // Forward and reads in Backward (BatchNorm's normalised output, an

@@ -35,6 +35,8 @@ class NeuronLayer : public Layer {
   const char* type() const override { return Spec::kType; }
   int ExactNumBottomBlobs() const override { return 1; }
   int ExactNumTopBlobs() const override { return 1; }
+  // One formula per element: no state, no random draw.
+  bool CheapToRecompute() const override { return true; }
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     formula_ = Spec::Configure(layer_param_, ErrorPrefix());

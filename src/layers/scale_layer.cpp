@@ -30,6 +30,12 @@ class ScaleLayer : public Layer {
   // place, as the top overwrote it) and a bottom scale for the input's.
   bool BackwardReadsBottomData(int index) const override { return index == 1 || !in_place_; }
   bool BackwardReadsTopData(int) const override { return false; }
+  // In place, the copy of the input gives the output again (a scale given
+  // as a second bottom would have to be kept alive too: not offered).
+  bool CanRecomputeFromSnapshot() const override {
+    return in_place_ && layer_param_.bottom_size() == 1;
+  }
+  void RecomputeFromSnapshot(const BlobVec& bottom, const BlobVec& top) override;
   bool UseBottomSnapshot(int index, const Blob* snapshot) override {
     if (index != 0) return false;
     borrowed_input_ = snapshot;
@@ -66,6 +72,8 @@ class ScaleLayer : public Layer {
   Blob saved_input_;
   const Blob* borrowed_input_ = nullptr;
 
+  // y = x * scale + bias, per channel (x may be y).
+  void ApplyCpu(const float* x, float* y, const BlobVec& bottom) const;
   // The in-place input as forward found it.
   const Blob& SavedInput() const { return borrowed_input_ ? *borrowed_input_ : saved_input_; }
   bool CopiesInput(const BlobVec& bottom, const BlobVec& top) const {
@@ -149,9 +157,24 @@ void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 void ScaleLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const float* x = bottom[0]->cpu_data();
   if (CopiesInput(bottom, top)) Copy(bottom[0]->count(), x, saved_input_.mutable_cpu_data());
+  ApplyCpu(x, top[0]->mutable_cpu_data(), bottom);
+}
+
+void ScaleLayer::RecomputeFromSnapshot(const BlobVec& bottom, const BlobVec& top) {
+#ifdef CORTADO_WITH_CUDA
+  if (runs_on_cuda()) {
+    const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->gpu_data() : nullptr;
+    ScaleForwardGpu(top[0]->count(), SavedInput().gpu_data(), ScaleBlob(bottom).gpu_data(), bias,
+                    scale_dim_, inner_, top[0]->mutable_gpu_data());
+    return;
+  }
+#endif
+  ApplyCpu(SavedInput().cpu_data(), top[0]->mutable_cpu_data(), bottom);
+}
+
+void ScaleLayer::ApplyCpu(const float* x, float* y, const BlobVec& bottom) const {
   const float* scale = ScaleBlob(bottom).cpu_data();
   const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->cpu_data() : nullptr;
-  float* y = top[0]->mutable_cpu_data();
   const int64_t scale_dim = scale_dim_, inner = inner_;
   ParallelForRows(outer_ * scale_dim, inner, [=](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
