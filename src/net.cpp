@@ -587,20 +587,7 @@ float Net::ForwardFromTo(int start, int end) {
   CHECK_LT(end, static_cast<int>(layers_.size()));
   ActivateDevice(device_);  // the caller's thread may not have made it current
   if (fusion_) fusion_->RefoldIfChanged();
-  // A pass that grew a blob gave it its own storage (Blob::SetStorage); plan
-  // again while no value but inputs and kept blobs matters.
-  if (memory_plan_ && start == 0) {
-    if (PlannedShapesChanged()) {
-      ApplyMemoryPlan();
-    } else {
-      // Recomputed outputs move back to their forward storage.
-      for (const Recomputation& again : memory_plan_->recomputations) {
-        for (int storage : again.forward_storages) {
-          UseStorage(memory_plan_->storages[storage], planned_views_[storage]);
-        }
-      }
-    }
-  }
+  if (start == 0) BeginPlannedPass();
   float loss = 0;
   int i = start;
   try {
@@ -619,11 +606,28 @@ float Net::ForwardFromTo(int start, int end) {
   return loss;
 }
 
+void Net::BeginPlannedPass() {
+  if (!memory_plan_) return;
+  // A pass that grew a blob gave it its own storage (Blob::SetStorage); plan
+  // again while no value but inputs and kept blobs matters.
+  if (PlannedShapesChanged()) {
+    ApplyMemoryPlan();
+    return;
+  }
+  // Recomputed values move back to their forward storage.
+  for (const Recomputation& again : memory_plan_->recomputations) {
+    for (int storage : again.forward_storages) {
+      UseStorage(memory_plan_->storages[storage], planned_views_[storage]);
+    }
+  }
+}
+
 float Net::ForwardLayer(int layer_id) {
   CHECK_GE(layer_id, 0);
   CHECK_LT(layer_id, static_cast<int>(layers_.size()));
   ActivateDevice(device_);
   if (fusion_) fusion_->RefoldIfChanged();
+  if (layer_id == 0) BeginPlannedPass();
   try {
     return RunLayer(layer_id, 0, static_cast<int>(layers_.size()) - 1);
   } catch (const Error& e) {

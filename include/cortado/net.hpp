@@ -203,6 +203,10 @@ class Net {
                    std::map<std::string, int>* blob_name_to_idx);
   void AppendParam(const caffe::NetParameter& param, int layer_id,
                    int param_id);
+  // At the start of a forward pass from the first layer: plans again if a
+  // shape changed, else moves recomputed values back to their forward
+  // storage.
+  void BeginPlannedPass();
   // Before set-up: offers the layer, where it runs in place, the snapshot
   // its bottom's last writer keeps (see Layer::UseBottomSnapshot).
   void OfferSnapshots(int layer_id);
