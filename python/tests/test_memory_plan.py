@@ -59,3 +59,15 @@ def test_planned_net_matches_and_keeps_what_the_script_reads(tmp_path):
     assert not planned.memory_planned
     planned.forward()
     np.testing.assert_array_equal(planned.blobs['conv2'].data, plain.blobs['conv2'].data)
+
+
+def test_cpu_work_does_not_load_cublas(tmp_path):
+    """cuBLAS (with cuBLASLt, about 150 MiB resident on load) is opened only
+    when a GPU first needs it, so CPU work leaves it out of the process."""
+    net = make(tmp_path, plan_memory=True)
+    net.forward()
+    net.backward()
+    with open('/proc/self/maps') as maps:
+        mapped = maps.read()
+    assert 'libcublas' not in mapped
+    assert 'libcortado' in mapped  # the maps are this process's, with the library in it

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "cortado/cublas_library.hpp"
+
 namespace cortado {
 namespace cuda {
 
@@ -13,7 +15,7 @@ void Check(cudaError_t status, const char* what) {
 
 void Check(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS) {
-    ThrowError("cuBLAS error in ", what, ": ", cublasGetStatusString(status));
+    ThrowError("cuBLAS error in ", what, ": ", Cublas().GetStatusString(status));
   }
 }
 
@@ -40,7 +42,7 @@ struct ThreadHandles {
   std::map<int, cudnnHandle_t> cudnn;
   std::map<int, std::pair<void*, size_t>> workspace;
   ~ThreadHandles() {
-    for (auto& [device, handle] : cublas) cublasDestroy(handle);
+    for (auto& [device, handle] : cublas) Cublas().Destroy(handle);
     for (auto& [device, handle] : cudnn) cudnnDestroy(handle);
     for (auto& [device, buffer] : workspace) cudaFree(buffer.first);
   }
@@ -59,9 +61,9 @@ cublasHandle_t CublasHandle() {
   auto it = handles.find(device);
   if (it != handles.end()) return it->second;
   cublasHandle_t handle;
-  Check(cublasCreate(&handle), "cublasCreate");
+  Check(Cublas().Create(&handle), "cublasCreate");
   // Layers compute in float32; TF32 would change results beyond 1e-4.
-  Check(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  Check(Cublas().SetMathMode(handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
   handles[device] = handle;
   return handle;
 }

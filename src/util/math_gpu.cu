@@ -1,5 +1,6 @@
 // Device math primitives: cuBLAS for BLAS-shaped work, one grid-stride
 // kernel template for the element-wise maps.
+#include "cortado/cublas_library.hpp"
 #include "cortado/cuda.hpp"
 #include "cortado/math_gpu.hpp"
 
@@ -48,8 +49,8 @@ void Gemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha,
           const float* a, const float* b, float beta, float* c) {
   const int lda = trans_a == Trans::kNo ? k : m;
   const int ldb = trans_b == Trans::kNo ? n : k;
-  cuda::Check(cublasSgemm(cuda::CublasHandle(), ToCublas(trans_b), ToCublas(trans_a), n, m, k,
-                          &alpha, b, ldb, a, lda, &beta, c, n),
+  cuda::Check(cuda::Cublas().Sgemm(cuda::CublasHandle(), ToCublas(trans_b), ToCublas(trans_a), n,
+                                   m, k, &alpha, b, ldb, a, lda, &beta, c, n),
               "cublasSgemm");
 }
 
@@ -57,14 +58,15 @@ void Gemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha,
 void Gemv(Trans trans_a, int m, int n, float alpha, const float* a, const float* x,
           float beta, float* y) {
   const cublasOperation_t op = trans_a == Trans::kNo ? CUBLAS_OP_T : CUBLAS_OP_N;
-  cuda::Check(cublasSgemv(cuda::CublasHandle(), op, n, m, &alpha, a, n, x, 1, &beta, y, 1),
-              "cublasSgemv");
+  cuda::Check(
+      cuda::Cublas().Sgemv(cuda::CublasHandle(), op, n, m, &alpha, a, n, x, 1, &beta, y, 1),
+      "cublasSgemv");
 }
 
 void Axpy(int64_t n, float alpha, const float* x, float* y) {
   for (int64_t s = 0; s < n; s += kBlasChunk) {
     const int len = static_cast<int>(std::min(kBlasChunk, n - s));
-    cuda::Check(cublasSaxpy(cuda::CublasHandle(), len, &alpha, x + s, 1, y + s, 1),
+    cuda::Check(cuda::Cublas().Saxpy(cuda::CublasHandle(), len, &alpha, x + s, 1, y + s, 1),
                 "cublasSaxpy");
   }
 }
@@ -102,7 +104,8 @@ float Dot(int64_t n, const float* x, const float* y) {
   for (int64_t s = 0; s < n; s += kBlasChunk) {
     const int len = static_cast<int>(std::min(kBlasChunk, n - s));
     float part = 0;
-    cuda::Check(cublasSdot(cuda::CublasHandle(), len, x + s, 1, y + s, 1, &part), "cublasSdot");
+    cuda::Check(cuda::Cublas().Sdot(cuda::CublasHandle(), len, x + s, 1, y + s, 1, &part),
+                "cublasSdot");
     total += part;
   }
   return static_cast<float>(total);
@@ -113,7 +116,8 @@ float Asum(int64_t n, const float* x) {
   for (int64_t s = 0; s < n; s += kBlasChunk) {
     const int len = static_cast<int>(std::min(kBlasChunk, n - s));
     float part = 0;
-    cuda::Check(cublasSasum(cuda::CublasHandle(), len, x + s, 1, &part), "cublasSasum");
+    cuda::Check(cuda::Cublas().Sasum(cuda::CublasHandle(), len, x + s, 1, &part),
+                "cublasSasum");
     total += part;
   }
   return static_cast<float>(total);
