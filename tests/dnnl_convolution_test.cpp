@@ -218,6 +218,20 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DnnlConvolutionTest, ::testing::ValuesIn(Cases(
                            return info.param.name;
                          });
 
+// Layers on one thread share its scratch for blocked-layout activations:
+// a smaller layer after a larger one, and the larger one's backward after
+// the smaller one's forward, each find only their own values.
+TEST(DnnlConvolutionScratch, LayersOfDifferentSizesShareIt) {
+  EnginePair small(DnnlCase{"small", "num_output: 8 kernel_size: 3 pad: 1", {1, 8, 6, 5}});
+  EnginePair large(DnnlCase{"large", "num_output: 16 kernel_size: 3 pad: 1", {3, 16, 17, 19}});
+  small.ExpectSameForward();
+  large.ExpectSameForward();
+  small.ExpectSameForward();
+  large.ExpectSameBackward();
+  small.ExpectSameBackward();
+  large.ExpectSameForward();
+}
+
 // The finite-difference checker on the oneDNN engine directly, for the data
 // and parameter gradients.
 TEST(DnnlConvolutionGradient, GroupedStridedDilated) {
