@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -348,6 +349,42 @@ layer { name: "ip" type: "InnerProduct" bottom: "lrn" top: "ip"
     }
   }
   ExpectTwoStepsMatch(nets, 70, [](int64_t i) { return std::sin(0.3f * i); }, "");
+}
+
+// More layers' state in the arena: Eltwise MAX's argmax, an in-place
+// PReLU's input and EuclideanLoss's difference.
+TEST(MemoryPlanTest, MoreInternalBuffersArePlannedAndGradientsMatch) {
+  constexpr char kNet[] = R"(
+name: "more_internal"
+force_backward: true
+layer { name: "data" type: "Input" top: "data" top: "target"
+        input_param { shape { dim: 4 dim: 3 dim: 5 dim: 5 } shape { dim: 4 dim: 2 } } }
+layer { name: "conv_a" type: "Convolution" bottom: "data" top: "conv_a"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "conv_b" type: "Convolution" bottom: "data" top: "conv_b"
+        convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "max" type: "Eltwise" bottom: "conv_a" bottom: "conv_b" top: "max" eltwise_param { operation: MAX } }
+layer { name: "prelu" type: "PReLU" bottom: "max" top: "max" prelu_param { filler { type: "constant" value: 0.3 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "max" top: "ip"
+        inner_product_param { num_output: 2 weight_filler { type: "gaussian" std: 0.2 } } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "ip" bottom: "target" top: "loss" }
+)";
+  std::unique_ptr<Net> nets[2];
+  for (int planned = 0; planned < 2; ++planned) {
+    caffe::NetParameter param;
+    ReadProtoFromTextString(kNet, "more_internal", &param);
+    param.mutable_state()->set_phase(caffe::TRAIN);
+    param.set_plan_memory(planned == 1);
+    SetRandomSeed(13);
+    nets[planned] = std::make_unique<Net>(param);
+  }
+  std::set<std::string> planned_layers;
+  for (const PlannedStorage& storage : nets[1]->memory_plan()->storages) {
+    if (storage.layer >= 0) planned_layers.insert(nets[1]->layer_names()[storage.layer]);
+  }
+  EXPECT_EQ(planned_layers, (std::set<std::string>{"max", "prelu", "loss"}));
+  for (auto& net : nets) testing::FillGaussian(net->input_blobs()[1], 0, 1, 14);
+  ExpectTwoStepsMatch(nets, 110, [](int64_t) { return 1.f; }, "");
 }
 
 // BatchNorm keeps its output for backward, and an in-place Scale after it

@@ -36,6 +36,7 @@ class ContrastiveLossLayer : public Layer {
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     margin_ = layer_param_.contrastive_loss_param().margin();
+    DeclareInternalBlob(&difference_);
     legacy_ = layer_param_.contrastive_loss_param().legacy_version();
   }
 

@@ -47,12 +47,15 @@ class EltwiseLayer : public Layer {
   caffe::EltwiseParameter::EltwiseOp op_ = caffe::EltwiseParameter::SUM;
   std::vector<float> coeffs_;
   bool stable_prod_grad_ = true;
-  std::vector<int> max_index_;  // MAX: which bottom won each element
-  Blob max_index_gpu_;          // the same on the device, as floats
+  // MAX: which bottom won each element, an internal blob placed by the
+  // net's memory planner. The CPU stores ints in its bytes, the CUDA kernels
+  // floats; forward and backward of one pass run on one device.
+  Blob max_index_;
 };
 
 void EltwiseLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const caffe::EltwiseParameter& p = layer_param_.eltwise_param();
+  DeclareInternalBlob(&max_index_);
   op_ = p.operation();
   stable_prod_grad_ = p.stable_prod_grad();
   if (p.coeff_size() > 0 && op_ != caffe::EltwiseParameter::SUM) {
@@ -75,6 +78,8 @@ void EltwiseLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
     }
   }
   top[0]->ReshapeLike(*bottom[0]);
+  max_index_.Reshape(op_ == caffe::EltwiseParameter::MAX ? bottom[0]->shape()
+                                                          : std::vector<int>{0});
 }
 
 void EltwiseLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
@@ -90,8 +95,7 @@ void EltwiseLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
       for (size_t i = 1; i < bottom.size(); ++i) Axpy(count, coeffs_[i], bottom[i]->cpu_data(), y);
       break;
     case caffe::EltwiseParameter::MAX: {
-      max_index_.resize(count);
-      int* max_index = max_index_.data();
+      int* max_index = reinterpret_cast<int*>(max_index_.mutable_cpu_data());
       const float* a = bottom[0]->cpu_data();
       const float* b = bottom[1]->cpu_data();
       // Ties between the first two go to bottom 1, later ties to the
@@ -154,7 +158,7 @@ void EltwiseLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& pro
         Scale(count, coeffs_[i], dy, dx);
         break;
       case caffe::EltwiseParameter::MAX: {
-        const int* max_index = max_index_.data();
+        const int* max_index = reinterpret_cast<const int*>(max_index_.cpu_data());
         const int index = static_cast<int>(i);
         ParallelForElements(count, [=](int64_t lo, int64_t hi) {
           for (int64_t j = lo; j < hi; ++j) dx[j] = max_index[j] == index ? dy[j] : 0.f;
@@ -183,11 +187,10 @@ void EltwiseLayer::ForwardGpu(const BlobVec& bottom, const BlobVec& top) {
       }
       break;
     case caffe::EltwiseParameter::MAX: {
-      max_index_gpu_.ReshapeLike(*top[0]);
       std::vector<const float*> x;
       for (Blob* b : bottom) x.push_back(b->gpu_data());
       EltwiseMaxForwardGpu(count, x.data(), static_cast<int>(x.size()), y,
-                           max_index_gpu_.mutable_gpu_data());
+                           max_index_.mutable_gpu_data());
       break;
     }
     default:
@@ -225,7 +228,7 @@ void EltwiseLayer::BackwardGpu(const BlobVec& top, const std::vector<bool>& prop
         gpu::Scale(count, coeffs_[i], dy, dx);
         break;
       case caffe::EltwiseParameter::MAX:
-        EltwiseMaxBackwardGpu(count, dy, max_index_gpu_.gpu_data(), static_cast<int>(i), dx);
+        EltwiseMaxBackwardGpu(count, dy, max_index_.gpu_data(), static_cast<int>(i), dx);
         break;
       default:
         break;

@@ -21,6 +21,11 @@ class EuclideanLossLayer : public Layer {
   int ExactNumBottomBlobs() const override { return 2; }
   int ExactNumTopBlobs() const override { return 1; }
 
+  // a - b lives from forward to backward, placed by the net's planner.
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
+    DeclareInternalBlob(&difference_);
+  }
+
   void Reshape(const BlobVec& bottom, const BlobVec& top) override {
     const Blob& a = *bottom[0];
     const Blob& b = *bottom[1];

@@ -33,6 +33,7 @@ class HingeLossLayer : public Layer {
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     squared_ = layer_param_.hinge_loss_param().norm() == caffe::HingeLossParameter::L2;
+    DeclareInternalBlob(&margins_);
   }
 
   void Reshape(const BlobVec& bottom, const BlobVec& top) override {

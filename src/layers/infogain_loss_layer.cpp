@@ -46,6 +46,9 @@ class InfogainLossLayer : public Layer {
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     const caffe::InfogainLossParameter& p = layer_param_.infogain_loss_param();
+    // The probabilities live from forward to backward, placed by the net's
+    // planner, unless a second top exposes them (that top views prob_).
+    if (top.size() == 1) DeclareInternalBlob(&prob_);
     // The softmax is the registered Softmax layer over the infogain axis.
     caffe::LayerParameter softmax_param(layer_param_);
     softmax_param.set_type("Softmax");

@@ -39,6 +39,7 @@ class PreluLayer : public Layer {
 
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override {
     const caffe::PReLUParameter& p = layer_param_.prelu_param();
+    DeclareInternalBlob(&bottom_copy_);
     if (bottom[0]->num_axes() < 2) {
       ThrowError(ErrorPrefix(), "bottom of shape ", bottom[0]->shape_string(),
                  " needs at least 2 axes (the slopes are per channel, axis 1)");
