@@ -193,8 +193,9 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
   BlobMemoryPlan plan;
   const int num_layers = static_cast<int>(net.layers().size());
   const auto& need_backward = net.layer_need_backward();
-  plan.training = std::find(need_backward.begin(), need_backward.end(), true) !=
-                  need_backward.end();
+  plan.training = !net.forward_only() &&
+                  std::find(need_backward.begin(), need_backward.end(), true) !=
+                      need_backward.end();
   const auto backward_step = [&](int layer) { return 2 * num_layers - 1 - layer; };
 
   std::vector<int> data_group_of, diff_group_of;

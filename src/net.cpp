@@ -663,13 +663,21 @@ void Net::PlanFusionChains() {
   fusion_.reset();
   if (!fuse_inference_ || phase_ != caffe::TEST) return;
   // Fused layers compute no gradients and leave intermediates unwritten.
-  for (bool need : layer_need_backward_) {
-    if (need) return;
+  if (!forward_only_) {
+    for (bool need : layer_need_backward_) {
+      if (need) return;
+    }
   }
   auto plan = std::make_unique<InferenceFusion>(*this, kept_blobs_);
   if (plan->empty()) return;
   LOG(INFO) << "Network '" << name_ << "': " << plan->Summary();
   fusion_ = std::move(plan);
+}
+
+void Net::set_forward_only(bool value) {
+  if (value == forward_only_) return;
+  forward_only_ = value;
+  PlanFusion();
 }
 
 void Net::set_fuse_inference(bool value) {
@@ -703,6 +711,10 @@ const BlobVec& Net::Forward(float* loss) {
 void Net::BackwardFromTo(int start, int end) {
   CHECK_GE(end, 0);
   CHECK_LT(start, static_cast<int>(layers_.size()));
+  if (forward_only_) {
+    ThrowError("net '", name_, "' runs forward only (Net::set_forward_only): it has no "
+               "backward pass");
+  }
   ActivateDevice(device_);  // the caller's thread may not have made it current
   for (int i = start; i >= end; --i) {
     RunLayerHooks(LayerHook::kBeforeBackward, i);

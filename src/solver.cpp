@@ -127,6 +127,10 @@ void Solver::PlanMemory() {
   for (const auto& test_net : test_nets_) test_net->PlanMemoryUnlessRefused();
 }
 
+void Solver::RunTestNetsForwardOnly() {
+  for (const auto& test_net : test_nets_) test_net->set_forward_only(true);
+}
+
 float Solver::GetLearningRate() const {
   const std::string& policy = param_.lr_policy();
   const double base = param_.base_lr();

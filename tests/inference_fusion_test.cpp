@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cortado/blob_memory_plan.hpp"
 #include "cortado/inference_fusion.hpp"
 #include "cortado/io.hpp"
 #include "cortado/net.hpp"
@@ -386,6 +387,44 @@ TEST(InferenceFusionTest, ForwardLayerRunsChainAtItsHead) {
   nets.plain->Forward();
   for (int i = 0; i < static_cast<int>(nets.fused->layers().size()); ++i) nets.fused->ForwardLayer(i);
   ExpectClose(*nets.plain->blob_by_name("conv1/bn"), *nets.fused->blob_by_name("conv1/bn"), "out");
+}
+
+// A train_val net's TEST phase has losses, so its layers would compute
+// gradients and it is neither fused nor planned as inference, unless the
+// caller says it only ever runs forward (solver test nets under `cortado
+// train`, `cortado test`). Then it is both, with the same outputs, and
+// Backward is an error.
+TEST(InferenceFusionTest, ForwardOnlyNetWithLossesFuses) {
+  const std::string text = std::string(kConvBnNet) + R"(
+  layer { name: "labels" type: "Input" top: "label" input_param { shape { dim: 2 } } }
+  layer { name: "ip" type: "InnerProduct" bottom: "conv1/bn" top: "ip" inner_product_param { num_output: 3 } }
+  layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+)";
+  NetPair nets(text);
+  for (auto& net : {nets.fused.get(), nets.plain.get()}) {
+    net->input_blobs()[1]->mutable_cpu_data()[0] = 1;
+    net->input_blobs()[1]->mutable_cpu_data()[1] = 2;
+  }
+  EXPECT_EQ(nets.fused->fusion(), nullptr);  // the loss wants gradients
+  nets.fused->set_plan_memory(true);
+  EXPECT_TRUE(nets.fused->memory_plan()->training);
+  nets.fused->set_forward_only(true);
+  ASSERT_NE(nets.fused->fusion(), nullptr);
+  EXPECT_TRUE(nets.fused->layer_fused_away(nets.Layer("bn1")));
+  ASSERT_NE(nets.fused->memory_plan(), nullptr);
+  EXPECT_FALSE(nets.fused->memory_plan()->training);
+  nets.ForwardAndCompare();
+  try {
+    nets.fused->Backward();
+    FAIL() << "Backward ran on a forward-only net";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("forward only"), std::string::npos) << e.what();
+  }
+  nets.fused->set_forward_only(false);
+  EXPECT_EQ(nets.fused->fusion(), nullptr);
+  EXPECT_TRUE(nets.fused->memory_plan()->training);
+  nets.fused->Forward();
+  nets.fused->Backward();
 }
 
 }  // namespace

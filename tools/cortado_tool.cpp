@@ -53,8 +53,9 @@ DEFINE_int32(threads, 0, "CPU threads for layers, GEMM and oneDNN (0: CORTADO_NU
              "else OMP_NUM_THREADS, else every hardware thread)");
 DEFINE_int32(iterations, 50, "Number of iterations for 'test' and 'time'");
 DEFINE_string(sigint_effect, "stop", "What SIGINT does: snapshot, stop or none");
-DEFINE_bool(fuse, true, "'test' and 'time' with a TEST net: fuse BatchNorm/Scale, ReLU, "
-            "Eltwise SUM and Dropout into the Convolution/InnerProduct before them "
+DEFINE_bool(fuse, true, "'test', 'time' with a TEST net, and the test nets of 'train': fuse "
+            "BatchNorm/Scale, ReLU, Eltwise SUM and Dropout into the Convolution/InnerProduct "
+            "before them "
             "(see docs/performance.md); --fuse=false runs every layer on its own");
 DEFINE_bool(plan_memory, true, "'train', 'test' and 'time': plan blob storage from lifetimes so "
             "blobs share one arena (docs/memory.md); a prototxt's plan_memory: false wins");
@@ -173,6 +174,10 @@ std::function<Solver::Action()> SignalActions() {
 
 std::unique_ptr<Solver> BuildSolver(const caffe::SolverParameter& param) {
   std::unique_ptr<Solver> solver = CreateSolver(param);
+  solver->RunTestNetsForwardOnly();
+  if (!FLAGS_fuse) {
+    for (const auto& test_net : solver->test_nets()) test_net->set_fuse_inference(false);
+  }
   if (FLAGS_plan_memory) solver->PlanMemory();
   // Fine-tuning keeps Caffe's contract: layers the weights lack (a renamed
   // classifier) start from their fillers, with a warning naming them. Weights
@@ -312,6 +317,7 @@ int Test() {
   if (FLAGS_iterations < 1) ThrowError("--iterations=", FLAGS_iterations, " must be at least 1");
   const Device device = SelectDevice();
   std::unique_ptr<Net> net = LoadModel(caffe::TEST);
+  net->set_forward_only(true);
   if (!FLAGS_fuse) net->set_fuse_inference(false);
   if (FLAGS_plan_memory) net->PlanMemoryUnlessRefused();
   net->SetDevice(device);

@@ -146,6 +146,13 @@ class Net {
   // intermediate blob is elided (never written) unless kept.
   void set_fuse_inference(bool value);
   bool fuse_inference() const { return fuse_inference_; }
+  // A net that will only ever run forward (a solver's test net under
+  // `cortado train`, `cortado test`): fused and planned as inference even
+  // when its layers would compute gradients (a train_val net's losses), and
+  // Backward is an error. Off by default: pycaffe scripts may run backward
+  // on, or read any blob of, any net.
+  void set_forward_only(bool value);
+  bool forward_only() const { return forward_only_; }
   // Blobs the caller will read (extract_features, --blobs): never elided.
   // Unknown names are an error.
   void KeepBlobs(const std::vector<std::string>& names);
@@ -271,6 +278,7 @@ class Net {
   std::function<void(int)> after_layer_backward_;
   std::vector<std::function<void(int)>> layer_hooks_[4];  // by LayerHook
   bool fuse_inference_ = true;
+  bool forward_only_ = false;
   std::set<std::string> kept_blobs_;
   std::unique_ptr<InferenceFusion> fusion_;
   bool plan_memory_requested_ = false;

@@ -41,6 +41,10 @@ class Solver {
   // Plans blob memory in the train and test nets, except those whose
   // prototxt says plan_memory: false (Net::PlanMemoryUnlessRefused).
   void PlanMemory();
+  // The tools' test nets: forward only, so fused and planned as inference
+  // (Net::set_forward_only). pycaffe's are not, as scripts may read any of
+  // their blobs.
+  void RunTestNetsForwardOnly();
   Net* net() { return net_.get(); }
   const std::vector<std::unique_ptr<Net>>& test_nets() const { return test_nets_; }
   int iter() const { return iter_; }
