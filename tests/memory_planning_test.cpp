@@ -313,6 +313,21 @@ void ExpectTwoStepsMatch(std::unique_ptr<Net> (&nets)[2], unsigned seed,
   }
 }
 
+// nets[0] unplanned and nets[1] planned (and recomputing, if asked), both
+// built from `text` in the TRAIN phase with the same random parameters.
+void BuildPlannedPair(const std::string& text, unsigned seed, bool recompute,
+                      std::unique_ptr<Net> (&nets)[2]) {
+  for (int planned = 0; planned < 2; ++planned) {
+    caffe::NetParameter param;
+    ReadProtoFromTextString(text, "planned pair", &param);
+    param.mutable_state()->set_phase(caffe::TRAIN);
+    param.set_plan_memory(planned == 1);
+    param.set_recompute_cheap_layers(recompute && planned == 1);
+    SetRandomSeed(seed);
+    nets[planned] = std::make_unique<Net>(param);
+  }
+}
+
 // Layers' own buffers (BatchNorm's normalised output with batch statistics,
 // an in-place Scale's input, LRN's denominators) live in the arena too.
 TEST(MemoryPlanTest, InternalBuffersArePlannedAndGradientsMatch) {
@@ -329,14 +344,7 @@ layer { name: "ip" type: "InnerProduct" bottom: "lrn" top: "ip"
         inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.2 } } }
 )";
   std::unique_ptr<Net> nets[2];
-  for (int planned = 0; planned < 2; ++planned) {
-    caffe::NetParameter param;
-    ReadProtoFromTextString(kNet, "internal", &param);
-    param.mutable_state()->set_phase(caffe::TRAIN);
-    param.set_plan_memory(planned == 1);
-    SetRandomSeed(3);
-    nets[planned] = std::make_unique<Net>(param);
-  }
+  BuildPlannedPair(kNet, 3, /*recompute=*/false, nets);
   const BlobMemoryPlan* plan = nets[1]->memory_plan();
   ASSERT_TRUE(plan->training);
   int internals = 0;
@@ -370,14 +378,7 @@ layer { name: "ip" type: "InnerProduct" bottom: "max" top: "ip"
 layer { name: "loss" type: "EuclideanLoss" bottom: "ip" bottom: "target" top: "loss" }
 )";
   std::unique_ptr<Net> nets[2];
-  for (int planned = 0; planned < 2; ++planned) {
-    caffe::NetParameter param;
-    ReadProtoFromTextString(kNet, "more_internal", &param);
-    param.mutable_state()->set_phase(caffe::TRAIN);
-    param.set_plan_memory(planned == 1);
-    SetRandomSeed(13);
-    nets[planned] = std::make_unique<Net>(param);
-  }
+  BuildPlannedPair(kNet, 13, /*recompute=*/false, nets);
   std::set<std::string> planned_layers;
   for (const PlannedStorage& storage : nets[1]->memory_plan()->storages) {
     if (storage.layer >= 0) planned_layers.insert(nets[1]->layer_names()[storage.layer]);
@@ -501,15 +502,7 @@ layer { name: "ip" type: "InnerProduct" bottom: "conv2" top: "ip"
         inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.2 } } }
 )";
     std::unique_ptr<Net> nets[2];
-    for (int planned = 0; planned < 2; ++planned) {
-      caffe::NetParameter param;
-      ReadProtoFromTextString(text, "snapshot_chain", &param);
-      param.mutable_state()->set_phase(caffe::TRAIN);
-      param.set_plan_memory(planned == 1);
-      param.set_recompute_cheap_layers(planned == 1);
-      SetRandomSeed(11);
-      nets[planned] = std::make_unique<Net>(param);
-    }
+    BuildPlannedPair(text, 11, /*recompute=*/true, nets);
     if (frozen) {
       // Statistics as a trained net has them (the sums, and their weight).
       for (auto& net : nets) {
@@ -549,14 +542,7 @@ layer { name: "ip" type: "InnerProduct" bottom: "conv2" top: "ip"
         inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.2 } } }
 )";
   std::unique_ptr<Net> nets[2];
-  for (int planned = 0; planned < 2; ++planned) {
-    caffe::NetParameter param;
-    ReadProtoFromTextString(kNet, "picks", &param);
-    param.set_plan_memory(planned == 1);
-    param.set_recompute_cheap_layers(planned == 1);
-    SetRandomSeed(9);
-    nets[planned] = std::make_unique<Net>(param);
-  }
+  BuildPlannedPair(kNet, 9, /*recompute=*/true, nets);
   const BlobMemoryPlan* plan = nets[1]->memory_plan();
   ASSERT_EQ(plan->recomputations.size(), 1u);
   const Recomputation& again = plan->recomputations[0];
