@@ -347,7 +347,7 @@ BlobMemoryPlan PlanBlobMemory(const Net& net, const std::set<int>& keep, bool re
       add_internal(i, static_cast<int>(k), use, false);
       again->second->forward_storages.push_back(static_cast<int>(plan.storages.size()) - 1);
       use.name += " (recomputed)";
-      use.first_use = 2 * num_layers - 1 - again->second->before_backward_of;
+      use.first_use = backward_step(again->second->before_backward_of);
       use.last_use = std::max(backward_last, use.first_use);
       add_internal(i, static_cast<int>(k), use, true);
       again->second->backward_storages.push_back(static_cast<int>(plan.storages.size()) - 1);

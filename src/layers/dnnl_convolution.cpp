@@ -363,12 +363,10 @@ void DnnlConvolution::Backward(const float* x, const Blob& weights, const float*
   memory weights_dy;
   if (dw != nullptr || db != nullptr) {
     p.BuildBackwardWeights();
+    // Without a reorder dw_inner is dw_plain, one memory object.
     p.dw_plain.set_data_handle(ThreadScratch(kSlotDwPlain, p.w_md.get_size()));
     if (p.dw_reorders) {
-      p.dw_inner.set_data_handle(
-          ThreadScratch(kSlotDw, p.dw_inner.get_desc().get_size()));
-    } else {
-      p.dw_inner = p.dw_plain;
+      p.dw_inner.set_data_handle(ThreadScratch(kSlotDw, p.dw_inner.get_desc().get_size()));
     }
     weights_dy = p.backward_weights_dy.Read(dy);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p.backward_weights_x.Read(x)},

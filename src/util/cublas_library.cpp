@@ -4,8 +4,6 @@
 
 #include <dlfcn.h>
 
-#include <atomic>
-#include <mutex>
 #include <string>
 
 #include <cuda_runtime.h>
@@ -15,8 +13,6 @@
 namespace cortado {
 namespace cuda {
 namespace {
-
-std::atomic<bool> loaded{false};
 
 // The folder of the loaded CUDA runtime: libcublas sits beside it in every
 // CUDA installation, even when that folder is only on this library's RUNPATH.
@@ -70,11 +66,8 @@ CublasLibrary Load() {
 const CublasLibrary& Cublas() {
   // A failed load throws out of the initialiser; the next call tries again.
   static const CublasLibrary library = Load();
-  loaded = true;
   return library;
 }
-
-bool CublasLoaded() { return loaded; }
 
 }  // namespace cuda
 }  // namespace cortado

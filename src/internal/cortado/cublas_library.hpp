@@ -34,8 +34,6 @@ struct CublasLibrary {
 // this process loaded. Throws an error naming the library and dlerror()'s
 // reason when it or one of its symbols is missing.
 const CublasLibrary& Cublas();
-// Whether Cublas() has loaded the library in this process.
-bool CublasLoaded();
 
 }  // namespace cuda
 }  // namespace cortado
