@@ -32,8 +32,17 @@ struct Epilogue {
       for (int64_t j = 0; j < n; ++j) out[j] = in[j] + bias;
     }
     if (!relu) return;
+    // The ReLU layer's formula (ReluValue, src/layers/relu_math.hpp), so a
+    // fused ReLU gives its exact values. Both terms are computed for every
+    // element: GCC keeps `x < 0 ? x * slope : x` a branch (the multiply may
+    // not be speculated under -ftrapping-math), and a branch on a sign that
+    // is random costs a misprediction every other element; MobileNet v2's
+    // forward took 21 ms on Gaussian input against 14 on zeros.
     const float slope = negative_slope;
-    for (int64_t j = 0; j < n; ++j) out[j] = out[j] < 0 ? out[j] * slope : out[j];
+    for (int64_t j = 0; j < n; ++j) {
+      const float x = out[j];
+      out[j] = (x > 0.f ? x : 0.f) + slope * (x < 0.f ? x : 0.f);
+    }
   }
 };
 

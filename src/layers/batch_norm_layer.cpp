@@ -9,6 +9,7 @@
 #include "cortado/math_gpu.hpp"
 #include "cortado/parallel.hpp"
 #include "../util/channel_sum_gpu.hpp"
+#include "../util/lane_sum.hpp"
 
 namespace cortado {
 
@@ -152,18 +153,21 @@ void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
     const int64_t spatial = spatial_;
     float* batch_mean = mean_.data();
     float* batch_variance = variance.data();
-    // One thread per channel, each summing in the serial order.
+    // One thread per channel, each summing in a fixed order.
     ParallelForRows(channels, int64_t(num) * spatial, [=](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         double sum = 0, sum_sq = 0;
         for (int n = 0; n < num; ++n) {
           const float* xc = x + (int64_t(n) * channels + c) * spatial;
-          for (int64_t s = 0; s < spatial; ++s) sum += xc[s];
+          sum += LaneSum<double>(spatial, [xc](int64_t s) { return double(xc[s]); });
         }
         const double mean = sum / m;
         for (int n = 0; n < num; ++n) {
           const float* xc = x + (int64_t(n) * channels + c) * spatial;
-          for (int64_t s = 0; s < spatial; ++s) sum_sq += (xc[s] - mean) * (xc[s] - mean);
+          sum_sq += LaneSum<double>(spatial, [xc, mean](int64_t s) {
+            const double d = xc[s] - mean;
+            return d * d;
+          });
         }
         batch_mean[c] = static_cast<float>(mean);
         batch_variance[c] = static_cast<float>(sum_sq / m);
@@ -234,11 +238,10 @@ void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& p
     for (int64_t c = c0; c < c1; ++c) {
       double sum = 0, sum_y = 0;
       for (int n = 0; n < num; ++n) {
-        const int64_t base = (int64_t(n) * channels + c) * spatial;
-        for (int64_t s = 0; s < spatial; ++s) {
-          sum += dy[base + s];
-          sum_y += double(dy[base + s]) * y[base + s];
-        }
+        const float* dyc = dy + (int64_t(n) * channels + c) * spatial;
+        const float* yc = y + (int64_t(n) * channels + c) * spatial;
+        sum += LaneSum<double>(spatial, [dyc](int64_t s) { return double(dyc[s]); });
+        sum_y += LaneSum<double>(spatial, [dyc, yc](int64_t s) { return double(dyc[s]) * yc[s]; });
       }
       mean_dy_out[c] = static_cast<float>(sum / m);
       mean_dy_y_out[c] = static_cast<float>(sum_y / m);

@@ -8,6 +8,7 @@
 #include "cortado/math_gpu.hpp"
 #include "cortado/parallel.hpp"
 #include "../util/channel_sum_gpu.hpp"
+#include "../util/lane_sum.hpp"
 
 namespace cortado {
 
@@ -131,9 +132,7 @@ void BiasLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propag
     for (int64_t b = b0; b < b1; ++b) {
       for (int64_t o = 0; o < outer; ++o) {
         const float* d = dy + (o * bias_dim + b) * inner;
-        float sum = 0;
-        for (int64_t i = 0; i < inner; ++i) sum += d[i];
-        bias_diff[b] += sum;
+        bias_diff[b] += LaneSum<float>(inner, [d](int64_t i) { return d[i]; });
       }
     }
   });

@@ -20,6 +20,7 @@
 
 #ifdef CORTADO_WITH_CUDA
 #include "../util/channel_bias.hpp"
+#include "../util/lane_sum.hpp"
 #include "epilogue_gpu.hpp"
 #include "cortado/cuda.hpp"
 #include "cortado/im2col_gpu.hpp"
@@ -54,18 +55,8 @@ float* Reserve(std::vector<float>* buffer, size_t floats) {
   return buffer->data();
 }
 
-// Sum with eight independent accumulators, which the compiler can keep in
-// vector registers (a single running sum is a serial dependency chain).
 float Sum(const float* x, int n) {
-  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int l = 0; l < 8; ++l) lanes[l] += x[i + l];
-  }
-  float total = 0;
-  for (; i < n; ++i) total += x[i];
-  for (float lane : lanes) total += lane;
-  return total;
+  return LaneSum<float>(n, [x](int64_t i) { return x[i]; });
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "cortado/layer.hpp"
 #include "cortado/layer_registry.hpp"
 #include "cortado/math.hpp"
+#include "../util/lane_sum.hpp"
 
 #ifdef CORTADO_WITH_DNNL
 #include "dnnl_convolution.hpp"
@@ -264,9 +265,7 @@ void DeconvolutionLayer::BackwardDnnl(const BlobVec& top, const std::vector<bool
       float* bias_diff = blobs_[1]->mutable_cpu_diff();
       for (int64_t plane = 0; plane < int64_t(num_) * num_output_; ++plane) {
         const float* p = dy + plane * out_spatial;
-        float sum = 0;
-        for (int64_t j = 0; j < out_spatial; ++j) sum += p[j];
-        bias_diff[plane % num_output_] += sum;
+        bias_diff[plane % num_output_] += LaneSum<float>(out_spatial, [p](int64_t j) { return p[j]; });
       }
     }
     // Our weight gradient is the transposed convolution's, with dy as its
@@ -339,9 +338,7 @@ void DeconvolutionLayer::BackwardImpl(const BlobVec& top,
         float* bias_diff = blobs_[1]->mutable_cpu_diff();
         for (int m = 0; m < num_output_; ++m) {
           const float* plane = dy + m * out_spatial;
-          float sum = 0;
-          for (int64_t j = 0; j < out_spatial; ++j) sum += plane[j];
-          bias_diff[m] += sum;
+          bias_diff[m] += LaneSum<float>(out_spatial, [plane](int64_t j) { return plane[j]; });
         }
       }
       if (!weight_grad && !propagate_down[b]) continue;

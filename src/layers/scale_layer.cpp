@@ -9,6 +9,7 @@
 #include "cortado/math_gpu.hpp"
 #include "cortado/parallel.hpp"
 #include "../util/channel_sum_gpu.hpp"
+#include "../util/lane_sum.hpp"
 
 namespace cortado {
 
@@ -199,9 +200,7 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
       for (int64_t s = s0; s < s1; ++s) {
         for (int64_t o = 0; o < outer; ++o) {
           const float* d = dy + (o * scale_dim + s) * inner;
-          float sum = 0;
-          for (int64_t i = 0; i < inner; ++i) sum += d[i];
-          bias_diff[s] += sum;
+          bias_diff[s] += LaneSum<float>(inner, [d](int64_t i) { return d[i]; });
         }
       }
     });

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cortado/parallel.hpp"
+#include "lane_sum.hpp"
 
 namespace cortado {
 namespace {
@@ -157,17 +158,13 @@ float DeterministicSum(int64_t n, Term term) {
   constexpr int64_t kBlock = kElementGrain;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   if (blocks <= 1) {
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += term(i);
-    return static_cast<float>(sum);
+    return static_cast<float>(LaneSum<double>(n, term));
   }
   std::vector<double> partial(blocks);
   ParallelFor(0, blocks, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t lo = b * kBlock, hi = std::min(n, lo + kBlock);
-      double sum = 0;
-      for (int64_t i = lo; i < hi; ++i) sum += term(i);
-      partial[b] = sum;
+      partial[b] = LaneSum<double>(hi - lo, [&term, lo](int64_t i) { return term(lo + i); });
     }
   });
   double sum = 0;
