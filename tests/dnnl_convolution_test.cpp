@@ -14,6 +14,9 @@
 #include "cortado/layer.hpp"
 #include "gradient_checker.hpp"
 #include "layer_case.hpp"
+#ifdef CORTADO_WITH_DNNL
+#include "../src/layers/dnnl_convolution.hpp"
+#endif
 
 namespace cortado {
 namespace testing {
@@ -250,6 +253,25 @@ TEST(DnnlConvolutionGradient, GroupedStridedDilated) {
       CheckGradient(layer.get(), {&bottom}, {&top});
     }
   }
+}
+
+// The measured rule: oneDNN unless its channel blocks of 16 would more than
+// half-fill with padding (LeNet's convolutions), and never on depthwise
+// layers.
+TEST(DnnlConvolutionRule, PaddingToChannelBlocksDecides) {
+  auto geometry = [](int channels, int size, int kernel) {
+    ConvGeometry g;
+    g.channels = channels;
+    g.height = g.width = size;
+    g.kernel_h = g.kernel_w = kernel;
+    return g;
+  };
+  EXPECT_FALSE(DnnlConvolutionIsFaster(64, geometry(1, 28, 5), 20, 1));     // LeNet conv1
+  EXPECT_FALSE(DnnlConvolutionIsFaster(64, geometry(20, 12, 5), 50, 1));    // LeNet conv2
+  EXPECT_TRUE(DnnlConvolutionIsFaster(10, geometry(24, 14, 5), 64, 1));     // GoogLeNet 4b/5x5
+  EXPECT_TRUE(DnnlConvolutionIsFaster(10, geometry(3, 224, 7), 64, 1));     // an image input
+  EXPECT_TRUE(DnnlConvolutionIsFaster(10, geometry(96, 27, 5), 256, 2));    // CaffeNet conv2
+  EXPECT_FALSE(DnnlConvolutionIsFaster(1, geometry(32, 112, 3), 32, 32));   // depthwise
 }
 
 #else

@@ -35,17 +35,29 @@ CpuConvEngine CpuConvEngineFromEnvironment() {
   ThrowError("CORTADO_CONV_ENGINE is '", value, "': expected caffe, dnnl or auto");
 }
 
-// bench/conv_engines.cpp on ResNet-50 b1, GoogLeNet b10, SqueezeNet b10 and
-// MobileNet v2 b1 (2-core AVX-512): oneDNN runs forward 1.5-3x faster than
-// im2col + OpenBLAS on nearly every layer (all the 3x3 and 5x5 ones about
-// 2-3x) and backward 1.3-2x faster in total. It loses only on small 1x1
-// layers of a few channels (MobileNet's first blocks, ~0.05 ms each), where
-// the reorders to its blocked layout cost more than the product. On
-// depthwise layers it ties with the direct kernels, which need no reorders
-// and stay.
+// bench/conv_engines.cpp on ResNet-50 b1, GoogLeNet b10, CaffeNet b10,
+// SqueezeNet b10, MobileNet v2 b1 and LeNet b100 (2-core AVX-512): oneDNN
+// runs forward 1.3-3x faster than im2col + OpenBLAS on nearly every layer
+// (the 3x3 and 5x5 ones about 1.3-2x) and backward 1.1-2x faster on all
+// but 1x1 layers, where the two are within 25 % either way. It loses where
+// its blocked layouts pad the channels to a multiple of 16 and the padding
+// is most of the work: LeNet's conv2 (20 -> 50 channels, padded to 32 -> 64,
+// 2x the products) takes 3.0 ms forward and 6.6 backward against BLAS's 2.3
+// and 4.7, and its conv1 (1 -> 20) 0.8 and 7.3 against 0.4 and 0.9. A layer
+// whose padded product is at least 1.5x the real one stays on BLAS; the
+// padding of every other layer of those nets is at most 1.33x (GoogLeNet's
+// 24 -> 64 channel 5x5s, which oneDNN still runs 1.3x faster). Inputs of up
+// to 4 channels (images) are read unblocked, so only their outputs count.
+// On depthwise layers oneDNN ties with the direct kernels, which need no
+// reorders and stay.
 bool DnnlConvolutionIsFaster(int num, const ConvGeometry& g, int num_output, int group) {
   const bool depthwise = group > 1 && group == g.channels && num_output == g.channels;
-  return !depthwise;
+  if (depthwise) return false;
+  const int in = g.channels / group, out = num_output / group;
+  if (in <= 0 || out <= 0) return true;
+  auto padded = [](int channels) { return (channels + 15) / 16 * 16; };
+  const double padding = double(in <= 4 ? in : padded(in)) * padded(out) / (double(in) * out);
+  return padding < 1.5;
 }
 
 namespace {
