@@ -317,6 +317,7 @@ void Net::Init(const caffe::NetParameter& in_param) {
     net_output_blob_indices_.push_back(entry.second);
   }
   for (size_t i = 0; i < blob_names_.size(); ++i) blob_names_index_[blob_names_[i]] = i;
+  TellLayersWhetherBackwardRuns();
   PlanFusion();
   LOG(INFO) << "Network '" << name_ << "' (" << caffe::Phase_Name(phase_) << "): " << n
             << " layers, " << blobs_.size() << " blobs, " << learnable_params_.size()
@@ -677,7 +678,14 @@ void Net::PlanFusionChains() {
 void Net::set_forward_only(bool value) {
   if (value == forward_only_) return;
   forward_only_ = value;
+  TellLayersWhetherBackwardRuns();
   PlanFusion();
+}
+
+void Net::TellLayersWhetherBackwardRuns() {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i]->set_backward_needed(!forward_only_ && layer_need_backward_[i]);
+  }
 }
 
 void Net::set_fuse_inference(bool value) {

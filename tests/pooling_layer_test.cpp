@@ -312,6 +312,41 @@ TEST(PoolingTest, FastMaxPathRoutesTiesLikeTheGeneralLoop) {
   }
 }
 
+// A layer whose net never runs its backward keeps no argmax, and MAX pooling
+// then takes a separable path (rows, then columns). Its values must be the
+// window scan's, for padded, strided, ceil-rounded and overlapping windows
+// and for NaN inputs (never picked; an all-NaN window gives -FLT_MAX).
+TEST(PoolingTest, ForwardWithoutBackwardMatchesTheWindowScan) {
+  for (const char* window : {"kernel_size: 3 stride: 1 pad: 1", "kernel_size: 3 stride: 2",
+                             "kernel_size: 3 stride: 2 pad: 1", "kernel_h: 2 kernel_w: 4 stride: 3",
+                             "kernel_size: 5 stride: 1 pad: 2", "kernel_size: 2 stride: 1"}) {
+    SCOPED_TRACE(window);
+    const std::string layer =
+        std::string("name: 'p' type: 'Pooling' pooling_param { ") + window + " }";
+    auto separable = MakeLayer(layer);
+    auto scan = MakeLayer(layer);
+    separable->set_backward_needed(false);
+    Blob bottom(std::vector<int>{2, 3, 9, 11});
+    std::mt19937 rng(7);
+    std::normal_distribution<float> gaussian;
+    for (int64_t i = 0; i < bottom.count(); ++i) bottom.mutable_cpu_data()[i] = gaussian(rng);
+    bottom.mutable_cpu_data()[5] = NAN;
+    for (int i = 0; i < 99; ++i) bottom.mutable_cpu_data()[99 + i] = NAN;  // a whole plane
+    Blob top_separable, top_scan;
+    separable->SetUp({&bottom}, {&top_separable});
+    scan->SetUp({&bottom}, {&top_scan});
+    separable->Forward({&bottom}, {&top_separable});
+    scan->Forward({&bottom}, {&top_scan});
+    ASSERT_EQ(top_separable.shape(), top_scan.shape());
+    int lowest = 0;
+    for (int64_t i = 0; i < top_scan.count(); ++i) {
+      ASSERT_EQ(top_separable.cpu_data()[i], top_scan.cpu_data()[i]) << "element " << i;
+      lowest += top_scan.cpu_data()[i] == -FLT_MAX;
+    }
+    EXPECT_GT(lowest, 0);  // the all-NaN plane's windows
+  }
+}
+
 std::string SetUpError(const std::string& prototxt, int tops = 1) {
   auto layer = MakeLayer(prototxt);
   if (!layer) return "no layer";

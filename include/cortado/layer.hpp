@@ -55,6 +55,11 @@ class Layer {
   const Device& device() const { return device_; }
   // True when Forward/Backward run the CUDA kernels.
   bool runs_on_cuda() const { return runs_on_cuda_; }
+  // False when the net holding this layer never calls its Backward (a
+  // forward-only net, or no gradient reaches the layer), so Forward may skip
+  // what only Backward reads. A layer outside a net keeps true.
+  bool backward_needed() const { return backward_needed_; }
+  void set_backward_needed(bool needed) { backward_needed_ = needed; }
   // The LayerDevice flags of this layer's type in this build.
   unsigned devices() const { return devices_; }
   void set_devices(unsigned devices) { devices_ = devices; }
@@ -187,6 +192,7 @@ class Layer {
   Device device_;
   unsigned devices_ = kLayerCpu;
   bool runs_on_cuda_ = false;
+  bool backward_needed_ = true;
 
  private:
   std::vector<Blob*> internal_blobs_;

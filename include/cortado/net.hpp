@@ -224,6 +224,9 @@ class Net {
                              MissingWeights missing) const;
   // (Re)builds fusion_ from the current settings.
   void PlanFusion();
+  // Layer::set_backward_needed for every layer, from layer_need_backward_
+  // and forward_only_.
+  void TellLayersWhetherBackwardRuns();
   void PlanFusionChains();
   // (Re)plans blob storage when planning is on; called whenever shapes,
   // fusion or the kept set change.

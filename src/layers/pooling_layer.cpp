@@ -45,6 +45,34 @@ void MaxPool2x2Forward(const float* x, int width, int pooled_h, int pooled_w, fl
   }
 }
 
+// MAX pooling of one plane when no argmax is needed (the net never runs
+// this layer's backward), for any window: the maximum over each output
+// row's input rows first, one vectorised pass per input row, then over each
+// window's columns. A window scan with its argmax is a serial compare and
+// move per element. Values are those of PoolWindowMax: NaN is never picked
+// and an all-NaN window gives -FLT_MAX. column_max holds `width` floats.
+void MaxPoolSeparableForward(const float* x, int width, const std::vector<PoolSpan>& rows,
+                             const std::vector<PoolSpan>& cols, float* column_max, float* y) {
+  const int pooled_w = static_cast<int>(cols.size());
+  for (size_t ph = 0; ph < rows.size(); ++ph) {
+    for (int w = 0; w < width; ++w) column_max[w] = -FLT_MAX;
+    for (int h = rows[ph].begin; h < rows[ph].end; ++h) {
+      const float* row = x + int64_t(h) * width;
+      for (int w = 0; w < width; ++w) {
+        column_max[w] = row[w] > column_max[w] ? row[w] : column_max[w];
+      }
+    }
+    float* y_row = y + int64_t(ph) * pooled_w;
+    for (int pw = 0; pw < pooled_w; ++pw) {
+      float best = -FLT_MAX;
+      for (int w = cols[pw].begin; w < cols[pw].end; ++w) {
+        best = column_max[w] > best ? column_max[w] : best;
+      }
+      y_row[pw] = best;
+    }
+  }
+}
+
 // Writes every input element a window covers; the caller zeroes the rest.
 void MaxPool2x2Backward(const float* x, const float* y, const float* dy, int width,
                         int pooled_h, int pooled_w, float* dx) {
@@ -306,7 +334,7 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   const bool picks = Picks();
   const bool mask_top = top.size() > 1;
   float* mask_out = mask_top ? top[1]->mutable_cpu_data() : nullptr;
-  int* index_out = KeepsPicks(top) ? mutable_cpu_picked() : nullptr;
+  int* index_out = KeepsPicks(top) && backward_needed() ? mutable_cpu_picked() : nullptr;
   const float* uniform = nullptr;
   if (method_ == caffe::PoolingParameter::STOCHASTIC && phase_ == caffe::TRAIN) {
     uniform_.resize(size_t(planes_) * out_plane);
@@ -318,6 +346,16 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
       for (int64_t plane = lo; plane < hi; ++plane) {
         MaxPool2x2Forward(in + plane * in_plane, width_, pooled_h_, pooled_w_,
                           out + plane * out_plane);
+      }
+    }, 4);
+    return;
+  }
+  if (method_ == caffe::PoolingParameter::MAX && !mask_top && index_out == nullptr) {
+    ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
+      std::vector<float> column_max(width_);
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        MaxPoolSeparableForward(in + plane * in_plane, width_, rows_, cols_, column_max.data(),
+                                out + plane * out_plane);
       }
     }, 4);
     return;
