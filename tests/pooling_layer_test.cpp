@@ -312,38 +312,56 @@ TEST(PoolingTest, FastMaxPathRoutesTiesLikeTheGeneralLoop) {
   }
 }
 
-// A layer whose net never runs its backward keeps no argmax, and MAX pooling
-// then takes a separable path (rows, then columns). Its values must be the
-// window scan's, for padded, strided, ceil-rounded and overlapping windows
-// and for NaN inputs (never picked; an all-NaN window gives -FLT_MAX).
-TEST(PoolingTest, ForwardWithoutBackwardMatchesTheWindowScan) {
+// MAX pooling without a mask top runs separably (rows, then columns), with
+// or without keeping the argmax (a layer whose net never runs its backward
+// keeps none). Against the window scan the mask top forces, for padded,
+// strided, ceil-rounded and overlapping windows, ties everywhere and NaN
+// inputs (never picked; an all-NaN window gives -FLT_MAX): the same values,
+// and with the argmax the same gradient routing.
+TEST(PoolingTest, SeparableMaxMatchesTheWindowScan) {
   for (const char* window : {"kernel_size: 3 stride: 1 pad: 1", "kernel_size: 3 stride: 2",
                              "kernel_size: 3 stride: 2 pad: 1", "kernel_h: 2 kernel_w: 4 stride: 3",
                              "kernel_size: 5 stride: 1 pad: 2", "kernel_size: 2 stride: 1"}) {
-    SCOPED_TRACE(window);
-    const std::string layer =
-        std::string("name: 'p' type: 'Pooling' pooling_param { ") + window + " }";
-    auto separable = MakeLayer(layer);
-    auto scan = MakeLayer(layer);
-    separable->set_backward_needed(false);
-    Blob bottom(std::vector<int>{2, 3, 9, 11});
-    std::mt19937 rng(7);
-    std::normal_distribution<float> gaussian;
-    for (int64_t i = 0; i < bottom.count(); ++i) bottom.mutable_cpu_data()[i] = gaussian(rng);
-    bottom.mutable_cpu_data()[5] = NAN;
-    for (int i = 0; i < 99; ++i) bottom.mutable_cpu_data()[99 + i] = NAN;  // a whole plane
-    Blob top_separable, top_scan;
-    separable->SetUp({&bottom}, {&top_separable});
-    scan->SetUp({&bottom}, {&top_scan});
-    separable->Forward({&bottom}, {&top_separable});
-    scan->Forward({&bottom}, {&top_scan});
-    ASSERT_EQ(top_separable.shape(), top_scan.shape());
-    int lowest = 0;
-    for (int64_t i = 0; i < top_scan.count(); ++i) {
-      ASSERT_EQ(top_separable.cpu_data()[i], top_scan.cpu_data()[i]) << "element " << i;
-      lowest += top_scan.cpu_data()[i] == -FLT_MAX;
+    for (bool ties : {false, true}) {
+      SCOPED_TRACE(std::string(window) + (ties ? ", ties" : ""));
+      const std::string layer =
+          std::string("name: 'p' type: 'Pooling' pooling_param { ") + window + " }";
+      auto forward_only = MakeLayer(layer);
+      auto separable = MakeLayer(layer);
+      auto scan = MakeLayer(layer);
+      forward_only->set_backward_needed(false);
+      Blob bottom(std::vector<int>{2, 3, 9, 11}), bottom_scan(bottom.shape());
+      std::mt19937 rng(7);
+      std::normal_distribution<float> gaussian;
+      float* x = bottom.mutable_cpu_data();
+      for (int64_t i = 0; i < bottom.count(); ++i) {
+        x[i] = ties ? static_cast<float>(rng() % 3) : gaussian(rng);
+      }
+      x[5] = NAN;
+      for (int i = 0; i < 99; ++i) x[99 + i] = NAN;  // a whole plane
+      std::copy_n(x, bottom.count(), bottom_scan.mutable_cpu_data());
+      Blob top_forward_only, top, top_scan, mask;
+      forward_only->SetUp({&bottom}, {&top_forward_only});
+      separable->SetUp({&bottom}, {&top});
+      scan->SetUp({&bottom_scan}, {&top_scan, &mask});
+      forward_only->Forward({&bottom}, {&top_forward_only});
+      separable->Forward({&bottom}, {&top});
+      scan->Forward({&bottom_scan}, {&top_scan, &mask});
+      ASSERT_EQ(top.shape(), top_scan.shape());
+      int lowest = 0;
+      for (int64_t i = 0; i < top_scan.count(); ++i) {
+        ASSERT_EQ(top_forward_only.cpu_data()[i], top_scan.cpu_data()[i]) << "element " << i;
+        ASSERT_EQ(top.cpu_data()[i], top_scan.cpu_data()[i]) << "element " << i;
+        lowest += top_scan.cpu_data()[i] == -FLT_MAX;
+        top.mutable_cpu_diff()[i] = top_scan.mutable_cpu_diff()[i] = 1.f + i;
+      }
+      EXPECT_GT(lowest, 0);  // the all-NaN plane's windows
+      separable->Backward({&top}, {true}, {&bottom});
+      scan->Backward({&top_scan, &mask}, {true}, {&bottom_scan});
+      for (int64_t i = 0; i < bottom.count(); ++i) {
+        ASSERT_EQ(bottom.cpu_diff()[i], bottom_scan.cpu_diff()[i]) << "element " << i;
+      }
     }
-    EXPECT_GT(lowest, 0);  // the all-NaN plane's windows
   }
 }
 

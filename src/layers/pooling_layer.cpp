@@ -45,30 +45,88 @@ void MaxPool2x2Forward(const float* x, int width, int pooled_h, int pooled_w, fl
   }
 }
 
-// MAX pooling of one plane when no argmax is needed (the net never runs
-// this layer's backward), for any window: the maximum over each output
-// row's input rows first, one vectorised pass per input row, then over each
-// window's columns. A window scan with its argmax is a serial compare and
-// move per element. Values are those of PoolWindowMax: NaN is never picked
-// and an all-NaN window gives -FLT_MAX. column_max holds `width` floats.
+// MAX pooling of one plane for any window, separably: the maximum over each
+// output row's input rows first, one vectorised pass per input row, then
+// over each window's columns. A window scan is a serial compare and move per
+// element. Values and argmaxes are those of PoolWindowMax: NaN is never
+// picked, an all-NaN window gives -FLT_MAX and index -1, and of equal maxima
+// the first in row-major order wins (the column pass keeps the first row,
+// the row pass the smallest in-plane index). With KeepPicks false, `picked`
+// and `column_row` are not touched. The scratch holds `width` values each.
+// One column offset of the window for the outputs [pw0, pw1), whose windows
+// lie inside the row: output pw reads column pw * stride + offset. Written
+// to vectorise (masks instead of branches; a row index of -1 makes the
+// index -1).
+template <bool KeepPicks>
+void MaxPoolColumnStep(const float* column_max, const int* column_row, int width, int stride,
+                       int offset, int pw0, int pw1, float* y, int* picked) {
+  for (int pw = pw0; pw < pw1; ++pw) {
+    const int w = pw * stride + offset;
+    const float v = column_max[w];
+    if (KeepPicks) {
+      const int r = column_row[w];
+      const int index = (r * width + w) | (r >> 31);
+      const int better = -static_cast<int>(v > y[pw] || (v == y[pw] && index < picked[pw]));
+      picked[pw] = (index & better) | (picked[pw] & ~better);
+    }
+    y[pw] = v > y[pw] ? v : y[pw];
+  }
+}
+
+// MAX pooling of one plane for any window, separably: the maximum over each
+// output row's input rows first, one vectorised pass per input row, then
+// over each window's columns, one vectorised pass per column of the window
+// for the outputs whose windows lie inside the row. A window scan is a
+// serial compare and move per element. Values and argmaxes are those of
+// PoolWindowMax: NaN is never picked, an all-NaN window gives -FLT_MAX and
+// index -1, and of equal maxima the first in row-major order wins (the
+// column pass keeps the first row, the row pass the smallest in-plane
+// index). With KeepPicks false, `picked` and `column_row` are not touched.
+// The scratch holds `width` values each.
+template <bool KeepPicks>
 void MaxPoolSeparableForward(const float* x, int width, const std::vector<PoolSpan>& rows,
-                             const std::vector<PoolSpan>& cols, float* column_max, float* y) {
+                             const std::vector<PoolSpan>& cols, int kernel_w, int stride_w,
+                             int pad_w, float* column_max, int* column_row, float* y,
+                             int* picked) {
   const int pooled_w = static_cast<int>(cols.size());
+  // Outputs [pw0, pw1) have windows inside the row; the rest are clipped.
+  const int pw0 = std::min(pooled_w, (pad_w + stride_w - 1) / stride_w);
+  const int pw1 = width + pad_w < kernel_w
+                      ? pw0
+                      : std::max(pw0, std::min(pooled_w, (width + pad_w - kernel_w) / stride_w + 1));
   for (size_t ph = 0; ph < rows.size(); ++ph) {
     for (int w = 0; w < width; ++w) column_max[w] = -FLT_MAX;
+    if (KeepPicks) std::fill_n(column_row, width, -1);
     for (int h = rows[ph].begin; h < rows[ph].end; ++h) {
       const float* row = x + int64_t(h) * width;
       for (int w = 0; w < width; ++w) {
-        column_max[w] = row[w] > column_max[w] ? row[w] : column_max[w];
+        // The row index is blended through a mask: as `greater ? h : row`
+        // GCC makes the two stores conditional and the loop a branch.
+        const float v = row[w], m = column_max[w];
+        if (KeepPicks) {
+          const int greater = -static_cast<int>(v > m);
+          column_row[w] = (h & greater) | (column_row[w] & ~greater);
+        }
+        column_max[w] = v > m ? v : m;
       }
     }
     float* y_row = y + int64_t(ph) * pooled_w;
+    int* picked_row = KeepPicks ? picked + int64_t(ph) * pooled_w : nullptr;
     for (int pw = 0; pw < pooled_w; ++pw) {
-      float best = -FLT_MAX;
+      y_row[pw] = -FLT_MAX;
+      if (KeepPicks) picked_row[pw] = -1;
+    }
+    for (int j = 0; j < kernel_w; ++j) {
+      MaxPoolColumnStep<KeepPicks>(column_max, column_row, width, stride_w, j - pad_w, pw0, pw1,
+                                   y_row, picked_row);
+    }
+    for (int pw = 0; pw < pooled_w; ++pw) {
+      if (pw == pw0) pw = pw1;  // the clipped windows at both ends
+      if (pw >= pooled_w) break;
       for (int w = cols[pw].begin; w < cols[pw].end; ++w) {
-        best = column_max[w] > best ? column_max[w] : best;
+        MaxPoolColumnStep<KeepPicks>(column_max, column_row, width, 0, w, pw, pw + 1, y_row,
+                                     picked_row);
       }
-      y_row[pw] = best;
     }
   }
 }
@@ -350,12 +408,21 @@ void PoolingLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
     }, 4);
     return;
   }
-  if (method_ == caffe::PoolingParameter::MAX && !mask_top && index_out == nullptr) {
+  if (method_ == caffe::PoolingParameter::MAX && !mask_top) {
     ParallelFor(0, planes_, [&](int64_t lo, int64_t hi) {
       std::vector<float> column_max(width_);
+      std::vector<int> column_row(width_);
       for (int64_t plane = lo; plane < hi; ++plane) {
-        MaxPoolSeparableForward(in + plane * in_plane, width_, rows_, cols_, column_max.data(),
-                                out + plane * out_plane);
+        const float* x = in + plane * in_plane;
+        float* y = out + plane * out_plane;
+        if (index_out) {
+          MaxPoolSeparableForward<true>(x, width_, rows_, cols_, kernel_w_, stride_w_, pad_w_,
+                                        column_max.data(), column_row.data(), y,
+                                        index_out + plane * out_plane);
+        } else {
+          MaxPoolSeparableForward<false>(x, width_, rows_, cols_, kernel_w_, stride_w_, pad_w_,
+                                         column_max.data(), nullptr, y, nullptr);
+        }
       }
     }, 4);
     return;
