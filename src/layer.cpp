@@ -138,6 +138,12 @@ float Layer::Forward(const BlobVec& bottom, const BlobVec& top, const Epilogue* 
 
 void Layer::Backward(const BlobVec& top, const std::vector<bool>& propagate_down,
                      const BlobVec& bottom) {
+  // Forward may have skipped what only Backward reads (MAX pooling's argmax).
+  if (!backward_needed_) {
+    ThrowError(ErrorPrefix(), "its net never runs this layer's backward (forward-only, or no "
+               "gradient reaches it), so its forward kept nothing for one; call Net::Backward, "
+               "or use force_backward");
+  }
   if (runs_on_cuda_) {
     BackwardGpu(top, propagate_down, bottom);
   } else {

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "cortado/io.hpp"
 #include "cortado/layer.hpp"
+#include "cortado/net.hpp"
 #include "cortado/rng.hpp"
 #include "layer_case.hpp"
 
@@ -361,6 +363,40 @@ TEST(PoolingTest, SeparableMaxMatchesTheWindowScan) {
       for (int64_t i = 0; i < bottom.count(); ++i) {
         ASSERT_EQ(bottom.cpu_diff()[i], bottom_scan.cpu_diff()[i]) << "element " << i;
       }
+    }
+  }
+}
+
+// A net tells each layer whether it will run its backward; the pooling of a
+// deploy net keeps no argmax, so Backward called on it directly (not
+// through the net) is an error naming the layer, not a wrong gradient.
+// force_backward keeps it.
+TEST(PoolingTest, BackwardOfALayerItsNetNeverRunsBackwardIsAnError) {
+  const std::string text = R"(
+    name: "deploy"
+    layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 6 dim: 6 } } }
+    layer { name: "pool" type: "Pooling" bottom: "data" top: "pool"
+            pooling_param { pool: MAX kernel_size: 3 stride: 1 } }
+  )";
+  for (bool force : {false, true}) {
+    caffe::NetParameter param;
+    ReadProtoFromTextString(text, "pooling test net", &param);
+    param.mutable_state()->set_phase(caffe::TEST);
+    param.set_force_backward(force);
+    Net net(param);
+    Layer* pool = net.layers()[1].get();
+    EXPECT_EQ(pool->backward_needed(), force);
+    net.Forward();
+    if (force) {
+      pool->Backward(net.top_vecs()[1], {true}, net.bottom_vecs()[1]);
+      continue;
+    }
+    try {
+      pool->Backward(net.top_vecs()[1], {true}, net.bottom_vecs()[1]);
+      FAIL() << "Backward ran without an argmax";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("layer 'pool' (Pooling)"), std::string::npos)
+          << e.what();
     }
   }
 }

@@ -13,6 +13,7 @@
 #include "cortado/math.hpp"
 #include "cortado/parallel.hpp"
 #include "depthwise_convolution.hpp"
+#include "../util/lane_sum.hpp"
 
 #ifdef CORTADO_WITH_DNNL
 #include "dnnl_convolution.hpp"
@@ -20,7 +21,6 @@
 
 #ifdef CORTADO_WITH_CUDA
 #include "../util/channel_bias.hpp"
-#include "../util/lane_sum.hpp"
 #include "epilogue_gpu.hpp"
 #include "cortado/cuda.hpp"
 #include "cortado/im2col_gpu.hpp"
