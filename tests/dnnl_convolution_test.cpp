@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cortado/blob.hpp"
+#include "cortado/epilogue.hpp"
 #include "cortado/layer.hpp"
 #include "gradient_checker.hpp"
 #include "layer_case.hpp"
@@ -102,14 +103,14 @@ class EnginePair {
     }
   }
 
-  void Forward() {
-    reference_->Forward({&bottom_}, {&top_});
+  void Forward(const Epilogue* epilogue = nullptr) {
+    reference_->Forward({&bottom_}, {&top_}, epilogue);
     ScopedConvEngine engine("dnnl");
-    dnnl_->Forward({&dnnl_bottom_}, {&dnnl_top_});
+    dnnl_->Forward({&dnnl_bottom_}, {&dnnl_top_}, epilogue);
   }
 
-  void ExpectSameForward() {
-    Forward();
+  void ExpectSameForward(const Epilogue* epilogue = nullptr) {
+    Forward(epilogue);
     ASSERT_EQ(top_.shape(), dnnl_top_.shape());
     ExpectClose(top_.cpu_data(), dnnl_top_.cpu_data(), top_.count(), "top");
   }
@@ -147,6 +148,7 @@ class EnginePair {
   }
 
   Layer* reference() { return reference_.get(); }
+  const Blob& top() const { return top_; }
   Layer* dnnl() { return dnnl_.get(); }
 
  private:
@@ -171,6 +173,9 @@ std::vector<DnnlCase> Cases() {
        {2, 6, 8, 9}},
       {"FirstLayer7x7Stride2", "num_output: 16 kernel_size: 7 stride: 2 pad: 3", {2, 3, 23, 23}},
       {"Wider", "num_output: 64 kernel_size: 3 pad: 1", {4, 32, 14, 14}},
+      // Enough output positions for Winograd (WinogradIsFaster).
+      {"Winograd", "num_output: 32 kernel_size: 3 pad: 1", {2, 16, 16, 16}},
+      {"WinogradOddSizesNoPad", "num_output: 24 kernel_size: 3", {3, 8, 19, 13}},
       {"DeconvStride2", "num_output: 6 kernel_size: 4 stride: 2 pad: 1", {2, 8, 5, 6},
        "Deconvolution"},
       {"DeconvGroupDilation", "num_output: 4 kernel_size: 3 dilation: 2 group: 2 pad: 1",
@@ -220,6 +225,51 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DnnlConvolutionTest, ::testing::ValuesIn(Cases(
                          [](const ::testing::TestParamInfo<DnnlCase>& info) {
                            return info.param.name;
                          });
+
+// The inference fusion's epilogue (folded weights and bias, the shortcut
+// sum, ReLU) runs inside oneDNN's convolution as post-ops; the im2col
+// engine applies it row by row. On 1x1 (plain layout), 3x3 (blocked) and
+// Winograd-sized windows, with and without the layer's own bias.
+TEST(DnnlConvolutionPostOps, MatchTheIm2colEpilogue) {
+  const std::vector<DnnlCase> shapes = {
+      {"1x1", "num_output: 32 kernel_size: 1", {1, 16, 7, 7}},
+      {"3x3", "num_output: 16 kernel_size: 3 pad: 1", {2, 8, 9, 7}},
+      {"winograd", "num_output: 32 kernel_size: 3 pad: 1", {2, 16, 16, 16}},
+  };
+  for (const DnnlCase& shape : shapes) {
+    for (const char* bias_term : {"", " bias_term: false"}) {
+      DnnlCase c = shape;
+      c.params += bias_term;
+      EnginePair pair(c);
+      Blob addend(pair.top().shape()), weights(pair.reference()->blobs()[0]->shape());
+      Blob bias({pair.top().shape(1)});
+      FillGaussian(&addend, 0, 1, 41);
+      FillGaussian(&weights, 0, 0.3f, 43);
+      FillGaussian(&bias, 0, 1, 47);
+      Epilogue relu_only;
+      relu_only.relu = true;
+      Epilogue leaky_sum;
+      leaky_sum.addend = &addend;
+      leaky_sum.relu = true;
+      leaky_sum.negative_slope = 0.1f;
+      Epilogue folded_sum;
+      folded_sum.weights = &weights;
+      folded_sum.bias = &bias;
+      folded_sum.addend = &addend;
+      Epilogue folded_relu = folded_sum;
+      folded_relu.addend = nullptr;
+      folded_relu.relu = true;
+      for (const Epilogue* e : {&relu_only, &leaky_sum, &folded_sum, &folded_relu}) {
+        SCOPED_TRACE(shape.name + bias_term + " epilogue: addend " +
+                     std::to_string(e->addend != nullptr) + ", relu " +
+                     std::to_string(e->relu) + ", folded " + std::to_string(e->weights != nullptr));
+        pair.ExpectSameForward(e);
+      }
+      // And the plain forward after them.
+      pair.ExpectSameForward();
+    }
+  }
+}
 
 // Layers on one thread share its scratch for blocked-layout activations:
 // a smaller layer after a larger one, and the larger one's backward after
@@ -272,6 +322,51 @@ TEST(DnnlConvolutionRule, PaddingToChannelBlocksDecides) {
   EXPECT_TRUE(DnnlConvolutionIsFaster(10, geometry(3, 224, 7), 64, 1));     // an image input
   EXPECT_TRUE(DnnlConvolutionIsFaster(10, geometry(96, 27, 5), 256, 2));    // CaffeNet conv2
   EXPECT_FALSE(DnnlConvolutionIsFaster(1, geometry(32, 112, 3), 32, 32));   // depthwise
+}
+
+// Winograd for 3x3 windows of stride and dilation 1 over at least 400
+// output positions per batch: ResNet-50 b1 runs it at 56x56 and 28x28, not
+// at 14x14 or 7x7; batch 10 runs it everywhere.
+TEST(DnnlConvolutionRule, WinogradWhereThereArePositionsEnough) {
+  auto geometry = [](int size, int kernel, int stride) {
+    ConvGeometry g;
+    g.channels = 64;
+    g.height = g.width = size;
+    g.kernel_h = g.kernel_w = kernel;
+    g.pad_h = g.pad_w = kernel / 2;
+    g.stride_h = g.stride_w = stride;
+    return g;
+  };
+  EXPECT_TRUE(WinogradIsFaster(1, geometry(56, 3, 1), 1));
+  EXPECT_TRUE(WinogradIsFaster(1, geometry(28, 3, 1), 1));
+  EXPECT_FALSE(WinogradIsFaster(1, geometry(14, 3, 1), 1));
+  EXPECT_TRUE(WinogradIsFaster(10, geometry(7, 3, 1), 1));
+  EXPECT_FALSE(WinogradIsFaster(10, geometry(56, 3, 2), 1));  // strided
+  EXPECT_FALSE(WinogradIsFaster(10, geometry(56, 5, 1), 1));  // 5x5
+  EXPECT_FALSE(WinogradIsFaster(10, geometry(56, 3, 1), 2));  // grouped
+  ConvGeometry dilated = geometry(56, 3, 1);
+  dilated.dilation_h = dilated.dilation_w = 2;
+  EXPECT_FALSE(WinogradIsFaster(10, dilated, 1));
+}
+
+// Where the rule picks Winograd, the engine runs it if this CPU has
+// oneDNN's kernels (AVX-512), and the direct algorithm otherwise.
+TEST(DnnlConvolutionRule, EngineRunsWinogradWhereTheRuleSaysSo) {
+  ConvGeometry g;
+  g.channels = 16;
+  g.height = g.width = 16;
+  g.kernel_h = g.kernel_w = 3;
+  g.pad_h = g.pad_w = 1;
+  DnnlConvolution engine(32, 1, true, "test: ");
+  engine.SetShape(1, g);
+  EXPECT_FALSE(engine.winograd()) << "256 positions: direct";
+  engine.SetShape(2, g);
+  if (!engine.winograd()) {
+    GTEST_SKIP() << "oneDNN has no Winograd convolution on this CPU (it needs AVX-512)";
+  }
+  g.stride_h = g.stride_w = 2;
+  engine.SetShape(8, g);
+  EXPECT_FALSE(engine.winograd()) << "strided: direct";
 }
 
 #else

@@ -481,24 +481,18 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   ChooseCpuEngine();
   if (use_dnnl_) {
     dnnl_->SetShape(num_, geometry_);
+    // The bias (the layer's or a folded one), the shortcut sum and ReLU run
+    // inside oneDNN's convolution as post-ops, on the output while it is in
+    // cache.
+    DnnlConvolution::PostOps ops;
+    if (post) {
+      ops.addend = add;
+      ops.relu = post->relu;
+      ops.negative_slope = post->negative_slope;
+    }
     for (size_t b = 0; b < bottom.size(); ++b) {
-      float* out = top[b]->mutable_cpu_data();
-      // oneDNN adds the bias when the layer has one; a bias folded in from
-      // BatchNorm/Scale onto a bias-free layer, the shortcut sum and ReLU
-      // follow in one pass over the rows.
-      dnnl_->Forward(bottom[b]->cpu_data(), *ForwardWeights(), bias_term_ ? bias : nullptr, out);
-      const float* late_bias = bias_term_ ? nullptr : bias;
-      if (late_bias || (post && (add || post->relu))) {
-        const Epilogue plain;
-        const Epilogue& rows = post ? *post : plain;
-        ParallelFor(0, int64_t(num_) * num_output_, [&](int64_t lo, int64_t hi) {
-          for (int64_t r = lo; r < hi; ++r) {
-            const int64_t offset = r * out_spatial_;
-            rows.ApplyRow(out + offset, late_bias ? late_bias[r % num_output_] : 0.f,
-                          add ? add + offset : nullptr, out_spatial_, out + offset);
-          }
-        }, /*min_chunk=*/std::max<int64_t>(1, (int64_t(1) << 14) / std::max(1, out_spatial_)));
-      }
+      dnnl_->Forward(bottom[b]->cpu_data(), *ForwardWeights(), bias, top[b]->mutable_cpu_data(),
+                     ops);
     }
     return;
   }
@@ -508,12 +502,7 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
     const float* in = bottom[b]->cpu_data();
     float* out = top[b]->mutable_cpu_data();
     if (depthwise_) {
-      DepthwiseForward(in, weights, bias, geometry_, num_, out);
-      if (post) {
-        ParallelFor(0, top[b]->count(), [&](int64_t lo, int64_t hi) {
-          post->ApplyRow(out + lo, 0.f, add ? add + lo : nullptr, hi - lo, out + lo);
-        }, /*min_chunk=*/int64_t(1) << 14);
-      }
+      DepthwiseForward(in, weights, bias, geometry_, num_, out, post, add);
       continue;
     }
     ForEachChunk(Slots(), [&](int, int first, int n) {

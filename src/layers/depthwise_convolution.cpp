@@ -21,7 +21,8 @@ void ValidRange(int out_size, int in_size, int stride, int pad, int offset, int*
 }  // namespace
 
 void DepthwiseForward(const float* x, const float* weights, const float* bias,
-                      const ConvGeometry& g, int num, float* y) {
+                      const ConvGeometry& g, int num, float* y, const Epilogue* post,
+                      const float* add) {
   const int out_h = g.output_h(), out_w = g.output_w();
   const int64_t in_plane = int64_t(g.height) * g.width;
   const int64_t out_plane = int64_t(out_h) * out_w;
@@ -49,6 +50,7 @@ void DepthwiseForward(const float* x, const float* weights, const float* bias,
           }
         }
       }
+      if (post) post->ApplyRow(out, 0.f, add ? add + p * out_plane : nullptr, out_plane, out);
     }
   });
 }

@@ -4,6 +4,7 @@
 // change of the weight blob.
 #include "dnnl_convolution.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -19,6 +20,7 @@
 #endif
 
 #include "cortado/common.hpp"
+#include "cortado/epilogue.hpp"
 #include "cortado/math.hpp"
 #include "cortado/parallel.hpp"
 #include "cortado/synced_memory.hpp"
@@ -58,6 +60,20 @@ bool DnnlConvolutionIsFaster(int num, const ConvGeometry& g, int num_output, int
   auto padded = [](int channels) { return (channels + 15) / 16 * 16; };
   const double padding = double(in <= 4 ? in : padded(in)) * padded(out) / (double(in) * out);
   return padding < 1.5;
+}
+
+// bench/conv_engines.cpp, oneDNN direct against Winograd (forward /
+// backward ms, 2-core AVX-512): ResNet-50 b1's 3x3s at 56x56 1.2 / 2.4
+// against 0.7 / 1.35, at 28x28 1.2 / 2.5 against 0.7 / 1.5, at 14x14 a tie
+// forward and up to 1.3x slower backward, at 7x7 2.5-3.5x slower. At batch
+// 10 (GoogLeNet, SqueezeNet, CaffeNet) it wins at every size, 7x7 included
+// (1.3x backward) and 2x at 56x56 and 28x28. The break-even lies between
+// 196 and 490 output positions over the batch.
+bool WinogradIsFaster(int num, const ConvGeometry& g, int group) {
+  const bool window = g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 &&
+                      g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1;
+  if (!window || group != 1) return false;
+  return int64_t(num) * g.output_h() * g.output_w() >= 400;
 }
 
 namespace {
@@ -157,6 +173,18 @@ class Activation {
     BindScratch();
     return inner_;
   }
+  // Write(data) for a primitive that adds to what it writes (a sum
+  // post-op): the memory starts as a copy of `initial`.
+  memory WriteOnto(float* data, const float* initial) {
+    if (!reorders_) {
+      Copy(static_cast<int64_t>(plain_.get_size() / sizeof(float)), initial, data);
+      return memory(plain_, CpuEngine(), data);
+    }
+    BindScratch();
+    memory user(plain_, CpuEngine(), const_cast<float*>(initial));
+    to_inner_.execute(ThreadStream(), user, inner_);
+    return inner_;
+  }
   void Written(float* data) {
     if (!reorders_) return;
     memory user(plain_, CpuEngine(), data);
@@ -213,6 +241,10 @@ struct DnnlConvolution::Primitives {
 
   bool has_shape = false;
   int num = 0;
+  // convolution_winograd where WinogradIsFaster and this CPU has it, else
+  // convolution_direct; the backward passes use the forward's.
+  dnnl::algorithm algorithm = dnnl::algorithm::convolution_direct;
+  bool winograd_missing_logged = false;
   ConvGeometry g;
   memory::desc x_md, w_md, b_md, y_md;  // the blobs' plain layouts
   memory::dims strides, dilates, pad_l, pad_r;
@@ -225,6 +257,26 @@ struct DnnlConvolution::Primitives {
   dnnl::convolution_forward forward;
   Activation forward_x, forward_y;
   ReorderedWeights forward_w;
+
+  // The forward with the epilogue's work as post-ops (and with a bias where
+  // the layer has none but fusion folded one in), built the first time a
+  // configuration runs at this shape. Described as a training forward like
+  // the plain one: oneDNN then picks the same kernel family (for inference
+  // it picks others that sum in another order), so a fused net computes the
+  // unfused one's products exactly.
+  struct FusedConfig {
+    bool bias = false, sum = false, relu = false;
+    float negative_slope = 0.f;
+    bool operator==(const FusedConfig& o) const {
+      return bias == o.bias && sum == o.sum && relu == o.relu &&
+             negative_slope == o.negative_slope;
+    }
+  };
+  bool has_fused = false;
+  FusedConfig fused_config;
+  dnnl::convolution_forward fused;
+  memory::desc fused_w_md;
+  Activation fused_x, fused_y;
 
   dnnl::convolution_backward_data backward_data;
   memory::desc backward_data_w_md, backward_data_dy_md;
@@ -251,6 +303,19 @@ struct DnnlConvolution::Primitives {
     return bias_term ? memory::desc({num_output}, kF32, Tag::any) : memory::desc();
   }
 
+  // describe(algorithm), or the direct algorithm's where oneDNN has no
+  // Winograd kernel for a backward pass.
+  template <typename Describe>
+  auto WithFallback(const Describe& describe) const {
+    if (algorithm != dnnl::algorithm::convolution_direct) {
+      try {
+        return describe(algorithm);
+      } catch (const dnnl::error&) {
+      }
+    }
+    return describe(dnnl::algorithm::convolution_direct);
+  }
+
   void BuildForward() {
     if (has_forward) return;
     forward = dnnl::convolution_forward(forward_pd);
@@ -259,12 +324,40 @@ struct DnnlConvolution::Primitives {
     has_forward = true;
   }
 
+  void BuildFused(const FusedConfig& c) {
+    if (has_fused && c == fused_config) return;
+    dnnl::post_ops ops;
+    if (c.sum) ops.append_sum(1.f);
+    // oneDNN's relu with slope alpha is x > 0 ? x : alpha * x, Caffe's ReLU.
+    if (c.relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, c.negative_slope, 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    const memory::desc bias_md =
+        c.bias ? memory::desc({num_output}, kF32, Tag::any) : memory::desc();
+    auto describe = [&](dnnl::algorithm a) {
+      dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, a,
+                                           Act(x_md.dims()), Any(w_md.dims()), bias_md,
+                                           Act(y_md.dims()), strides, dilates, pad_l, pad_r);
+      return dnnl::convolution_forward::primitive_desc(desc, attr, CpuEngine());
+    };
+    const dnnl::convolution_forward::primitive_desc pd = WithFallback(describe);
+    fused = dnnl::convolution_forward(pd);
+    fused_w_md = pd.weights_desc();
+    fused_x = Activation(x_md, pd.src_desc(), kSlotX);
+    fused_y = Activation(y_md, pd.dst_desc(), kSlotY);
+    fused_config = c;
+    has_fused = true;
+  }
+
   void BuildBackwardData() {
     if (has_backward_data) return;
-    dnnl::convolution_backward_data::desc desc(
-        dnnl::algorithm::convolution_direct, Act(x_md.dims()), Any(w_md.dims()),
-        Act(y_md.dims()), strides, dilates, pad_l, pad_r);
-    dnnl::convolution_backward_data::primitive_desc pd(desc, CpuEngine(), forward_pd);
+    auto describe = [this](dnnl::algorithm a) {
+      dnnl::convolution_backward_data::desc desc(a, Act(x_md.dims()), Any(w_md.dims()),
+                                                 Act(y_md.dims()), strides, dilates, pad_l,
+                                                 pad_r);
+      return dnnl::convolution_backward_data::primitive_desc(desc, CpuEngine(), forward_pd);
+    };
+    const dnnl::convolution_backward_data::primitive_desc pd = WithFallback(describe);
     backward_data = dnnl::convolution_backward_data(pd);
     backward_data_w_md = pd.weights_desc();
     backward_data_dy_md = pd.diff_dst_desc();
@@ -275,10 +368,13 @@ struct DnnlConvolution::Primitives {
 
   void BuildBackwardWeights() {
     if (has_backward_weights) return;
-    dnnl::convolution_backward_weights::desc desc(
-        dnnl::algorithm::convolution_direct, Act(x_md.dims()), Any(w_md.dims()), BiasAny(),
-        Act(y_md.dims()), strides, dilates, pad_l, pad_r);
-    dnnl::convolution_backward_weights::primitive_desc pd(desc, CpuEngine(), forward_pd);
+    auto describe = [this](dnnl::algorithm a) {
+      dnnl::convolution_backward_weights::desc desc(a, Act(x_md.dims()), Any(w_md.dims()),
+                                                    BiasAny(), Act(y_md.dims()), strides,
+                                                    dilates, pad_l, pad_r);
+      return dnnl::convolution_backward_weights::primitive_desc(desc, CpuEngine(), forward_pd);
+    };
+    const dnnl::convolution_backward_weights::primitive_desc pd = WithFallback(describe);
     backward_weights = dnnl::convolution_backward_weights(pd);
     backward_weights_x = Activation(x_md, pd.src_desc(), kSlotX);
     backward_weights_dy = Activation(y_md, pd.diff_dst_desc(), kSlotDy);
@@ -320,7 +416,7 @@ void DnnlConvolution::SetShape(int num, const ConvGeometry& g) {
   p.has_shape = true;
   p.num = num;
   p.g = g;
-  p.has_forward = p.has_backward_data = p.has_backward_weights = false;
+  p.has_forward = p.has_fused = p.has_backward_data = p.has_backward_weights = false;
   p.x_md = memory::desc({num, g.channels, g.height, g.width}, kF32, Tag::nchw);
   p.y_md = memory::desc({num, p.num_output, g.output_h(), g.output_w()}, kF32, Tag::nchw);
   // The blob's (num_output, channels / group, kh, kw) is goihw's layout.
@@ -339,19 +435,68 @@ void DnnlConvolution::SetShape(int num, const ConvGeometry& g) {
   p.dilates = {g.dilation_h - 1, g.dilation_w - 1};
   p.pad_l = {g.pad_h, g.pad_w};
   p.pad_r = {g.pad_h, g.pad_w};
-  try {
+  auto describe = [&p](dnnl::algorithm algorithm) {
     dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-        p.Act(p.x_md.dims()), p.Any(p.w_md.dims()), p.BiasAny(), p.Act(p.y_md.dims()),
-        p.strides, p.dilates, p.pad_l, p.pad_r);
+        dnnl::prop_kind::forward_training, algorithm, p.Act(p.x_md.dims()),
+        p.Any(p.w_md.dims()), p.BiasAny(), p.Act(p.y_md.dims()), p.strides, p.dilates,
+        p.pad_l, p.pad_r);
     p.forward_pd = dnnl::convolution_forward::primitive_desc(desc, CpuEngine());
+    p.algorithm = algorithm;
+  };
+  if (WinogradIsFaster(num, g, p.group)) {
+    try {
+      describe(dnnl::algorithm::convolution_winograd);
+      return;
+    } catch (const dnnl::error&) {
+      // oneDNN has Winograd kernels for AVX-512 only.
+      if (!p.winograd_missing_logged) {
+        p.winograd_missing_logged = true;
+        LOG(INFO) << p.log_prefix << "oneDNN has no Winograd convolution for this CPU; "
+                  << "running the direct one";
+      }
+    }
+  }
+  try {
+    describe(dnnl::algorithm::convolution_direct);
   } catch (const dnnl::error& e) {
     ThrowError(p.log_prefix, "oneDNN cannot describe this convolution: ", e.what());
   }
 }
 
-void DnnlConvolution::Forward(const float* x, const Blob& weights, const float* bias, float* y) {
+bool DnnlConvolution::winograd() const {
+  return p_->has_shape && p_->algorithm == dnnl::algorithm::convolution_winograd;
+}
+
+void DnnlConvolution::Forward(const float* x, const Blob& weights, const float* bias, float* y,
+                              const PostOps& post) {
   Primitives& p = *p_;
+  const bool extra_work = post.addend || post.relu || (bias != nullptr && !p.bias_term);
+  // Measured on ResNet-50's shapes (2-core AVX-512): the blocked-layout
+  // kernels apply bias, sum and ReLU post-ops at no measurable cost, but the
+  // matrix-product kernel of the plain-layout 1x1 convolutions runs 1.3-1.6x
+  // slower with a ReLU post-op and 3.5-8x slower with a sum; those get one
+  // pass over their output after the product instead.
+  if (extra_work && !p.plain_activations) {
+    Primitives::FusedConfig config;
+    config.bias = bias != nullptr;
+    config.sum = post.addend != nullptr;
+    config.relu = post.relu;
+    config.negative_slope = post.negative_slope;
+    p.BuildFused(config);
+    dnnl::stream& stream = ThreadStream();
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, p.fused_x.Read(x)},
+        {DNNL_ARG_WEIGHTS, p.forward_w.Get(weights, p.w_md, p.fused_w_md)},
+        {DNNL_ARG_DST, post.addend ? p.fused_y.WriteOnto(y, post.addend) : p.fused_y.Write(y)}};
+    if (bias) {
+      args[DNNL_ARG_BIAS] =
+          memory(memory::desc({p.num_output}, kF32, Tag::x), CpuEngine(), const_cast<float*>(bias));
+    }
+    p.fused.execute(stream, args);
+    p.fused_y.Written(y);
+    stream.wait();
+    return;
+  }
   p.BuildForward();
   dnnl::stream& stream = ThreadStream();
   std::unordered_map<int, memory> args{
@@ -364,6 +509,19 @@ void DnnlConvolution::Forward(const float* x, const Blob& weights, const float* 
   p.forward.execute(stream, args);
   p.forward_y.Written(y);
   stream.wait();
+  if (!extra_work) return;
+  const float* late_bias = p.bias_term ? nullptr : bias;
+  Epilogue rows;
+  rows.relu = post.relu;
+  rows.negative_slope = post.negative_slope;
+  const int64_t plane = int64_t(p.g.output_h()) * p.g.output_w();
+  ParallelFor(0, int64_t(p.num) * p.num_output, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      const int64_t offset = r * plane;
+      rows.ApplyRow(y + offset, late_bias ? late_bias[r % p.num_output] : 0.f,
+                    post.addend ? post.addend + offset : nullptr, plane, y + offset);
+    }
+  }, /*min_chunk=*/std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, plane)));
 }
 
 void DnnlConvolution::Backward(const float* x, const Blob& weights, const float* dy, float* dw,

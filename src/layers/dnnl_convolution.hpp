@@ -29,6 +29,11 @@ CpuConvEngine CpuConvEngineFromEnvironment();
 // `group` groups.
 bool DnnlConvolutionIsFaster(int num, const ConvGeometry& g, int num_output, int group);
 
+// The measured rule for whether oneDNN's Winograd convolution (F(4x4, 3x3))
+// beats its direct one: 3x3 windows of stride and dilation 1, ungrouped,
+// with enough output positions over the batch.
+bool WinogradIsFaster(int num, const ConvGeometry& g, int group);
+
 class DnnlConvolution {
  public:
   // `log_prefix` names the layer in log lines and errors.
@@ -40,9 +45,24 @@ class DnnlConvolution {
   // Describes `num` NCHW images of geometry g (channels, height, width and
   // the window); cheap when nothing changed since the last call.
   void SetShape(int num, const ConvGeometry& g);
+  // Whether the current shape runs oneDNN's Winograd algorithm.
+  bool winograd() const;
 
-  // y = conv(x, weights) + bias (bias may be null; overwrites y).
-  void Forward(const float* x, const Blob& weights, const float* bias, float* y);
+  // y = conv(x, weights) + bias (bias may be null; overwrites y), then
+  // y += addend and y = ReLU(y) where `post` asks: inside the convolution
+  // (oneDNN post-ops) on blocked layouts, in one pass after it on plain
+  // ones. A bias on a convolution built without one (BatchNorm folded in at
+  // inference) is allowed too.
+  struct PostOps {
+    const float* addend = nullptr;  // the output's shape; never y itself
+    bool relu = false;
+    float negative_slope = 0.f;
+  };
+  void Forward(const float* x, const Blob& weights, const float* bias, float* y,
+               const PostOps& post);
+  void Forward(const float* x, const Blob& weights, const float* bias, float* y) {
+    Forward(x, weights, bias, y, PostOps());
+  }
   // dw += the weight gradient, db += the bias gradient (accumulating, as
   // parameter gradients do) and dx = the input gradient (overwritten); any
   // of them may be null, and x is read only for dw and db.
