@@ -1,7 +1,12 @@
 // Direct depthwise convolution kernels; see depthwise_convolution.hpp.
 #include "depthwise_convolution.hpp"
 
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
 #include "cortado/parallel.hpp"
+#include "../util/lane_sum.hpp"
 
 namespace cortado {
 namespace {
@@ -18,6 +23,95 @@ void ValidRange(int out_size, int in_size, int stride, int pad, int offset, int*
   *hi = end;
 }
 
+// The inner loops of the three passes over one row. Each is instantiated
+// with the input's column stride a compile-time constant where it is 1 or 2
+// (kStride; 0 means `stride` at run time): with a run-time stride GCC keeps
+// these loops scalar, and MobileNet v2's 3x3 depthwise layers ran at about
+// 9 GFLOP/s. The branch on the stride is once per row.
+template <typename Fn>
+auto WithStride(int stride, Fn fn) {
+  if (stride == 1) return fn(std::integral_constant<int, 1>());
+  if (stride == 2) return fn(std::integral_constant<int, 2>());
+  return fn(std::integral_constant<int, 0>());
+}
+
+// out[i] += w * in[i * stride] for i in [0, n).
+void AddScaledFromStrided(const float* __restrict in, int stride, float w, int n,
+                          float* __restrict out) {
+  WithStride(stride, [=](auto constant) {
+    const int s = constant.value > 0 ? constant.value : stride;
+    for (int i = 0; i < n; ++i) out[i] += w * in[i * s];
+  });
+}
+
+// out[i * stride] += w * in[i] for i in [0, n).
+void AddScaledToStrided(const float* __restrict in, float w, int n, int stride,
+                        float* __restrict out) {
+  WithStride(stride, [=](auto constant) {
+    const int s = constant.value > 0 ? constant.value : stride;
+    for (int i = 0; i < n; ++i) out[i * s] += w * in[i];
+  });
+}
+
+// The sum of a[i] * b[i * stride] for i in [0, n), in LaneSum's fixed order.
+float DotStrided(const float* __restrict a, const float* __restrict b, int stride, int n) {
+  return WithStride(stride, [=](auto constant) {
+    const int s = constant.value > 0 ? constant.value : stride;
+    return LaneSum<float>(n, [=](int64_t i) { return a[i] * b[i * s]; });
+  });
+}
+
+// Copies one input plane into `padded` with g's zero padding around it, so
+// a kernel can read every tap without bounds checks. Returns the padded
+// row length.
+int64_t PadPlane(const float* in, const ConvGeometry& g, std::vector<float>* padded) {
+  const int64_t padded_w = int64_t(g.width) + 2 * g.pad_w;
+  const int64_t padded_h = int64_t(g.height) + 2 * g.pad_h;
+  if (padded->size() < size_t(padded_w * padded_h)) padded->resize(padded_w * padded_h);
+  float* out = padded->data();
+  std::fill(out, out + g.pad_h * padded_w, 0.f);
+  for (int h = 0; h < g.height; ++h) {
+    float* row = out + (g.pad_h + h) * padded_w;
+    std::fill(row, row + g.pad_w, 0.f);
+    std::copy(in + int64_t(h) * g.width, in + int64_t(h + 1) * g.width, row + g.pad_w);
+    std::fill(row + g.pad_w + g.width, row + padded_w, 0.f);
+  }
+  std::fill(out + (g.pad_h + g.height) * padded_w, out + padded_h * padded_w, 0.f);
+  return padded_w;
+}
+
+// One plane of a 3x3 depthwise convolution of stride kStride (in both axes)
+// and dilation 1, from the padded input: the nine products of an output are
+// summed in a register, in the general loop's order, and stored once,
+// where the general loop loads and stores the output once per tap (5x
+// slower on MobileNet v2's 56x56 planes).
+template <int kStride>
+void Depthwise3x3Plane(const float* padded, int64_t padded_w, const float* w, float bias,
+                       int out_h, int out_w, float* out) {
+  const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6],
+              w7 = w[7], w8 = w[8];
+  for (int oh = 0; oh < out_h; ++oh) {
+    const float* __restrict r0 = padded + int64_t(oh) * kStride * padded_w;
+    const float* __restrict r1 = r0 + padded_w;
+    const float* __restrict r2 = r1 + padded_w;
+    float* __restrict o = out + int64_t(oh) * out_w;
+    for (int ow = 0; ow < out_w; ++ow) {
+      const int i = ow * kStride;
+      float acc = bias;
+      acc += w0 * r0[i];
+      acc += w1 * r0[i + 1];
+      acc += w2 * r0[i + 2];
+      acc += w3 * r1[i];
+      acc += w4 * r1[i + 1];
+      acc += w5 * r1[i + 2];
+      acc += w6 * r2[i];
+      acc += w7 * r2[i + 1];
+      acc += w8 * r2[i + 2];
+      o[ow] = acc;
+    }
+  }
+}
+
 }  // namespace
 
 void DepthwiseForward(const float* x, const float* weights, const float* bias,
@@ -27,12 +121,27 @@ void DepthwiseForward(const float* x, const float* weights, const float* bias,
   const int64_t in_plane = int64_t(g.height) * g.width;
   const int64_t out_plane = int64_t(out_h) * out_w;
   const int taps = g.kernel_h * g.kernel_w;
+  // MobileNet's windows: 3x3, stride 1 or 2 both ways, no dilation.
+  const bool three_by_three = g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 &&
+                              g.dilation_w == 1 && g.stride_h == g.stride_w &&
+                              (g.stride_w == 1 || g.stride_w == 2);
   ParallelFor(0, int64_t(num) * g.channels, [&](int64_t lo, int64_t hi) {
     for (int64_t p = lo; p < hi; ++p) {
       const int c = static_cast<int>(p % g.channels);
       const float* in = x + p * in_plane;
       float* out = y + p * out_plane;
       const float b = bias ? bias[c] : 0.f;
+      if (three_by_three) {
+        thread_local std::vector<float> padded;
+        const int64_t padded_w = PadPlane(in, g, &padded);
+        if (g.stride_w == 1) {
+          Depthwise3x3Plane<1>(padded.data(), padded_w, weights + c * taps, b, out_h, out_w, out);
+        } else {
+          Depthwise3x3Plane<2>(padded.data(), padded_w, weights + c * taps, b, out_h, out_w, out);
+        }
+        if (post) post->ApplyRow(out, 0.f, add ? add + p * out_plane : nullptr, out_plane, out);
+        continue;
+      }
       for (int64_t i = 0; i < out_plane; ++i) out[i] = b;
       for (int kh = 0; kh < g.kernel_h; ++kh) {
         int oh_lo, oh_hi;
@@ -46,7 +155,8 @@ void DepthwiseForward(const float* x, const float* weights, const float* bias,
                 in + int64_t(oh * g.stride_h - g.pad_h + kh * g.dilation_h) * g.width;
             float* out_row = out + int64_t(oh) * out_w;
             const int shift = kw * g.dilation_w - g.pad_w;
-            for (int ow = ow_lo; ow < ow_hi; ++ow) out_row[ow] += w * row[ow * g.stride_w + shift];
+            AddScaledFromStrided(row + ow_lo * g.stride_w + shift, g.stride_w, w, ow_hi - ow_lo,
+                                 out_row + ow_lo);
           }
         }
       }
@@ -88,11 +198,9 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
         for (int n = 0; n < num; ++n) {
           for_each_tap(int64_t(n) * g.channels + c, [&](int tap, int64_t out_row, int64_t in_row,
                                                         int shift, int ow_lo, int ow_hi) {
-            float sum = 0;
-            for (int ow = ow_lo; ow < ow_hi; ++ow) {
-              sum += dy[out_row + ow] * x[in_row + ow * g.stride_w + shift];
-            }
-            dw[tap] += sum;
+            if (ow_hi <= ow_lo) return;
+            dw[tap] += DotStrided(dy + out_row + ow_lo, x + in_row + ow_lo * g.stride_w + shift,
+                                  g.stride_w, ow_hi - ow_lo);
           });
         }
       }
@@ -106,10 +214,9 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
         for (int64_t i = 0; i < in_plane; ++i) dx_plane[i] = 0.f;
         for_each_tap(
             p, [&](int tap, int64_t out_row, int64_t in_row, int shift, int ow_lo, int ow_hi) {
-              const float w = weights[c * taps + tap];
-              for (int ow = ow_lo; ow < ow_hi; ++ow) {
-                x_diff[in_row + ow * g.stride_w + shift] += w * dy[out_row + ow];
-              }
+              if (ow_hi <= ow_lo) return;
+              AddScaledToStrided(dy + out_row + ow_lo, weights[c * taps + tap], ow_hi - ow_lo,
+                                 g.stride_w, x_diff + in_row + ow_lo * g.stride_w + shift);
             });
       }
     });
