@@ -1,5 +1,6 @@
 // The depthwise fast path of Convolution (group == channels == num_output)
 // against the general grouped GEMM path on the same filters.
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,14 @@ namespace {
 // channel multiplier of 2, which the fast path does not take) whose even
 // filters are the depthwise ones: even output channels must agree, and with
 // zero gradient on the odd ones, so must every gradient.
-TEST(DepthwiseConvolutionTest, MatchesGeneralPath) {
+// The 3x3 windows of stride 1 and 2 take register kernels over a padded
+// plane (the stride-1 input gradient as a turned-window correlation, for
+// padding up to 2); the rest take the per-tap loops.
+class DepthwiseConvolutionTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DepthwiseConvolutionTest, MatchesGeneralPath) {
   const int channels = 5;
-  const std::string geometry = " kernel_size: 3 stride: 2 pad: 1 dilation: 1 group: 5 ";
+  const std::string geometry = " " + GetParam() + " group: 5 ";
   auto depthwise = MakeLayer(
       "name: 'dw' type: 'Convolution' convolution_param { num_output: 5" + geometry +
       "weight_filler { type: 'gaussian' std: 0.5 } bias_filler { type: 'gaussian' std: 0.5 } }");
@@ -26,7 +32,7 @@ TEST(DepthwiseConvolutionTest, MatchesGeneralPath) {
   FillGaussian(&x, 0, 1, 5);
   depthwise->SetUp({&x}, {&y_dw});
   general->SetUp({&x}, {&y_general});
-  const int taps = 9;
+  const int taps = depthwise->blobs()[0]->count(1);
   const float* w = depthwise->blobs()[0]->cpu_data();
   const float* bias = depthwise->blobs()[1]->cpu_data();
   float* gw = general->blobs()[0]->mutable_cpu_data();
@@ -81,6 +87,22 @@ TEST(DepthwiseConvolutionTest, MatchesGeneralPath) {
         << "bias " << c;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Windows, DepthwiseConvolutionTest,
+    ::testing::Values("kernel_size: 3 stride: 2 pad: 1", "kernel_size: 3 stride: 2 pad: 0",
+                      "kernel_size: 3 stride: 1 pad: 1", "kernel_size: 3 stride: 1 pad: 0",
+                      "kernel_size: 3 stride: 1 pad: 2", "kernel_size: 3 stride: 1 pad: 3",
+                      "kernel_size: 3 stride: 1 pad: 1 dilation: 2",
+                      "kernel_size: 5 stride: 1 pad: 2",
+                      "kernel_h: 3 kernel_w: 3 stride_h: 1 stride_w: 2 pad: 1"),
+    [](const ::testing::TestParamInfo<std::string>& info) {
+      std::string name;
+      for (char ch : info.param) {
+        if (std::isalnum(static_cast<unsigned char>(ch))) name += ch;
+      }
+      return name;
+    });
 
 }  // namespace
 }  // namespace testing

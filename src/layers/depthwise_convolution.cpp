@@ -207,10 +207,31 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
     });
   }
   if (x_diff) {
+    // For a 3x3 window of stride 1 and padding up to 2, the input gradient
+    // is itself a 3x3 correlation: of dy padded by 2 - pad, with the window
+    // turned by 180 degrees. The forward's register kernel then computes it
+    // in one store per value, instead of one load and store per tap.
+    const bool correlation = g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 &&
+                             g.dilation_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+                             g.pad_h <= 2 && g.pad_w <= 2;
+    ConvGeometry dy_geometry;  // dy as the correlation's input
+    dy_geometry.height = out_h;
+    dy_geometry.width = out_w;
+    dy_geometry.pad_h = 2 - g.pad_h;
+    dy_geometry.pad_w = 2 - g.pad_w;
     ParallelFor(0, int64_t(num) * g.channels, [&](int64_t lo, int64_t hi) {
       for (int64_t p = lo; p < hi; ++p) {
         const int c = static_cast<int>(p % g.channels);
         float* dx_plane = x_diff + p * in_plane;
+        if (correlation) {
+          thread_local std::vector<float> padded;
+          const int64_t padded_w = PadPlane(dy + p * out_plane, dy_geometry, &padded);
+          float turned[9];
+          for (int t = 0; t < 9; ++t) turned[t] = weights[c * taps + 8 - t];
+          Depthwise3x3Plane<1>(padded.data(), padded_w, turned, 0.f, g.height, g.width,
+                               dx_plane);
+          continue;
+        }
         for (int64_t i = 0; i < in_plane; ++i) dx_plane[i] = 0.f;
         for_each_tap(
             p, [&](int tap, int64_t out_row, int64_t in_row, int shift, int ow_lo, int ow_hi) {
