@@ -1,5 +1,6 @@
 // BatchNorm: normalizes each channel to zero mean and unit variance, using
 // the batch's statistics in training and accumulated ones in testing.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -137,7 +138,6 @@ void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   if (bottom[0]->count() == 0) return;
   const float* x = bottom[0]->cpu_data();
   float* y = top[0]->mutable_cpu_data();
-  const int64_t count = bottom[0]->count();
   mean_.assign(channels_, 0.f);
   std::vector<float> variance(channels_, 0.f);
   if (use_global_stats_) {
@@ -193,16 +193,18 @@ void BatchNormLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
     const int64_t spatial = spatial_;
     const float* mean = mean_.data();
     const float* stddev = stddev_.data();
+    // Backward reads the normalised values only with batch statistics
+    // (fixed ones are affine); they are written in the same pass as y.
+    float* saved = use_global_stats_ ? nullptr : normalized_.mutable_cpu_data();
     ParallelForRows(int64_t(num_) * channels, spatial, [=](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t base = r * spatial;
         const float mu = mean[r % channels], inv = 1.f / stddev[r % channels];
         for (int64_t s = 0; s < spatial; ++s) y[base + s] = (x[base + s] - mu) * inv;
+        if (saved) std::copy(y + base, y + base + spatial, saved + base);
       }
     });
   }
-  // Backward reads it only with batch statistics (fixed ones are affine).
-  if (!use_global_stats_) Copy(count, y, normalized_.mutable_cpu_data());
 }
 
 void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
@@ -240,8 +242,14 @@ void BatchNormLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& p
       for (int n = 0; n < num; ++n) {
         const float* dyc = dy + (int64_t(n) * channels + c) * spatial;
         const float* yc = y + (int64_t(n) * channels + c) * spatial;
-        sum += LaneSum<double>(spatial, [dyc](int64_t s) { return double(dyc[s]); });
-        sum_y += LaneSum<double>(spatial, [dyc, yc](int64_t s) { return double(dyc[s]) * yc[s]; });
+        // Both sums in one pass over dy.
+        const auto [plane_sum, plane_sum_y] = LaneSum2<double>(
+            spatial, [dyc, yc](int64_t s, double* a, double* b) {
+              *a += dyc[s];
+              *b += double(dyc[s]) * yc[s];
+            });
+        sum += plane_sum;
+        sum_y += plane_sum_y;
       }
       mean_dy_out[c] = static_cast<float>(sum / m);
       mean_dy_y_out[c] = static_cast<float>(sum_y / m);

@@ -112,6 +112,42 @@ void Depthwise3x3Plane(const float* padded, int64_t padded_w, const float* w, fl
   }
 }
 
+// dw[tap] += the sum over one plane of dy times the input under that tap,
+// for a 3x3 window of stride kStride from the padded input. Each tap's
+// products go to eight lanes across all rows of the plane (its last
+// out_w % 8 columns to a tail sum), added in a fixed order at the end: a
+// sum per row would pay the lanes' final additions 56 times on a 56x56
+// plane.
+template <int kStride>
+void Depthwise3x3WeightGradient(const float* padded, int64_t padded_w, const float* dy,
+                                int out_h, int out_w, float* dw) {
+  constexpr int kLanes = 8;
+  const int whole = out_w / kLanes * kLanes;
+  for (int tap = 0; tap < 9; ++tap) {
+    const float* x = padded + (tap / 3) * padded_w + tap % 3;
+    float lanes[kLanes] = {};
+    float tail = 0.f;
+    for (int oh = 0; oh < out_h; ++oh) {
+      const float* __restrict d = dy + int64_t(oh) * out_w;
+      const float* __restrict r = x + int64_t(oh) * kStride * padded_w;
+      for (int ow = 0; ow < whole; ow += kLanes) {
+        for (int l = 0; l < kLanes; ++l) lanes[l] += d[ow + l] * r[(ow + l) * kStride];
+      }
+      for (int ow = whole; ow < out_w; ++ow) tail += d[ow] * r[ow * kStride];
+    }
+    float sum = 0.f;
+    for (float lane : lanes) sum += lane;
+    dw[tap] += sum + tail;
+  }
+}
+
+// MobileNet's windows: 3x3, stride 1 or 2 both ways, no dilation. They take
+// the register kernels above.
+bool IsThreeByThree(const ConvGeometry& g) {
+  return g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 && g.dilation_w == 1 &&
+         g.stride_h == g.stride_w && (g.stride_w == 1 || g.stride_w == 2);
+}
+
 }  // namespace
 
 void DepthwiseForward(const float* x, const float* weights, const float* bias,
@@ -121,10 +157,7 @@ void DepthwiseForward(const float* x, const float* weights, const float* bias,
   const int64_t in_plane = int64_t(g.height) * g.width;
   const int64_t out_plane = int64_t(out_h) * out_w;
   const int taps = g.kernel_h * g.kernel_w;
-  // MobileNet's windows: 3x3, stride 1 or 2 both ways, no dilation.
-  const bool three_by_three = g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 &&
-                              g.dilation_w == 1 && g.stride_h == g.stride_w &&
-                              (g.stride_w == 1 || g.stride_w == 2);
+  const bool three_by_three = IsThreeByThree(g);
   ParallelFor(0, int64_t(num) * g.channels, [&](int64_t lo, int64_t hi) {
     for (int64_t p = lo; p < hi; ++p) {
       const int c = static_cast<int>(p % g.channels);
@@ -189,6 +222,7 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
       }
     }
   };
+  const bool three_by_three = IsThreeByThree(g);
   if (weight_diff) {
     // Threads own disjoint channels, summing over images in order, so the
     // result does not depend on timing.
@@ -196,6 +230,19 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
       for (int64_t c = lo; c < hi; ++c) {
         float* dw = weight_diff + c * taps;
         for (int n = 0; n < num; ++n) {
+          const int64_t p = int64_t(n) * g.channels + c;
+          if (three_by_three) {
+            thread_local std::vector<float> padded;
+            const int64_t padded_w = PadPlane(x + p * in_plane, g, &padded);
+            if (g.stride_w == 1) {
+              Depthwise3x3WeightGradient<1>(padded.data(), padded_w, dy + p * out_plane, out_h,
+                                            out_w, dw);
+            } else {
+              Depthwise3x3WeightGradient<2>(padded.data(), padded_w, dy + p * out_plane, out_h,
+                                            out_w, dw);
+            }
+            continue;
+          }
           for_each_tap(int64_t(n) * g.channels + c, [&](int tap, int64_t out_row, int64_t in_row,
                                                         int shift, int ow_lo, int ow_hi) {
             if (ow_hi <= ow_lo) return;

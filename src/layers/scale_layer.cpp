@@ -216,7 +216,12 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
       for (int64_t s = s0; s < s1; ++s) {
         for (int64_t o = 0; o < outer; ++o) {
           const int64_t base = (o * scale_dim + s) * inner;
-          scale_diff[s] += Dot(inner, dy + base, x + base);
+          // LaneSum, not Dot: this loop is already spread over the threads,
+          // and Dot's own split allocated partial sums at every call.
+          const float* d = dy + base;
+          const float* v = x + base;
+          scale_diff[s] += static_cast<float>(
+              LaneSum<double>(inner, [d, v](int64_t i) { return double(d[i]) * v[i]; }));
         }
       }
     });
