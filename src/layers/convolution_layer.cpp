@@ -481,18 +481,11 @@ void ConvolutionLayer::ForwardImpl(const BlobVec& bottom, const BlobVec& top) {
   ChooseCpuEngine();
   if (use_dnnl_) {
     dnnl_->SetShape(num_, geometry_);
-    // The bias (the layer's or a folded one), the shortcut sum and ReLU run
-    // inside oneDNN's convolution as post-ops, on the output while it is in
-    // cache.
-    DnnlConvolution::PostOps ops;
-    if (post) {
-      ops.addend = add;
-      ops.relu = post->relu;
-      ops.negative_slope = post->negative_slope;
-    }
+    // The engine applies the bias (the layer's or a folded one), the
+    // shortcut sum and ReLU.
     for (size_t b = 0; b < bottom.size(); ++b) {
       dnnl_->Forward(bottom[b]->cpu_data(), *ForwardWeights(), bias, top[b]->mutable_cpu_data(),
-                     ops);
+                     post, add);
     }
     return;
   }

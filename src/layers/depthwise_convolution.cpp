@@ -61,6 +61,13 @@ float DotStrided(const float* __restrict a, const float* __restrict b, int strid
   });
 }
 
+// The calling thread's buffer for one padded plane, shared by the three
+// passes.
+std::vector<float>& PaddedPlane() {
+  thread_local std::vector<float> padded;
+  return padded;
+}
+
 // Copies one input plane into `padded` with g's zero padding around it, so
 // a kernel can read every tap without bounds checks. Returns the padded
 // row length.
@@ -165,7 +172,7 @@ void DepthwiseForward(const float* x, const float* weights, const float* bias,
       float* out = y + p * out_plane;
       const float b = bias ? bias[c] : 0.f;
       if (three_by_three) {
-        thread_local std::vector<float> padded;
+        std::vector<float>& padded = PaddedPlane();
         const int64_t padded_w = PadPlane(in, g, &padded);
         if (g.stride_w == 1) {
           Depthwise3x3Plane<1>(padded.data(), padded_w, weights + c * taps, b, out_h, out_w, out);
@@ -232,7 +239,7 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
         for (int n = 0; n < num; ++n) {
           const int64_t p = int64_t(n) * g.channels + c;
           if (three_by_three) {
-            thread_local std::vector<float> padded;
+            std::vector<float>& padded = PaddedPlane();
             const int64_t padded_w = PadPlane(x + p * in_plane, g, &padded);
             if (g.stride_w == 1) {
               Depthwise3x3WeightGradient<1>(padded.data(), padded_w, dy + p * out_plane, out_h,
@@ -243,8 +250,8 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
             }
             continue;
           }
-          for_each_tap(int64_t(n) * g.channels + c, [&](int tap, int64_t out_row, int64_t in_row,
-                                                        int shift, int ow_lo, int ow_hi) {
+          for_each_tap(p, [&](int tap, int64_t out_row, int64_t in_row, int shift, int ow_lo,
+                              int ow_hi) {
             if (ow_hi <= ow_lo) return;
             dw[tap] += DotStrided(dy + out_row + ow_lo, x + in_row + ow_lo * g.stride_w + shift,
                                   g.stride_w, ow_hi - ow_lo);
@@ -258,9 +265,7 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
     // is itself a 3x3 correlation: of dy padded by 2 - pad, with the window
     // turned by 180 degrees. The forward's register kernel then computes it
     // in one store per value, instead of one load and store per tap.
-    const bool correlation = g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 &&
-                             g.dilation_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
-                             g.pad_h <= 2 && g.pad_w <= 2;
+    const bool correlation = three_by_three && g.stride_w == 1 && g.pad_h <= 2 && g.pad_w <= 2;
     ConvGeometry dy_geometry;  // dy as the correlation's input
     dy_geometry.height = out_h;
     dy_geometry.width = out_w;
@@ -271,7 +276,7 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
         const int c = static_cast<int>(p % g.channels);
         float* dx_plane = x_diff + p * in_plane;
         if (correlation) {
-          thread_local std::vector<float> padded;
+          std::vector<float>& padded = PaddedPlane();
           const int64_t padded_w = PadPlane(dy + p * out_plane, dy_geometry, &padded);
           float turned[9];
           for (int t = 0; t < 9; ++t) turned[t] = weights[c * taps + 8 - t];

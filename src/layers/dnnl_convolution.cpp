@@ -20,7 +20,6 @@
 #endif
 
 #include "cortado/common.hpp"
-#include "cortado/epilogue.hpp"
 #include "cortado/math.hpp"
 #include "cortado/parallel.hpp"
 #include "cortado/synced_memory.hpp"
@@ -427,7 +426,8 @@ void DnnlConvolution::SetShape(int num, const ConvGeometry& g) {
     p.w_md = memory::desc({p.num_output, g.channels, g.kernel_h, g.kernel_w}, kF32, Tag::oihw);
   }
   p.plain_activations = g.kernel_h == 1 && g.kernel_w == 1;
-  p.b_md = p.bias_term ? memory::desc({p.num_output}, kF32, Tag::x) : memory::desc();
+  // Also the layout of a folded bias on a layer without its own.
+  p.b_md = memory::desc({p.num_output}, kF32, Tag::x);
   p.strides = {g.stride_h, g.stride_w};
   // oneDNN counts dilation from 0 (no gaps), Caffe from 1. Caffe's output
   // size floor((in + 2 pad - extent) / stride) + 1 is oneDNN's with the same
@@ -468,9 +468,10 @@ bool DnnlConvolution::winograd() const {
 }
 
 void DnnlConvolution::Forward(const float* x, const Blob& weights, const float* bias, float* y,
-                              const PostOps& post) {
+                              const Epilogue* post, const float* add) {
   Primitives& p = *p_;
-  const bool extra_work = post.addend || post.relu || (bias != nullptr && !p.bias_term);
+  const bool relu = post && post->relu;
+  const bool extra_work = add || relu || (bias != nullptr && !p.bias_term);
   // Measured on ResNet-50's shapes (2-core AVX-512): the blocked-layout
   // kernels apply bias, sum and ReLU post-ops at no measurable cost, but the
   // matrix-product kernel of the plain-layout 1x1 convolutions runs 1.3-1.6x
@@ -479,19 +480,16 @@ void DnnlConvolution::Forward(const float* x, const Blob& weights, const float* 
   if (extra_work && !p.plain_activations) {
     Primitives::FusedConfig config;
     config.bias = bias != nullptr;
-    config.sum = post.addend != nullptr;
-    config.relu = post.relu;
-    config.negative_slope = post.negative_slope;
+    config.sum = add != nullptr;
+    config.relu = relu;
+    config.negative_slope = relu ? post->negative_slope : 0.f;
     p.BuildFused(config);
     dnnl::stream& stream = ThreadStream();
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, p.fused_x.Read(x)},
         {DNNL_ARG_WEIGHTS, p.forward_w.Get(weights, p.w_md, p.fused_w_md)},
-        {DNNL_ARG_DST, post.addend ? p.fused_y.WriteOnto(y, post.addend) : p.fused_y.Write(y)}};
-    if (bias) {
-      args[DNNL_ARG_BIAS] =
-          memory(memory::desc({p.num_output}, kF32, Tag::x), CpuEngine(), const_cast<float*>(bias));
-    }
+        {DNNL_ARG_DST, add ? p.fused_y.WriteOnto(y, add) : p.fused_y.Write(y)}};
+    if (bias) args[DNNL_ARG_BIAS] = memory(p.b_md, CpuEngine(), const_cast<float*>(bias));
     p.fused.execute(stream, args);
     p.fused_y.Written(y);
     stream.wait();
@@ -511,15 +509,14 @@ void DnnlConvolution::Forward(const float* x, const Blob& weights, const float* 
   stream.wait();
   if (!extra_work) return;
   const float* late_bias = p.bias_term ? nullptr : bias;
-  Epilogue rows;
-  rows.relu = post.relu;
-  rows.negative_slope = post.negative_slope;
+  const Epilogue plain;  // a bias alone
+  const Epilogue& rows = post ? *post : plain;
   const int64_t plane = int64_t(p.g.output_h()) * p.g.output_w();
   ParallelFor(0, int64_t(p.num) * p.num_output, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t offset = r * plane;
       rows.ApplyRow(y + offset, late_bias ? late_bias[r % p.num_output] : 0.f,
-                    post.addend ? post.addend + offset : nullptr, plane, y + offset);
+                    add ? add + offset : nullptr, plane, y + offset);
     }
   }, /*min_chunk=*/std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, plane)));
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cortado/blob.hpp"
+#include "cortado/epilogue.hpp"
 #include "cortado/im2col.hpp"
 
 namespace cortado {
@@ -48,21 +49,13 @@ class DnnlConvolution {
   // Whether the current shape runs oneDNN's Winograd algorithm.
   bool winograd() const;
 
-  // y = conv(x, weights) + bias (bias may be null; overwrites y), then
-  // y += addend and y = ReLU(y) where `post` asks: inside the convolution
-  // (oneDNN post-ops) on blocked layouts, in one pass after it on plain
-  // ones. A bias on a convolution built without one (BatchNorm folded in at
-  // inference) is allowed too.
-  struct PostOps {
-    const float* addend = nullptr;  // the output's shape; never y itself
-    bool relu = false;
-    float negative_slope = 0.f;
-  };
+  // y = conv(x, weights) + bias (bias may be null; overwrites y), then the
+  // epilogue's addend (`add`, the output's shape, never y itself) and ReLU
+  // where `post` asks: inside the convolution (oneDNN post-ops) on blocked
+  // layouts, in one pass after it on plain ones. A bias on a convolution
+  // built without one (BatchNorm folded in at inference) is allowed too.
   void Forward(const float* x, const Blob& weights, const float* bias, float* y,
-               const PostOps& post);
-  void Forward(const float* x, const Blob& weights, const float* bias, float* y) {
-    Forward(x, weights, bias, y, PostOps());
-  }
+               const Epilogue* post = nullptr, const float* add = nullptr);
   // dw += the weight gradient, db += the bias gradient (accumulating, as
   // parameter gradients do) and dx = the input gradient (overwritten); any
   // of them may be null, and x is read only for dw and db.
