@@ -2,6 +2,7 @@
 #include "depthwise_convolution.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -120,31 +121,63 @@ void Depthwise3x3Plane(const float* padded, int64_t padded_w, const float* w, fl
 }
 
 // dw[tap] += the sum over one plane of dy times the input under that tap,
-// for a 3x3 window of stride kStride from the padded input. Each tap's
-// products go to eight lanes across all rows of the plane (its last
-// out_w % 8 columns to a tail sum), added in a fixed order at the end: a
-// sum per row would pay the lanes' final additions 56 times on a 56x56
-// plane.
+// for a 3x3 window of stride kStride from the padded input. One pass over
+// the plane: each block of four outputs loads dy once and adds its products
+// to nine four-lane sums, one per tap, that stay in registers (a pass per
+// tap loaded dy nine times, and took 1.4x the forward's time). The last
+// out_w % 4 columns go to a tail sum per tap; the lanes and the tail are
+// added in a fixed order at the end.
 template <int kStride>
 void Depthwise3x3WeightGradient(const float* padded, int64_t padded_w, const float* dy,
                                 int out_h, int out_w, float* dw) {
-  constexpr int kLanes = 8;
-  const int whole = out_w / kLanes * kLanes;
-  for (int tap = 0; tap < 9; ++tap) {
-    const float* x = padded + (tap / 3) * padded_w + tap % 3;
-    float lanes[kLanes] = {};
-    float tail = 0.f;
-    for (int oh = 0; oh < out_h; ++oh) {
-      const float* __restrict d = dy + int64_t(oh) * out_w;
-      const float* __restrict r = x + int64_t(oh) * kStride * padded_w;
-      for (int ow = 0; ow < whole; ow += kLanes) {
-        for (int l = 0; l < kLanes; ++l) lanes[l] += d[ow + l] * r[(ow + l) * kStride];
-      }
-      for (int ow = whole; ow < out_w; ++ow) tail += d[ow] * r[ow * kStride];
+  // Four floats in one SSE register (GCC's and Clang's vector extension):
+  // GCC did not vectorise the nine sums written as arrays.
+  typedef float Lanes __attribute__((vector_size(16)));
+  constexpr int kLanes = 4;
+  // Four inputs a stride apart, from p[0].
+  auto load = [](const float* p) {
+    Lanes v;
+    if constexpr (kStride == 1) {
+      std::memcpy(&v, p, sizeof v);
+    } else {
+      v = Lanes{p[0], p[kStride], p[2 * kStride], p[3 * kStride]};
     }
+    return v;
+  };
+  const int whole = out_w / kLanes * kLanes;
+  Lanes sums[9] = {};
+  float tail[9] = {};
+  for (int oh = 0; oh < out_h; ++oh) {
+    const float* d = dy + int64_t(oh) * out_w;
+    const float* r0 = padded + int64_t(oh) * kStride * padded_w;
+    const float* r1 = r0 + padded_w;
+    const float* r2 = r1 + padded_w;
+    for (int ow = 0; ow < whole; ow += kLanes) {
+      Lanes g;
+      std::memcpy(&g, d + ow, sizeof g);
+      const int i = ow * kStride;
+      sums[0] += g * load(r0 + i);
+      sums[1] += g * load(r0 + i + 1);
+      sums[2] += g * load(r0 + i + 2);
+      sums[3] += g * load(r1 + i);
+      sums[4] += g * load(r1 + i + 1);
+      sums[5] += g * load(r1 + i + 2);
+      sums[6] += g * load(r2 + i);
+      sums[7] += g * load(r2 + i + 1);
+      sums[8] += g * load(r2 + i + 2);
+    }
+    for (int ow = whole; ow < out_w; ++ow) {
+      const int i = ow * kStride;
+      for (int tap = 0; tap < 9; ++tap) {
+        const float* row = tap < 3 ? r0 : tap < 6 ? r1 : r2;
+        tail[tap] += d[ow] * row[i + tap % 3];
+      }
+    }
+  }
+  for (int tap = 0; tap < 9; ++tap) {
     float sum = 0.f;
-    for (float lane : lanes) sum += lane;
-    dw[tap] += sum + tail;
+    for (int l = 0; l < kLanes; ++l) sum += sums[tap][l];
+    dw[tap] += sum + tail[tap];
   }
 }
 
