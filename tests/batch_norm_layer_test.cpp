@@ -86,6 +86,30 @@ std::vector<LayerCase> BatchNormCases() {
     cases.push_back(c);
   }
   {
+    // Planes of 323 values take the blocked float sums (a block of 256, one
+    // of 64, a tail of 3) forward and backward.
+    LayerCase c;
+    c.name = "TrainLargePlanes";
+    c.prototxt = "name: 'bn' type: 'BatchNorm'";
+    c.bottom_shapes = {{2, 3, 19, 17}};
+    c.reference = TrainReference(1e-5);
+    cases.push_back(c);
+  }
+  {
+    // A mean of 50 and a spread of 0.5: summing squares without the shift
+    // by a sample value would lose the variance to cancellation. No
+    // gradient check: in float, central differences at 50 carry an error
+    // of about 1e-2 whatever the layer computes.
+    LayerCase c;
+    c.name = "TrainFarFromZero";
+    c.prototxt = "name: 'bn' type: 'BatchNorm'";
+    c.bottom_shapes = {{2, 3, 19, 17}};
+    c.fill = [](const BlobVec& bottom) { FillGaussian(bottom[0], 50, 0.5, 7); };
+    c.reference = TrainReference(1e-5);
+    c.check_gradient = false;
+    cases.push_back(c);
+  }
+  {
     LayerCase c;
     c.name = "TrainTwoAxes";
     c.prototxt = "name: 'bn' type: 'BatchNorm' batch_norm_param { eps: 0.01 }";

