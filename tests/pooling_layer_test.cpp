@@ -182,6 +182,9 @@ std::vector<LayerCase> PoolingCases() {
   PoolSpec max2{true, 2, 2, 2, 2};
   cases.push_back(PoolCase("Max2x2Stride2", "kernel_size: 2 stride: 2", max2, {2, 3, 6, 6},
                            {2, 3, 3, 3}));
+  // 9 windows a row: two groups of four in vector registers and one alone.
+  cases.push_back(PoolCase("Max2x2Stride2Wide", "kernel_size: 2 stride: 2", max2, {2, 3, 4, 18},
+                           {2, 3, 2, 9}));
   PoolSpec max2_floor = max2;
   max2_floor.ceil = false;
   // The last row and column of a 7x7 input lie in no window.
@@ -289,28 +292,33 @@ INSTANTIATE_TEST_SUITE_P(Pooling, LayerCaseTest, ::testing::ValuesIn(PoolingCase
 // gradient exactly as the general loop (used when the mask is a top) does.
 TEST(PoolingTest, FastMaxPathRoutesTiesLikeTheGeneralLoop) {
   const std::string layer = "name: 'p' type: 'Pooling' pooling_param { kernel_size: 2 stride: 2 }";
-  auto fast = MakeLayer(layer);
-  auto general = MakeLayer(layer);
-  Blob bottom_fast(std::vector<int>{2, 3, 8, 10}), bottom_general(bottom_fast.shape());
-  std::mt19937 rng(5);
-  for (int64_t i = 0; i < bottom_fast.count(); ++i) {
-    const float v = static_cast<float>(rng() % 3);  // values 0, 1, 2: many ties
-    bottom_fast.mutable_cpu_data()[i] = bottom_general.mutable_cpu_data()[i] = v;
-  }
-  Blob top_fast, top_general, mask;
-  fast->SetUp({&bottom_fast}, {&top_fast});
-  general->SetUp({&bottom_general}, {&top_general, &mask});
-  fast->Forward({&bottom_fast}, {&top_fast});
-  general->Forward({&bottom_general}, {&top_general, &mask});
-  ASSERT_EQ(top_fast.shape(), top_general.shape());
-  for (int64_t i = 0; i < top_fast.count(); ++i) {
-    ASSERT_EQ(top_fast.cpu_data()[i], top_general.cpu_data()[i]) << i;
-    top_fast.mutable_cpu_diff()[i] = top_general.mutable_cpu_diff()[i] = 1.f + i;
-  }
-  fast->Backward({&top_fast}, {true}, {&bottom_fast});
-  general->Backward({&top_general, &mask}, {true}, {&bottom_general});
-  for (int64_t i = 0; i < bottom_fast.count(); ++i) {
-    ASSERT_EQ(bottom_fast.cpu_diff()[i], bottom_general.cpu_diff()[i]) << "element " << i;
+  // 5 and 11 windows a row: groups of four in vector registers and the rest
+  // one by one.
+  for (const std::vector<int>& shape : {std::vector<int>{2, 3, 8, 10}, {1, 2, 6, 22}}) {
+    SCOPED_TRACE(shape[3]);
+    auto fast = MakeLayer(layer);
+    auto general = MakeLayer(layer);
+    Blob bottom_fast(shape), bottom_general(bottom_fast.shape());
+    std::mt19937 rng(5);
+    for (int64_t i = 0; i < bottom_fast.count(); ++i) {
+      const float v = static_cast<float>(rng() % 3);  // values 0, 1, 2: many ties
+      bottom_fast.mutable_cpu_data()[i] = bottom_general.mutable_cpu_data()[i] = v;
+    }
+    Blob top_fast, top_general, mask;
+    fast->SetUp({&bottom_fast}, {&top_fast});
+    general->SetUp({&bottom_general}, {&top_general, &mask});
+    fast->Forward({&bottom_fast}, {&top_fast});
+    general->Forward({&bottom_general}, {&top_general, &mask});
+    ASSERT_EQ(top_fast.shape(), top_general.shape());
+    for (int64_t i = 0; i < top_fast.count(); ++i) {
+      ASSERT_EQ(top_fast.cpu_data()[i], top_general.cpu_data()[i]) << i;
+      top_fast.mutable_cpu_diff()[i] = top_general.mutable_cpu_diff()[i] = 1.f + i;
+    }
+    fast->Backward({&top_fast}, {true}, {&bottom_fast});
+    general->Backward({&top_general, &mask}, {true}, {&bottom_general});
+    for (int64_t i = 0; i < bottom_fast.count(); ++i) {
+      ASSERT_EQ(bottom_fast.cpu_diff()[i], bottom_general.cpu_diff()[i]) << "element " << i;
+    }
   }
 }
 
