@@ -88,6 +88,28 @@ int64_t PadPlane(const float* in, const ConvGeometry& g, std::vector<float>* pad
   return padded_w;
 }
 
+// Copies one plane of dy into `buffer` spread out by 2 (zeros between its
+// values) and padded by 2 - pad on each side: the input gradient of a 3x3,
+// stride-2 convolution is then a stride-1 correlation of the buffer with the
+// window turned 180 degrees (MobileNet v2's stride-2 layers: a register
+// kernel instead of a load and a strided store per tap). `g` describes the
+// forward input; the buffer has g.height + 2 rows of g.width + 2. Returns
+// the row length.
+int64_t DilatePlane(const float* dy, const ConvGeometry& g, int out_h, int out_w,
+                    std::vector<float>* buffer) {
+  const int64_t buffer_w = int64_t(g.width) + 2;
+  const int64_t buffer_h = int64_t(g.height) + 2;
+  if (buffer->size() < size_t(buffer_w * buffer_h)) buffer->resize(buffer_w * buffer_h);
+  float* out = buffer->data();
+  std::fill(out, out + buffer_w * buffer_h, 0.f);
+  for (int oh = 0; oh < out_h; ++oh) {
+    float* row = out + (2 - g.pad_h + 2 * oh) * buffer_w + (2 - g.pad_w);
+    const float* in = dy + int64_t(oh) * out_w;
+    for (int ow = 0; ow < out_w; ++ow) row[2 * ow] = in[ow];
+  }
+  return buffer_w;
+}
+
 // One plane of a 3x3 depthwise convolution of stride kStride (in both axes)
 // and dilation 1, from the padded input: the nine products of an output are
 // summed in a register, in the general loop's order, and stored once,
@@ -294,11 +316,12 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
     });
   }
   if (x_diff) {
-    // For a 3x3 window of stride 1 and padding up to 2, the input gradient
-    // is itself a 3x3 correlation: of dy padded by 2 - pad, with the window
-    // turned by 180 degrees. The forward's register kernel then computes it
-    // in one store per value, instead of one load and store per tap.
-    const bool correlation = three_by_three && g.stride_w == 1 && g.pad_h <= 2 && g.pad_w <= 2;
+    // For a 3x3 window of padding up to 2, the input gradient is itself a
+    // 3x3 correlation of stride 1: of dy padded by 2 - pad (and, for stride
+    // 2, spread out by 2), with the window turned by 180 degrees. The
+    // forward's register kernel then computes it in one store per value,
+    // instead of one load and store per tap.
+    const bool correlation = three_by_three && g.pad_h <= 2 && g.pad_w <= 2;
     ConvGeometry dy_geometry;  // dy as the correlation's input
     dy_geometry.height = out_h;
     dy_geometry.width = out_w;
@@ -310,7 +333,9 @@ void DepthwiseBackward(const float* x, const float* weights, const float* dy, co
         float* dx_plane = x_diff + p * in_plane;
         if (correlation) {
           std::vector<float>& padded = PaddedPlane();
-          const int64_t padded_w = PadPlane(dy + p * out_plane, dy_geometry, &padded);
+          const int64_t padded_w =
+              g.stride_w == 1 ? PadPlane(dy + p * out_plane, dy_geometry, &padded)
+                              : DilatePlane(dy + p * out_plane, g, out_h, out_w, &padded);
           float turned[9];
           for (int t = 0; t < 9; ++t) turned[t] = weights[c * taps + 8 - t];
           Depthwise3x3Plane<1>(padded.data(), padded_w, turned, 0.f, g.height, g.width,
