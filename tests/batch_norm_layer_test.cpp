@@ -1,6 +1,7 @@
 // Table rows and statistics checks for the BatchNorm layer.
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cortado/layer.hpp"
@@ -75,38 +76,30 @@ std::function<void(Layer*, const BlobVec&, const BlobVec&)> GlobalReference(doub
   };
 }
 
+// A training case with batch statistics on a bottom of `shape`.
+LayerCase TrainCase(const std::string& name, std::vector<int> shape) {
+  LayerCase c;
+  c.name = name;
+  c.prototxt = "name: 'bn' type: 'BatchNorm'";
+  c.bottom_shapes = {std::move(shape)};
+  c.reference = TrainReference(1e-5);
+  return c;
+}
+
 std::vector<LayerCase> BatchNormCases() {
   std::vector<LayerCase> cases;
-  {
-    LayerCase c;
-    c.name = "TrainBatchStats";
-    c.prototxt = "name: 'bn' type: 'BatchNorm'";
-    c.bottom_shapes = {{2, 3, 4, 5}};
-    c.reference = TrainReference(1e-5);
-    cases.push_back(c);
-  }
-  {
-    // Planes of 323 values take the blocked float sums (a block of 256, one
-    // of 64, a tail of 3) forward and backward; 9 channels, the map in the
-    // sums' pass (3 channels take a pass of their own on 2 threads).
-    LayerCase c;
-    c.name = "TrainLargePlanes";
-    c.prototxt = "name: 'bn' type: 'BatchNorm'";
-    c.bottom_shapes = {{2, 9, 19, 17}};
-    c.reference = TrainReference(1e-5);
-    cases.push_back(c);
-  }
+  cases.push_back(TrainCase("TrainBatchStats", {2, 3, 4, 5}));
+  // Planes of 323 values take the blocked float sums (a block of 256, one
+  // of 64, a tail of 3) forward and backward; 9 channels, the map in the
+  // sums' pass (3 channels take a pass of their own on 2 threads).
+  cases.push_back(TrainCase("TrainLargePlanes", {2, 9, 19, 17}));
   {
     // A mean of 50 and a spread of 0.5: summing squares without the shift
     // by a sample value would lose the variance to cancellation. No
     // gradient check: in float, central differences at 50 carry an error
     // of about 1e-2 whatever the layer computes.
-    LayerCase c;
-    c.name = "TrainFarFromZero";
-    c.prototxt = "name: 'bn' type: 'BatchNorm'";
-    c.bottom_shapes = {{2, 3, 19, 17}};
+    LayerCase c = TrainCase("TrainFarFromZero", {2, 3, 19, 17});
     c.fill = [](const BlobVec& bottom) { FillGaussian(bottom[0], 50, 0.5, 7); };
-    c.reference = TrainReference(1e-5);
     c.check_gradient = false;
     cases.push_back(c);
   }

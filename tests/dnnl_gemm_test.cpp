@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include <cblas.h>
 
+#include "cortado/blob.hpp"
 #include "cortado/math.hpp"
+#include "layer_case.hpp"
 #ifdef CORTADO_WITH_DNNL
 #include "../src/util/dnnl_gemm.hpp"
 #endif
@@ -20,12 +21,11 @@ namespace {
 
 #ifdef CORTADO_WITH_DNNL
 
-std::vector<float> Random(size_t n, unsigned seed) {
-  std::mt19937 random(seed);
-  std::normal_distribution<float> gaussian(0.f, 1.f);
-  std::vector<float> v(n);
-  for (float& x : v) x = gaussian(random);
-  return v;
+// n Gaussian values (layer_case.hpp's filler, through a blob).
+std::vector<float> Random(int n, unsigned seed) {
+  Blob blob(std::vector<int>{n});
+  testing::FillGaussian(&blob, 0.f, 1.f, seed);
+  return std::vector<float>(blob.cpu_data(), blob.cpu_data() + n);
 }
 
 // c = op(a) * op(b) (+ c), row-major, in double.
@@ -56,8 +56,8 @@ TEST(DnnlGemm, MatchesADoubleProductForEveryTransposition) {
       const bool ta = variant & 1, tb = variant & 2, accumulate = variant & 4;
       SCOPED_TRACE(::testing::Message() << m << "x" << n << "x" << k << " ta " << ta << " tb "
                                         << tb << " accumulate " << accumulate);
-      const std::vector<float> a = Random(size_t(m) * k, 1), b = Random(size_t(k) * n, 2);
-      std::vector<float> c = Random(size_t(m) * n, 3);
+      const std::vector<float> a = Random(m * k, 1), b = Random(k * n, 2);
+      std::vector<float> c = Random(m * n, 3);
       const std::vector<double> want = Reference(ta, tb, m, n, k, a, b, c, accumulate);
       ASSERT_TRUE(DnnlGemm(ta ? Trans::kYes : Trans::kNo, tb ? Trans::kYes : Trans::kNo, m, n, k,
                            a.data(), b.data(), accumulate, c.data()))
@@ -71,8 +71,8 @@ TEST(DnnlGemm, MatchesADoubleProductForEveryTransposition) {
 
 TEST(DnnlGemm, GemmMatchesOpenBlasOnTheShapesItRoutesToOneDnn) {
   const int m = 64, n = 500, k = 800;
-  const std::vector<float> a = Random(size_t(m) * k, 4), b = Random(size_t(n) * k, 5);
-  const std::vector<float> start = Random(size_t(m) * n, 6);
+  const std::vector<float> a = Random(m * k, 4), b = Random(n * k, 5);
+  const std::vector<float> start = Random(m * n, 6);
   std::vector<float> routed = start, openblas = start;
   Gemm(Trans::kNo, Trans::kYes, m, n, k, 1.f, a.data(), b.data(), 1.f, routed.data());
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.f, a.data(), k, b.data(), k,
