@@ -142,12 +142,15 @@ void MaxPool2x2Backward(const float* x, const float* y, const float* dy, int wid
                         int pooled_h, int pooled_w, float* dx) {
   typedef float Floats __attribute__((vector_size(16)));
   typedef int Mask __attribute__((vector_size(16)));
-  // Elements 0, 2, 4, 6 of p (and 1, 3, 5, 7 of p + 1).
-  auto every_other = [](const float* p) {
+  // The eight inputs p[0..7] of four windows' row, split into the windows'
+  // left (even) and right (odd) columns. Only those eight are read: a load
+  // at p + 1 would read one float past the last window of the plane.
+  auto split = [](const float* p, Floats* left, Floats* right) {
     Floats low, high;
     std::memcpy(&low, p, sizeof low);
     std::memcpy(&high, p + 4, sizeof high);
-    return __builtin_shufflevector(low, high, 0, 2, 4, 6);
+    *left = __builtin_shufflevector(low, high, 0, 2, 4, 6);
+    *right = __builtin_shufflevector(low, high, 1, 3, 5, 7);
   };
   // Writes a[0], b[0], a[1], b[1], ... to p[0..7].
   auto interleave = [](Floats a, Floats b, float* p) {
@@ -170,10 +173,13 @@ void MaxPool2x2Backward(const float* x, const float* y, const float* dy, int wid
       std::memcpy(&m, y_row + pw, sizeof m);
       std::memcpy(&g, dy_row + pw, sizeof g);
       const int i = 2 * pw;
-      const Mask a = every_other(r0 + i) == m;
-      const Mask b = ~a & (every_other(r0 + i + 1) == m);
-      const Mask c = ~(a | b) & (every_other(r1 + i) == m);
-      const Mask d = ~(a | b | c) & (every_other(r1 + i + 1) == m);
+      Floats top_left, top_right, bottom_left, bottom_right;
+      split(r0 + i, &top_left, &top_right);
+      split(r1 + i, &bottom_left, &bottom_right);
+      const Mask a = top_left == m;
+      const Mask b = ~a & (top_right == m);
+      const Mask c = ~(a | b) & (bottom_left == m);
+      const Mask d = ~(a | b | c) & (bottom_right == m);
       const Mask bits = (Mask)g;  // a vector cast: the same bits
       interleave((Floats)(a & bits), (Floats)(b & bits), d0 + i);
       interleave((Floats)(c & bits), (Floats)(d & bits), d1 + i);
