@@ -2,7 +2,6 @@
 #include "depthwise_convolution.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -152,19 +151,17 @@ void Depthwise3x3Plane(const float* padded, int64_t padded_w, const float* w, fl
 template <int kStride>
 void Depthwise3x3WeightGradient(const float* padded, int64_t padded_w, const float* dy,
                                 int out_h, int out_w, float* dw) {
-  // Four floats in one SSE register (GCC's and Clang's vector extension):
-  // GCC did not vectorise the nine sums written as arrays.
-  typedef float Lanes __attribute__((vector_size(16)));
+  // Four floats in one SSE register (lane_sum.hpp's vector type): GCC did
+  // not vectorise the nine sums written as arrays.
+  using Lanes = FloatLanes4;
   constexpr int kLanes = 4;
   // Four inputs a stride apart, from p[0].
   auto load = [](const float* p) {
-    Lanes v;
     if constexpr (kStride == 1) {
-      std::memcpy(&v, p, sizeof v);
+      return LoadFloatLanes4(p);
     } else {
-      v = Lanes{p[0], p[kStride], p[2 * kStride], p[3 * kStride]};
+      return Lanes{p[0], p[kStride], p[2 * kStride], p[3 * kStride]};
     }
-    return v;
   };
   const int whole = out_w / kLanes * kLanes;
   Lanes sums[9] = {};
@@ -175,8 +172,7 @@ void Depthwise3x3WeightGradient(const float* padded, int64_t padded_w, const flo
     const float* r1 = r0 + padded_w;
     const float* r2 = r1 + padded_w;
     for (int ow = 0; ow < whole; ow += kLanes) {
-      Lanes g;
-      std::memcpy(&g, d + ow, sizeof g);
+      const Lanes g = LoadFloatLanes4(d + ow);
       const int i = ow * kStride;
       sums[0] += g * load(r0 + i);
       sums[1] += g * load(r0 + i + 1);

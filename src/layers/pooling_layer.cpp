@@ -15,6 +15,7 @@
 #include "cortado/rng.hpp"
 #include "pooling_cudnn.hpp"
 #include "pooling_math.hpp"
+#include "../util/lane_sum.hpp"
 
 namespace cortado {
 
@@ -140,15 +141,13 @@ void MaxPoolSeparableForward(const float* x, int width, const std::vector<PoolSp
 // backward: 0.39 ms, 0.07 of them memory).
 void MaxPool2x2Backward(const float* x, const float* y, const float* dy, int width,
                         int pooled_h, int pooled_w, float* dx) {
-  typedef float Floats __attribute__((vector_size(16)));
+  using Floats = FloatLanes4;  // lane_sum.hpp's vector type
   typedef int Mask __attribute__((vector_size(16)));
   // The eight inputs p[0..7] of four windows' row, split into the windows'
   // left (even) and right (odd) columns. Only those eight are read: a load
   // at p + 1 would read one float past the last window of the plane.
   auto split = [](const float* p, Floats* left, Floats* right) {
-    Floats low, high;
-    std::memcpy(&low, p, sizeof low);
-    std::memcpy(&high, p + 4, sizeof high);
+    const Floats low = LoadFloatLanes4(p), high = LoadFloatLanes4(p + 4);
     *left = __builtin_shufflevector(low, high, 0, 2, 4, 6);
     *right = __builtin_shufflevector(low, high, 1, 3, 5, 7);
   };
@@ -169,9 +168,7 @@ void MaxPool2x2Backward(const float* x, const float* y, const float* dy, int wid
     const float* y_row = y + int64_t(ph) * pooled_w;
     const float* dy_row = dy + int64_t(ph) * pooled_w;
     for (int pw = 0; pw < whole; pw += 4) {
-      Floats m, g;
-      std::memcpy(&m, y_row + pw, sizeof m);
-      std::memcpy(&g, dy_row + pw, sizeof g);
+      const Floats m = LoadFloatLanes4(y_row + pw), g = LoadFloatLanes4(dy_row + pw);
       const int i = 2 * pw;
       Floats top_left, top_right, bottom_left, bottom_right;
       split(r0 + i, &top_left, &top_right);
