@@ -87,4 +87,16 @@ bool DnnlGemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float* a,
   return true;
 }
 
+bool DnnlSgemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha, const float* a,
+               const float* b, float beta, float* c) {
+  static const bool has_kernels = [] {
+    const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+    return (isa & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2;
+  }();
+  if (!has_kernels || m <= 0 || n <= 0 || k <= 0) return false;
+  const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
+  return dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, ta ? m : k, b,
+                    tb ? k : n, beta, c, n) == dnnl_success;
+}
+
 }  // namespace cortado

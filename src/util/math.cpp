@@ -1,5 +1,6 @@
-// Host math primitives: OpenBLAS for the heavy lifting, plain loops (which
-// the compiler vectorises) on the process's threads for element-wise work.
+// Host math primitives: oneDNN (or, built without it, OpenBLAS) for matrix
+// products, plain loops (which the compiler vectorises) on the process's
+// threads for element-wise work.
 #include "cortado/math.hpp"
 
 #include <cblas.h>
@@ -23,39 +24,56 @@ namespace {
 CBLAS_TRANSPOSE ToCblas(Trans t) { return t == Trans::kNo ? CblasNoTrans : CblasTrans; }
 
 #ifdef CORTADO_WITH_DNNL
-// Whether a product goes to oneDNN's matmul (AVX-512 kernels of its own)
-// rather than OpenBLAS. Measured on this project's 2-core AVX-512 machine:
-// on one thread, LeNet's 50x64x500 convolution products ran at 110 GFLOP/s
-// against OpenBLAS's 84 (their two backward products 7-8 % faster); on two,
-// the fully connected layers of LeNet, CaffeNet, GoogLeNet and ResNet-50
-// 1.1-4x faster. With a side under 32 OpenBLAS won (LeNet's conv1, whose
-// products have 25 terms: 98 against 82 GFLOP/s). CORTADO_GEMM=openblas
-// turns oneDNN off, to compare.
-bool UseDnnlGemm(int m, int n, int k) {
+// Whether products go to oneDNN at all: CORTADO_GEMM=openblas keeps them on
+// OpenBLAS, to compare.
+bool UseOneDnn() {
   static const bool openblas_only = [] {
     const char* value = std::getenv("CORTADO_GEMM");
     return value != nullptr && std::strcmp(value, "openblas") == 0;
   }();
-  return !openblas_only && std::min({m, n, k}) >= 32;
+  return !openblas_only;
+}
+
+// Whether oneDNN's matmul primitive beats its sgemm on a product, measured
+// on this project's 2-core AVX-512 machine. The matmul ran the fully
+// connected forward products A * B' at a small batch about 2x faster
+// (CaffeNet's fc6 at batch 10: 104 against 54 GFLOP/s; GoogLeNet's
+// classifier 113 against 92), but not at batch 1 (14 against 28). Where all
+// three sides are at least 32 the two were within 15 % either way, and
+// sgemm won the weight and data gradients of those layers (A' * B and
+// A * B: 1.3-4x at batch 10).
+bool MatmulIsFaster(Trans trans_a, Trans trans_b, int m, int n, int k) {
+  if (std::min({m, n, k}) >= 32) return true;
+  return trans_a == Trans::kNo && trans_b == Trans::kYes && m >= 2 && n >= 32 && k >= 32;
 }
 #endif
 
+// OpenBLAS's own threads would spin against the process's OpenMP team.
+void SingleThreadedOpenBlas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
 }  // namespace
 
-// We run OpenBLAS single-threaded and split products ourselves over the
-// ParallelFor pool: one set of threads for all kernels, none spinning
-// against another, and a K-split for the tall-skinny weight gradients
-// (M, N small, K huge) that OpenBLAS threads poorly.
+// With oneDNN, every product runs on its kernels (its matmul or sgemm,
+// threaded on the process's OpenMP team). Without it, OpenBLAS runs
+// single-threaded and we split products ourselves over the ParallelFor pool:
+// one set of threads for all kernels, none spinning against another, and a
+// K-split for the tall-skinny weight gradients (M, N small, K huge) that
+// OpenBLAS threads poorly.
 void Gemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha,
           const float* a, const float* b, float beta, float* c) {
-  static std::once_flag single_threaded_blas;
-  std::call_once(single_threaded_blas, [] { openblas_set_num_threads(1); });
 #ifdef CORTADO_WITH_DNNL
-  if (alpha == 1.f && (beta == 0.f || beta == 1.f) && UseDnnlGemm(m, n, k) &&
-      DnnlGemm(trans_a, trans_b, m, n, k, a, b, beta == 1.f, c)) {
-    return;
+  if (UseOneDnn()) {
+    if (alpha == 1.f && (beta == 0.f || beta == 1.f) && MatmulIsFaster(trans_a, trans_b, m, n, k) &&
+        DnnlGemm(trans_a, trans_b, m, n, k, a, b, beta == 1.f, c)) {
+      return;
+    }
+    if (DnnlSgemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c)) return;
   }
 #endif
+  SingleThreadedOpenBlas();
   const bool ta = trans_a == Trans::kYes, tb = trans_b == Trans::kYes;
   const int lda = ta ? m : k;
   const int ldb = tb ? k : n;
@@ -114,6 +132,7 @@ void Gemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha,
 
 void Gemv(Trans trans_a, int m, int n, float alpha, const float* a,
           const float* x, float beta, float* y) {
+  SingleThreadedOpenBlas();
   cblas_sgemv(CblasRowMajor, ToCblas(trans_a), m, n, alpha, a, n, x, 1, beta, y, 1);
 }
 
