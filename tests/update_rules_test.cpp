@@ -99,6 +99,40 @@ TEST_P(UpdateRuleTest, FourStepsMatchTheClosedForm) {
   }
 }
 
+// On the CPU the solver folds iter_size's scaling, an L2 decay and the weight
+// update into the rule's pass over each parameter; debug_info, which logs
+// between those steps, keeps them as separate passes. The two must give the
+// same bits, for L2 and for L1 (which stays a pass of its own).
+TEST_P(UpdateRuleTest, OnePassUpdateMatchesSeparatePassesBitForBit) {
+  const RuleCase& c = GetParam();
+  for (const char* regularization : {"L2", "L1"}) {
+    auto make = [&](bool separate_passes) {
+      auto solver = CreateSolver(TinySolver(StrCat(
+          "type: \"", c.type, "\" base_lr: ", kLr, " weight_decay: 0.01 regularization_type: \"",
+          regularization, "\" iter_size: 2 lr_policy: \"fixed\" max_iter: 10 display: 1 ",
+          "debug_info: ", separate_passes ? "true " : "false ", c.params)));
+      SetInputs(solver->net());
+      return solver;
+    };
+    auto one_pass = make(false), separate = make(true);
+    for (int step = 0; step < 3; ++step) {
+      one_pass->Step(1);
+      separate->Step(1);
+    }
+    const auto& params = one_pass->net()->learnable_params();
+    const auto& reference = separate->net()->learnable_params();
+    ASSERT_EQ(params.size(), reference.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      const size_t bytes = params[i]->count() * sizeof(float);
+      EXPECT_EQ(std::memcmp(params[i]->cpu_data(), reference[i]->cpu_data(), bytes), 0)
+          << c.type << " " << regularization << ": parameter " << i << "'s weights";
+      EXPECT_EQ(std::memcmp(params[i]->cpu_diff(), reference[i]->cpu_diff(), bytes), 0)
+          << c.type << " " << regularization << ": parameter " << i << "'s step";
+    }
+    EXPECT_NE(AllWeights(one_pass->net()), AllWeights(make(false)->net())) << "nothing trained";
+  }
+}
+
 // Resuming from a snapshot taken after 4 of 10 iterations gives exactly the
 // weights of an uninterrupted run: history, iteration and data position all
 // come back.

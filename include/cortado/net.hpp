@@ -137,6 +137,7 @@ class Net {
   Layer* layer_by_name(const std::string& name) const;  // nullptr if absent
 
   void set_debug_info(bool value);
+  bool debug_info() const { return debug_info_; }
 
   // Inference fusion (inference_fusion.hpp, docs/performance.md): a TEST net
   // none of whose layers needs backward folds BatchNorm/Scale, ReLU, Eltwise

@@ -19,12 +19,36 @@ void SgdSolver::ApplyUpdate() {
   const float rate = GetLearningRate();
   if (param_.display() && iter_ % param_.display() == 0) LogLearningRate(rate);
   ClipGradients();
-  for (int i = 0; i < num_params(); ++i) {
-    Normalize(i);
-    Regularize(i);
-    ComputeUpdateValue(i, rate);
+  // debug_info logs each parameter after Net::Update, so it keeps the passes.
+  if (net_->device().is_cuda() || net_->debug_info()) {
+    for (int i = 0; i < num_params(); ++i) {
+      Normalize(i);
+      Regularize(i);
+      ComputeUpdateValue(i, rate);
+    }
+    net_->Update();
+    return;
   }
-  net_->Update();
+  const float scale = param_.iter_size() == 1 ? 1.f : 1.f / param_.iter_size();
+  const bool l2 = param_.regularization_type() == "L2";
+  for (int i = 0; i < num_params(); ++i) {
+    const float decay = param_.weight_decay() * net_->params_weight_decay()[i];
+    if (!l2 && decay != 0) {
+      // L1 (or an unknown type, which Regularize reports) in its own pass.
+      Normalize(i);
+      Regularize(i);
+      cpu_step_ = CpuStep{1.f, 0.f};
+    } else {
+      cpu_step_ = CpuStep{scale, decay};
+    }
+    try {
+      ComputeUpdateValue(i, rate);
+    } catch (...) {
+      cpu_step_.reset();
+      throw;
+    }
+    cpu_step_.reset();
+  }
 }
 
 void SgdSolver::ComputeUpdateValue(int param_id, float rate) {
