@@ -19,6 +19,7 @@ void SgdSolver::ApplyUpdate() {
   const float rate = GetLearningRate();
   if (param_.display() && iter_ % param_.display() == 0) LogLearningRate(rate);
   ClipGradients();
+  cpu_step_.reset();  // a throw in an earlier ComputeUpdateValue may have left one
   // debug_info logs each parameter after Net::Update, so it keeps the passes.
   if (net_->device().is_cuda() || net_->debug_info()) {
     for (int i = 0; i < num_params(); ++i) {
@@ -41,14 +42,9 @@ void SgdSolver::ApplyUpdate() {
     } else {
       cpu_step_ = CpuStep{scale, decay};
     }
-    try {
-      ComputeUpdateValue(i, rate);
-    } catch (...) {
-      cpu_step_.reset();
-      throw;
-    }
-    cpu_step_.reset();
+    ComputeUpdateValue(i, rate);
   }
+  cpu_step_.reset();
 }
 
 void SgdSolver::ComputeUpdateValue(int param_id, float rate) {
