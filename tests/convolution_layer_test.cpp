@@ -412,6 +412,49 @@ std::vector<LayerCase> NdConvolutionCases() {
 INSTANTIATE_TEST_SUITE_P(ConvolutionNd, LayerCaseTest, ::testing::ValuesIn(NdConvolutionCases()),
                          LayerCaseName);
 
+// A training forward keeps its column matrices for Backward, which a
+// test-phase layer unfolds again. Every gradient must come out bit for bit
+// the same, in batches of one and several images per chunk.
+TEST(ConvolutionSavedColumns, GiveTheGradientsOfUnfoldingAgain) {
+  const std::string proto =
+      "name: 'c' type: 'Convolution' convolution_param { num_output: 6 kernel_size: 3 pad: 1 "
+      "stride: 2 weight_filler { type: 'gaussian' std: 0.1 } bias_filler { type: 'gaussian' "
+      "std: 0.1 } }";
+  for (const std::vector<int>& shape : {std::vector<int>{5, 4, 9, 7}, {1, 3, 40, 40}}) {
+    auto train = MakeLayer(proto, caffe::TRAIN);
+    auto test = MakeLayer(proto, caffe::TEST);
+    Blob bottom_train(shape), bottom_test(shape), top_train, top_test;
+    FillGaussian(&bottom_train, 0, 1, 3);
+    std::copy_n(bottom_train.cpu_data(), bottom_train.count(), bottom_test.mutable_cpu_data());
+    train->SetUp({&bottom_train}, {&top_train});
+    test->SetUp({&bottom_test}, {&top_test});
+    for (size_t i = 0; i < train->blobs().size(); ++i) {
+      Blob& from = *train->blobs()[i];
+      Blob& to = *test->blobs()[i];
+      std::copy_n(from.cpu_data(), from.count(), to.mutable_cpu_data());
+      std::fill_n(from.mutable_cpu_diff(), from.count(), 0.f);
+      std::fill_n(to.mutable_cpu_diff(), to.count(), 0.f);
+    }
+    train->Forward({&bottom_train}, {&top_train});
+    test->Forward({&bottom_test}, {&top_test});
+    FillGaussian(&top_train, 0, 1, 5);
+    std::copy_n(top_train.cpu_data(), top_train.count(), top_train.mutable_cpu_diff());
+    std::copy_n(top_train.cpu_data(), top_train.count(), top_test.mutable_cpu_diff());
+    train->Backward({&top_train}, {true}, {&bottom_train});
+    test->Backward({&top_test}, {true}, {&bottom_test});
+    auto same = [](const float* a, const float* b, int64_t n) {
+      return std::equal(a, a + n, b);
+    };
+    for (size_t i = 0; i < train->blobs().size(); ++i) {
+      EXPECT_TRUE(same(train->blobs()[i]->cpu_diff(), test->blobs()[i]->cpu_diff(),
+                       train->blobs()[i]->count()))
+          << "parameter " << i << " of a batch of " << shape[0];
+    }
+    EXPECT_TRUE(same(bottom_train.cpu_diff(), bottom_test.cpu_diff(), bottom_train.count()))
+        << "bottom diff of a batch of " << shape[0];
+  }
+}
+
 // Sets the layer up on one bottom of `shape`, runs it, and returns the
 // error text. A kernel larger than the input is reported by Forward: set-up
 // accepts it, as Caffe does for placeholder inputs reshaped before use.
