@@ -414,13 +414,23 @@ INSTANTIATE_TEST_SUITE_P(ConvolutionNd, LayerCaseTest, ::testing::ValuesIn(NdCon
 
 // A training forward keeps its column matrices for Backward, which a
 // test-phase layer unfolds again. Every gradient must come out bit for bit
-// the same, in batches of one and several images per chunk.
+// the same: chunks of several images and of one, and a 1x1 layer whose last
+// chunk holds one image (64 KB chunks of 32 KB images: 2, 2, 1), which is
+// its own column matrix and is not saved.
 TEST(ConvolutionSavedColumns, GiveTheGradientsOfUnfoldingAgain) {
-  const std::string proto =
-      "name: 'c' type: 'Convolution' convolution_param { num_output: 6 kernel_size: 3 pad: 1 "
-      "stride: 2 weight_filler { type: 'gaussian' std: 0.1 } bias_filler { type: 'gaussian' "
-      "std: 0.1 } }";
-  for (const std::vector<int>& shape : {std::vector<int>{5, 4, 9, 7}, {1, 3, 40, 40}}) {
+  const std::string window_3x3 = "kernel_size: 3 pad: 1 stride: 2";
+  const std::string window_1x1 = "kernel_size: 1";
+  struct Case {
+    std::string window;
+    std::vector<int> shape;
+  };
+  for (const Case& c : {Case{window_3x3, {5, 4, 9, 7}}, Case{window_3x3, {1, 3, 40, 40}},
+                        Case{window_1x1, {5, 2, 64, 64}}}) {
+    const std::vector<int>& shape = c.shape;
+    const std::string proto =
+        "name: 'c' type: 'Convolution' convolution_param { num_output: 6 " + c.window +
+        " weight_filler { type: 'gaussian' std: 0.1 } bias_filler { type: 'gaussian' "
+        "std: 0.1 } }";
     auto train = MakeLayer(proto, caffe::TRAIN);
     auto test = MakeLayer(proto, caffe::TEST);
     Blob bottom_train(shape), bottom_test(shape), top_train, top_test;
@@ -448,10 +458,10 @@ TEST(ConvolutionSavedColumns, GiveTheGradientsOfUnfoldingAgain) {
     for (size_t i = 0; i < train->blobs().size(); ++i) {
       EXPECT_TRUE(same(train->blobs()[i]->cpu_diff(), test->blobs()[i]->cpu_diff(),
                        train->blobs()[i]->count()))
-          << "parameter " << i << " of a batch of " << shape[0];
+          << "parameter " << i << " of " << c.window << ", batch of " << shape[0];
     }
     EXPECT_TRUE(same(bottom_train.cpu_diff(), bottom_test.cpu_diff(), bottom_train.count()))
-        << "bottom diff of a batch of " << shape[0];
+        << "bottom diff of " << c.window << ", batch of " << shape[0];
   }
 }
 

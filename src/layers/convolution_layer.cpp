@@ -163,7 +163,9 @@ class ConvolutionLayer : public Layer {
   int chunk_ = 1;          // images per GEMM
   // The last training forward's column matrices, chunk after chunk, and the
   // input they unfold (null when they are not valid): Backward uses them
-  // when its input is still that one.
+  // when its input is still that one, so a backward computes the gradient
+  // of the forward before it even if the input's values were changed in
+  // between.
   std::vector<float> saved_columns_;
   const float* saved_columns_of_ = nullptr;
 #ifdef CORTADO_WITH_DNNL
@@ -632,8 +634,11 @@ void ConvolutionLayer::BackwardImpl(const BlobVec& top,
       }
       if (weight_grad) {
         if (partial[slot].empty()) partial[slot].assign(weight_count, 0.f);
-        const float* columns =
-            saved ? saved + first * image_columns : Unfold(in, first, n, &scratch.columns);
+        // A 1x1 layer's single-image chunk is its own column matrix, so
+        // its forward saved nothing for it (see Unfold).
+        const float* columns = !saved                ? Unfold(in, first, n, &scratch.columns)
+                               : is_1x1_ && n == 1 ? in + first * bottom_dim_
+                                                     : saved + first * image_columns;
         for (int g = 0; g < group_; ++g) {
           Gemm(Trans::kNo, Trans::kYes, out_per_group, kernel_dim_, static_cast<int>(width), 1.f,
                out_diff + int64_t(g) * out_per_group * width,

@@ -7,9 +7,9 @@
 
 // The 2-D unfolding is mostly short row copies (8 floats per row in LeNet's
 // conv2). Debian builds for baseline x86-64, where each such copy takes two
-// SSE moves; an AVX2 or AVX-512 clone, picked when the library loads, does it
-// in one and was up to 1.7x faster on LeNet's layers. The helpers are forced
-// inline so that each clone compiles them for its own instruction set.
+// SSE moves; an AVX2 clone, picked when the library loads, does it in one.
+// (An AVX-512 clone was slower on those rows.) The helpers are forced inline
+// so that each clone compiles them for its own instruction set.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define CORTADO_ISA_CLONES __attribute__((target_clones("avx2", "default")))
 #define CORTADO_INLINE_INTO_CLONES inline __attribute__((always_inline))
@@ -41,8 +41,9 @@ void ValidRange(int out_size, int size, int stride, int pad, int offset, int* fi
 // moves, without a vectorised loop's set-up cost per row; twice as fast as a
 // plain loop there.
 template <bool kAdd>
-CORTADO_INLINE_INTO_CLONES void MoveRows(const float* __restrict src, int64_t src_stride, float* __restrict dst,
-              int64_t dst_stride, int rows, int width) {
+CORTADO_INLINE_INTO_CLONES void MoveRows(const float* __restrict src, int64_t src_stride,
+                                         float* __restrict dst, int64_t dst_stride, int rows,
+                                         int width) {
   for (int r = 0; r < rows; ++r, src += src_stride, dst += dst_stride) {
     int i = 0;
     for (; i + 8 <= width; i += 8) {
@@ -96,7 +97,7 @@ CORTADO_INLINE_INTO_CLONES void ForEachTap(const ConvGeometry& g, TapFn tap) {
 }  // namespace
 
 CORTADO_ISA_CLONES void Im2col(const float* image, const ConvGeometry& g, int64_t row_stride,
-            float* columns) {
+                               float* columns) {
   const int out_h = g.output_h(), out_w = g.output_w();
   const int64_t plane = int64_t(g.height) * g.width;
   const int64_t in_step = int64_t(g.stride_h) * g.width;  // image floats per output row
@@ -138,7 +139,7 @@ CORTADO_ISA_CLONES void Im2col(const float* image, const ConvGeometry& g, int64_
 }
 
 CORTADO_ISA_CLONES void Col2im(const float* columns, const ConvGeometry& g, int64_t row_stride,
-            float* image) {
+                               float* image) {
   const int out_w = g.output_w();
   const int64_t plane = int64_t(g.height) * g.width;
   const int64_t in_step = int64_t(g.stride_h) * g.width;
